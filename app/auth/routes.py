@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from app.auth import service
+from app.auth.oidc import OAuthError
+from app.auth.session import current_user, login_user, logout_user
+from app.mail.service import Mail
+from app.tenancy import queries as tenancy_queries
+from app.web import toasts
+from app.web.forms import client_address, form_fields, safe_next
+from app.web.services import services
+from app.web.templating import render, templates
+
+
+async def _landing(request: Request, user_id: int) -> str:
+    """Where a person goes after sign-in: the org they used last, else their first org."""
+    async with services(request).db.read() as session:
+        orgs = await tenancy_queries.orgs_of_user(session, user_id)
+    preferred = request.session.get("org")
+    for org, _role in orgs:
+        if org.slug == preferred:
+            return str(request.url_for("tenancy:home", org_slug=org.slug))
+    if orgs:
+        return str(request.url_for("tenancy:home", org_slug=orgs[0][0].slug))
+    return str(request.url_for("tenancy:orgs"))
+
+
+async def login(request: Request) -> Response:
+    svc = services(request)
+    next_url = safe_next(request.query_params.get("next"), "")
+    if request.method == "GET":
+        async with svc.db.read() as session:
+            if (user := await current_user(request, session)) is not None:
+                return RedirectResponse(next_url or await _landing(request, user.id), 303)
+        return render(request, "auth/login.html", {"next": next_url, "email": "", "error": None})
+    form = await form_fields(request)
+    next_url = safe_next(form.get("next"), "")
+    email = form.get("email", "")
+    error = None
+    throttled = False
+    user = None
+    async with svc.db.transaction() as session:
+        try:
+            user = await service.authenticate(
+                session,
+                svc.settings,
+                svc.hasher,
+                email=email,
+                password=form.get("password", ""),
+                address=client_address(request),
+            )
+        except service.AuthError as exc:
+            error, throttled = str(exc), isinstance(exc, service.Throttled)
+    if user is None:
+        error = error or service.WRONG_CREDENTIALS
+        status = 429 if throttled else 400
+        return render(
+            request, "auth/login.html", {"next": next_url, "email": email, "error": error}, status_code=status
+        )
+    preferred = request.session.get("org")
+    login_user(request, user)
+    if preferred:
+        request.session["org"] = preferred
+    return RedirectResponse(next_url or await _landing(request, user.id), 303)
+
+
+async def logout(request: Request) -> Response:
+    logout_user(request)
+    toasts.add(request, "You are signed out.", "success")
+    return RedirectResponse(request.url_for("auth:login"), 303)
+
+
+async def signup(request: Request) -> Response:
+    svc = services(request)
+    if not svc.settings.signup_enabled:
+        return render(request, "auth/signup_closed.html", status_code=404)
+    values = {"email": "", "name": "", "org_name": ""}
+    if request.method == "GET":
+        return render(request, "auth/signup.html", {"values": values, "error": None})
+    form = await form_fields(request)
+    values = {k: form.get(k, "") for k in values}
+    try:
+        async with svc.db.transaction() as session:
+            user, org = await service.sign_up(
+                session,
+                svc.hasher,
+                email=values["email"],
+                password=form.get("password", ""),
+                org_name=values["org_name"],
+                name=values["name"],
+            )
+    except (service.AuthError, ValueError) as exc:
+        return render(request, "auth/signup.html", {"values": values, "error": str(exc)}, status_code=400)
+    login_user(request, user)
+    toasts.add(request, f"Welcome! {org.name} is ready.", "success")
+    return RedirectResponse(request.url_for("tenancy:home", org_slug=org.slug), 303)
+
+
+async def forgot_password(request: Request) -> Response:
+    svc = services(request)
+    if request.method == "GET":
+        return render(request, "auth/forgot.html", {"sent": False})
+    form = await form_fields(request)
+    async with svc.db.transaction() as session:
+        link = await service.start_password_reset(session, svc.settings, email=form.get("email", ""))
+    if link is not None:
+        url = svc.settings.base_url + str(request.url_for("auth:reset", token=link.token).path)
+        await svc.mailer.send(
+            Mail(
+                to=link.user.email,
+                subject="Reset your wabawatch password",
+                text=templates.env.get_template("emails/password_reset.txt").render(
+                    url=url, settings=svc.settings
+                ),
+            )
+        )
+    # The same answer whether or not the account exists.
+    return render(request, "auth/forgot.html", {"sent": True})
+
+
+async def reset_password(request: Request) -> Response:
+    svc = services(request)
+    token = request.path_params["token"]
+    if request.method == "GET":
+        async with svc.db.read() as session:
+            try:
+                await service.usable_reset(session, token)
+            except service.AuthError as exc:
+                return render(
+                    request, "auth/reset.html", {"error": str(exc), "usable": False}, status_code=400
+                )
+        return render(request, "auth/reset.html", {"error": None, "usable": True})
+    form = await form_fields(request)
+    if form.get("password", "") != form.get("password_confirm", ""):
+        return render(
+            request,
+            "auth/reset.html",
+            {"error": "The two passwords differ.", "usable": True},
+            status_code=400,
+        )
+    try:
+        async with svc.db.transaction() as session:
+            user = await service.finish_password_reset(
+                session, svc.hasher, token=token, password=form.get("password", "")
+            )
+    except service.AuthError as exc:
+        usable = "link" not in str(exc)
+        return render(request, "auth/reset.html", {"error": str(exc), "usable": usable}, status_code=400)
+    login_user(request, user)
+    toasts.add(request, "Your password is changed. Other sessions were signed out.", "success")
+    return RedirectResponse(await _landing(request, user.id), 303)
+
+
+async def sso_start(request: Request) -> Response:
+    oidc = services(request).oidc
+    if oidc is None:
+        return render(
+            request,
+            "errors/error.html",
+            {"status": 404, "message": "Single sign-on is not set up."},
+            status_code=404,
+        )
+    request.session["sso_next"] = safe_next(request.query_params.get("next"), "")
+    return await oidc.redirect(request, str(request.url_for("auth:sso_callback")))
+
+
+async def sso_callback(request: Request) -> Response:
+    svc = services(request)
+    if svc.oidc is None:
+        return render(
+            request,
+            "errors/error.html",
+            {"status": 404, "message": "Single sign-on is not set up."},
+            status_code=404,
+        )
+    try:
+        profile = await svc.oidc.finish(request)
+    except OAuthError as exc:
+        return _sso_failed(request, f"Single sign-on failed: {exc.description or exc.error}.")
+    error = None
+    async with svc.db.transaction() as session:
+        try:
+            user = await service.oidc_sign_in(
+                session,
+                svc.hasher,
+                issuer=profile.issuer,
+                subject=profile.subject,
+                email=profile.email,
+                email_verified=profile.email_verified,
+                name=profile.name,
+            )
+        except service.AuthError as exc:
+            error = str(exc)
+    if error is not None:
+        return _sso_failed(request, error)
+    next_url = safe_next(request.session.pop("sso_next", ""), "")
+    login_user(request, user)
+    return RedirectResponse(next_url or await _landing(request, user.id), 303)
+
+
+def _sso_failed(request: Request, message: str) -> Response:
+    return render(request, "auth/login.html", {"next": "", "email": "", "error": message}, status_code=400)
+
+
+routes = [
+    Route("/login", login, methods=["GET", "POST"], name="auth:login"),
+    Route("/logout", logout, methods=["POST"], name="auth:logout"),
+    Route("/signup", signup, methods=["GET", "POST"], name="auth:signup"),
+    Route("/password/forgot", forgot_password, methods=["GET", "POST"], name="auth:forgot"),
+    Route("/password/reset/{token}", reset_password, methods=["GET", "POST"], name="auth:reset"),
+    Route("/login/sso", sso_start, methods=["GET"], name="auth:sso"),
+    Route("/login/sso/callback", sso_callback, methods=["GET"], name="auth:sso_callback"),
+]

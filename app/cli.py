@@ -1,0 +1,128 @@
+"""The ``wabawatch`` command. Secrets come from standard input, never from arguments."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from app.settings import Settings, get_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class CommandError(Exception):
+    """Printed to stderr as is; the command exits with status 1."""
+
+
+def read_secret(prompt: str) -> str:
+    """A secret from standard input: a hidden prompt on a terminal, the first line of a pipe otherwise."""
+    value = getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise CommandError(f"{prompt.rstrip(': ')} is required on standard input")
+    return value
+
+
+def run_async(coro: Coroutine[Any, Any, int]) -> int:
+    return asyncio.run(coro)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    settings.check_production()
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from app.db.migrate import upgrade_head
+
+    upgrade_head(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from app.cli_tasks import create_user
+
+    password = read_secret("Password: ")
+    return run_async(
+        create_user(
+            settings, email=args.email, org_slug=args.org, role=args.role, staff=args.staff, password=password
+        )
+    )
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from app.cli_tasks import seed_demo
+    from app.db.migrate import upgrade_head
+
+    upgrade_head(settings.database_url)
+    asyncio.run(seed_demo(settings))
+    base = f"http://{args.host}:{args.port}"
+    print(f"\n  wabawatch demo is running at {base}/login")
+    print("  sign in as  owner@demo.example  with password  demo-password-1")
+    print("  (admin@demo.example and viewer@demo.example use the same password)\n", flush=True)
+    return cmd_serve(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wabawatch", description="WhatsApp Business Account webhook dashboard"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def serve_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+
+    serve = sub.add_parser("serve", help="run the web app")
+    serve_options(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = sub.add_parser("demo", help="migrate, seed a demo org and serve it")
+    serve_options(demo)
+    demo.set_defaults(handler=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate to the latest schema").set_defaults(handler=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create = user_sub.add_parser("create", help="create a user (password on standard input)")
+    create.add_argument("email")
+    create.add_argument("--org", required=True, help="org URL name; created when it does not exist")
+    create.add_argument("--role", required=True, choices=["owner", "admin", "viewer"])
+    create.add_argument("--staff", action="store_true", help="platform staff (support console)")
+    create.set_defaults(handler=cmd_user_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, get_settings())
+    except CommandError as exc:
+        print(f"wabawatch: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"wabawatch: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

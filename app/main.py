@@ -1,0 +1,136 @@
+"""The ASGI application.
+
+Two apps behind one dispatcher: the Meta webhook receiver (the hot path, outside the session, CSRF
+and page middleware) and the web app (pages, sign-in, static files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.auth.oidc import OidcClient
+from app.auth.routes import routes as auth_routes
+from app.db.engine import Database, make_engine
+from app.db.migrate import head_revision
+from app.db.types import set_keyring
+from app.lib.crypto import Keyring
+from app.lib.passwords import PasswordHasherBox
+from app.mail.routes import routes as mail_routes
+from app.mail.service import Mailer
+from app.ops.routes import routes as ops_routes
+from app.settings import Settings, get_settings
+from app.tenancy.routes import routes as tenancy_routes
+from app.web.csrf import CSRFMiddleware
+from app.web.errors import handlers as error_handlers
+from app.web.security import SecurityHeadersMiddleware
+from app.web.services import Services
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC_DIR = ROOT / "static"
+HTMX_DIST = ROOT / "node_modules" / "htmx.org" / "dist"
+
+WEBHOOK_PREFIX = "/webhooks/"
+
+
+class MissingAssets(RuntimeError):
+    pass
+
+
+def build_services(settings: Settings) -> Services:
+    settings.check_production()
+    set_keyring(Keyring(settings.encryption_keys.get_secret_value()))
+    db = Database(make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous))
+    return Services(
+        settings=settings,
+        db=db,
+        hasher=PasswordHasherBox(fast=settings.password_hash_fast),
+        mailer=Mailer(
+            db=db,
+            smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
+            sender=settings.mail_from,
+        ),
+        oidc=OidcClient(settings) if settings.oidc_enabled else None,
+    )
+
+
+class Dispatcher:
+    """Sends webhook paths straight to the receiver; everything else to the web app."""
+
+    def __init__(self, web: Starlette, webhooks: ASGIApp) -> None:
+        self.web = web
+        self.webhooks = webhooks
+        self.state = web.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(WEBHOOK_PREFIX):
+            await self.webhooks(scope, receive, send)
+        else:
+            await self.web(scope, receive, send)
+
+
+async def _no_webhooks(scope: Scope, receive: Receive, send: Send) -> None:
+    from starlette.responses import PlainTextResponse
+
+    await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> Dispatcher:
+    settings = settings or get_settings()
+    settings.check_production()
+    if not (HTMX_DIST / "htmx.min.js").exists():
+        raise MissingAssets(f"{HTMX_DIST} is missing: run `npm ci --ignore-scripts` in {ROOT}")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        svc = build_services(settings)
+        app.state.services = svc
+        app.state.schema_head = head_revision(settings.database_url)
+        try:
+            yield
+        finally:
+            await svc.db.dispose()
+
+    web = Starlette(
+        debug=False,
+        routes=[
+            Mount("/static/vendor/htmx", app=StaticFiles(directory=HTMX_DIST), name="htmx"),
+            Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+            *ops_routes,
+            *auth_routes,
+            *tenancy_routes,
+            *mail_routes,
+        ],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key.get_secret_value(),
+                session_cookie="wabawatch_session",
+                max_age=settings.session_max_age_seconds,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
+            Middleware(CSRFMiddleware, base_url=settings.base_url),
+        ],
+        exception_handlers=error_handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    return Dispatcher(web, _no_webhooks)
+
+
+def __getattr__(name: str) -> Dispatcher:
+    # `uvicorn app.main:app` builds the app on first access, after settings are loaded.
+    if name == "app":
+        built = create_app()
+        globals()["app"] = built
+        return built
+    raise AttributeError(name)

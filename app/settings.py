@@ -1,0 +1,94 @@
+"""The one settings object. Nothing else in the code base reads ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults: good enough to run the demo on a laptop, refused in production.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+DEV_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWVuY3J5cHRpb24ta2V5LTMyYiE="
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised when production mode is asked to run with development secrets."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///var/wabawatch.sqlite3"
+    # FULL also survives a power loss; NORMAL (WAL) survives a killed process.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    encryption_keys: SecretStr = SecretStr(DEV_ENCRYPTION_KEY)
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_url: SecretStr | None = None
+    mail_from: str = "wabawatch <wabawatch@localhost>"
+
+    signup_enabled: bool = True
+    session_max_age_seconds: int = 14 * 24 * 3600
+    invitation_max_age_seconds: int = 7 * 24 * 3600
+    password_reset_max_age_seconds: int = 3600
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_failure_window_seconds: int = 15 * 60
+    # Cheap argon2 parameters for the test suite; refused in production.
+    password_hash_fast: bool = False
+
+    oidc_discovery_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_provider_name: str = "single sign-on"
+    oidc_scopes: str = "openid email profile"
+
+    graph_api_base: str = "https://graph.facebook.com"
+    graph_api_version: str = "v24.0"
+    webhook_max_body_bytes: int = 3 * 1024 * 1024
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_discovery_url and self.oidc_client_id)
+
+    def check_production(self) -> None:
+        """Refuse to run production with development secrets, naming what to set."""
+        if not self.is_production:
+            return
+        problems: list[str] = []
+        secret = self.secret_key.get_secret_value()
+        if secret == DEV_SECRET_KEY or len(secret) < 32:
+            problems.append("SECRET_KEY (a random string of at least 32 characters)")
+        keys = self.encryption_keys.get_secret_value()
+        if not keys.strip() or DEV_ENCRYPTION_KEY in keys.split(","):
+            problems.append(
+                "ENCRYPTION_KEYS (comma-separated Fernet keys; make one with "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+            )
+        if self.password_hash_fast:
+            problems.append("PASSWORD_HASH_FAST must be off")
+        if problems:
+            raise InsecureSettingsError(
+                "Refusing to start in production with insecure settings. Set: " + "; ".join(problems)
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

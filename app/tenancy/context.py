@@ -1,0 +1,57 @@
+"""The one way to get at an org's data: ``require_member`` produces the ``OrgContext``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from app.auth.session import require_user
+from app.tenancy import queries
+from app.tenancy.models import Organization, Role, User
+
+
+@dataclass(frozen=True)
+class OrgContext:
+    org: Organization
+    user: User
+    role: Role
+
+    @property
+    def org_id(self) -> int:
+        return self.org.id
+
+    @property
+    def can_admin(self) -> bool:
+        return self.role.at_least(Role.ADMIN)
+
+
+class RoleRequired(HTTPException):
+    def __init__(self, role: Role) -> None:
+        super().__init__(403, f"This needs the {role.value} role in this organization.")
+
+
+async def require_signed_in(request: Request, session: AsyncSession) -> User:
+    """A signed-in user, with the org switcher's list loaded for the page."""
+    user = await require_user(request, session)
+    request.state.user_orgs = await queries.orgs_of_user(session, user.id)
+    return user
+
+
+async def require_member(request: Request, session: AsyncSession, *, role: Role = Role.VIEWER) -> OrgContext:
+    """Signed-in member of the org in the URL with at least ``role``; anyone else sees a 404."""
+    user = await require_signed_in(request, session)
+    slug = request.path_params.get("org_slug", "")
+    org = await queries.org_by_slug(session, slug)
+    membership = None if org is None else await queries.membership_of(session, org_id=org.id, user_id=user.id)
+    if org is None or membership is None:
+        raise HTTPException(404)
+    member_role = Role(membership.role)
+    request.state.org = org
+    request.state.role = member_role
+    request.session["org"] = org.slug
+    if not member_role.at_least(role):
+        raise RoleRequired(role)
+    return OrgContext(org=org, user=user, role=member_role)

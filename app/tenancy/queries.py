@@ -1,0 +1,107 @@
+"""Reads of organizations and memberships. Tenant-scoped reads take the org id explicitly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from app.tenancy.models import Invitation, Membership, Organization, Role, User
+
+
+async def org_by_slug(session: AsyncSession, slug: str) -> Organization | None:
+    result = await session.scalars(select(Organization).where(Organization.slug == slug))
+    return result.first()
+
+
+async def membership_of(session: AsyncSession, *, org_id: int, user_id: int) -> Membership | None:
+    result = await session.scalars(
+        select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
+    )
+    return result.first()
+
+
+async def orgs_of_user(session: AsyncSession, user_id: int) -> list[tuple[Organization, str]]:
+    rows = await session.execute(
+        select(Organization, Membership.role)
+        .join(Membership, Membership.org_id == Organization.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Organization.name)
+    )
+    return [(org, role) for org, role in rows]
+
+
+async def members(session: AsyncSession, *, org_id: int) -> list[Membership]:
+    result = await session.scalars(
+        select(Membership)
+        .where(Membership.org_id == org_id)
+        .options(joinedload(Membership.user))
+        .join(User, User.id == Membership.user_id)
+        .order_by(User.email)
+    )
+    return list(result)
+
+
+async def member_by_id(session: AsyncSession, *, org_id: int, membership_id: int) -> Membership | None:
+    result = await session.scalars(
+        select(Membership)
+        .where(Membership.org_id == org_id, Membership.id == membership_id)
+        .options(joinedload(Membership.user))
+    )
+    return result.first()
+
+
+async def owner_count(session: AsyncSession, *, org_id: int) -> int:
+    """Counts owners, locking their rows (PostgreSQL) so two demotions cannot both pass."""
+    owners = await session.scalars(
+        select(Membership.id)
+        .where(Membership.org_id == org_id, Membership.role == Role.OWNER.value)
+        .with_for_update()
+    )
+    return len(list(owners))
+
+
+def pending_invitations_stmt(*, org_id: int, now: datetime) -> Select[Invitation]:
+    return (
+        select(Invitation)
+        .where(
+            Invitation.org_id == org_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .order_by(Invitation.created_at.desc())
+    )
+
+
+async def pending_invitations(session: AsyncSession, *, org_id: int, now: datetime) -> list[Invitation]:
+    return list(await session.scalars(pending_invitations_stmt(org_id=org_id, now=now)))
+
+
+async def invitation_by_id(session: AsyncSession, *, org_id: int, invitation_id: int) -> Invitation | None:
+    result = await session.scalars(
+        select(Invitation).where(Invitation.org_id == org_id, Invitation.id == invitation_id)
+    )
+    return result.first()
+
+
+async def invitation_by_digest(session: AsyncSession, digest: str) -> tuple[Invitation, Organization] | None:
+    row = (
+        await session.execute(
+            select(Invitation, Organization)
+            .join(Organization, Organization.id == Invitation.org_id)
+            .where(Invitation.token_digest == digest)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.scalars(select(User).where(User.email == email.strip().lower()))
+    return result.first()
+
+
+async def slug_taken(session: AsyncSession, slug: str) -> bool:
+    return (await session.scalar(select(Organization.id).where(Organization.slug == slug))) is not None

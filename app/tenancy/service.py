@@ -1,0 +1,203 @@
+"""Rules for organizations, memberships and invitations. Services flush; callers commit."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.lib.crypto import new_token, token_digest
+from app.lib.timeutil import utcnow
+from app.tenancy import queries
+from app.tenancy.context import OrgContext
+from app.tenancy.models import Invitation, Membership, Organization, Role, User
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+RESERVED_SLUGS = frozenset({"new", "admin", "staff", "static", "api", "login", "logout", "signup"})
+
+
+class TenancyError(ValueError):
+    """A rule was broken; the message is meant for the person who asked."""
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:48].strip("-")
+    return slug or "org"
+
+
+async def unique_slug(session: AsyncSession, name: str) -> str:
+    base = slugify(name)
+    if base in RESERVED_SLUGS:
+        base = f"{base}-org"
+    candidate, n = base, 1
+    while await queries.slug_taken(session, candidate):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+async def create_org(
+    session: AsyncSession, *, name: str, owner: User, slug: str | None = None
+) -> Organization:
+    name = name.strip()
+    if not name:
+        raise TenancyError("Give the organization a name.")
+    if len(name) > 200:
+        raise TenancyError("That name is too long (200 characters at most).")
+    if slug is None:
+        slug = await unique_slug(session, name)
+    elif not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+        raise TenancyError("A URL name uses lowercase letters, digits and dashes (at most 64).")
+    elif await queries.slug_taken(session, slug):
+        raise TenancyError(f"The URL name {slug!r} is taken.")
+    org = Organization(name=name, slug=slug)
+    session.add(org)
+    await session.flush()
+    session.add(Membership(org_id=org.id, user_id=owner.id, role=Role.OWNER.value))
+    await session.flush()
+    return org
+
+
+async def add_member(session: AsyncSession, *, org: Organization, user: User, role: Role) -> Membership:
+    existing = await queries.membership_of(session, org_id=org.id, user_id=user.id)
+    if existing is not None:
+        # Never demote someone by accepting an invitation for a lower role.
+        if Role(role).rank > Role(existing.role).rank:
+            existing.role = role.value
+        return existing
+    membership = Membership(org_id=org.id, user_id=user.id, role=role.value)
+    session.add(membership)
+    await session.flush()
+    return membership
+
+
+async def rename_org(session: AsyncSession, ctx: OrgContext, *, name: str) -> None:
+    _require_admin(ctx)
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise TenancyError("Give the organization a name of at most 200 characters.")
+    ctx.org.name = name
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    invitation: Invitation
+    token: str
+
+
+async def invite(
+    session: AsyncSession, ctx: OrgContext, *, email: str, role: Role, max_age: timedelta
+) -> NewInvitation:
+    _require_admin(ctx)
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 320:
+        raise TenancyError("Enter a valid email address.")
+    if role == Role.OWNER and ctx.role != Role.OWNER:
+        raise TenancyError("Only an owner can invite another owner.")
+    existing_user = await queries.user_by_email(session, email)
+    if existing_user is not None and await queries.membership_of(
+        session, org_id=ctx.org_id, user_id=existing_user.id
+    ):
+        raise TenancyError(f"{email} is already a member.")
+    token = new_token()
+    invitation = Invitation(
+        org_id=ctx.org_id,
+        email=email,
+        role=role.value,
+        token_digest=token_digest(token),
+        invited_by_id=ctx.user.id,
+        expires_at=utcnow() + max_age,
+    )
+    session.add(invitation)
+    await session.flush()
+    return NewInvitation(invitation=invitation, token=token)
+
+
+async def revoke_invitation(
+    session: AsyncSession, ctx: OrgContext, *, invitation_id: int
+) -> Invitation | None:
+    _require_admin(ctx)
+    invitation = await queries.invitation_by_id(session, org_id=ctx.org_id, invitation_id=invitation_id)
+    if invitation is not None and invitation.accepted_at is None:
+        invitation.revoked_at = utcnow()
+        await session.flush()
+    return invitation
+
+
+async def usable_invitation(session: AsyncSession, token: str) -> tuple[Invitation, Organization]:
+    found = await queries.invitation_by_digest(session, token_digest(token))
+    if found is None or found[0].revoked_at is not None:
+        raise TenancyError("This invitation link is not valid. Ask for a new one.")
+    invitation, org = found
+    if invitation.accepted_at is not None:
+        raise TenancyError("This invitation has already been used.")
+    if invitation.expires_at <= utcnow():
+        raise TenancyError("This invitation has expired. Ask an admin of the organization for a new one.")
+    return invitation, org
+
+
+async def accept_invitation(session: AsyncSession, *, token: str, user: User) -> Organization:
+    invitation, org = await usable_invitation(session, token)
+    await add_member(session, org=org, user=user, role=Role(invitation.role))
+    invitation.accepted_at = utcnow()
+    await session.flush()
+    return org
+
+
+async def change_role(
+    session: AsyncSession, ctx: OrgContext, *, membership_id: int, role: Role
+) -> Membership:
+    _require_admin(ctx)
+    membership = await _member_or_404(session, ctx, membership_id)
+    current = Role(membership.role)
+    if (current == Role.OWNER or role == Role.OWNER) and ctx.role != Role.OWNER:
+        raise TenancyError("Only an owner can grant or take away the owner role.")
+    if current == Role.OWNER and role != Role.OWNER:
+        await _keep_an_owner(session, ctx)
+    membership.role = role.value
+    await session.flush()
+    return membership
+
+
+async def remove_member(session: AsyncSession, ctx: OrgContext, *, membership_id: int) -> Membership:
+    membership = await _member_or_404(session, ctx, membership_id)
+    leaving_self = membership.user_id == ctx.user.id
+    if not leaving_self:
+        _require_admin(ctx)
+        if Role(membership.role) == Role.OWNER and ctx.role != Role.OWNER:
+            raise TenancyError("Only an owner can remove an owner.")
+    if Role(membership.role) == Role.OWNER:
+        await _keep_an_owner(session, ctx)
+    await session.delete(membership)
+    await session.flush()
+    return membership
+
+
+class MemberNotFound(LookupError):
+    pass
+
+
+async def _member_or_404(session: AsyncSession, ctx: OrgContext, membership_id: int) -> Membership:
+    membership = await queries.member_by_id(session, org_id=ctx.org_id, membership_id=membership_id)
+    if membership is None:
+        raise MemberNotFound(membership_id)
+    return membership
+
+
+async def _keep_an_owner(session: AsyncSession, ctx: OrgContext) -> None:
+    if await queries.owner_count(session, org_id=ctx.org_id) <= 1:
+        raise TenancyError("An organization must keep at least one owner. Make someone else an owner first.")
+
+
+def _require_admin(ctx: OrgContext) -> None:
+    if not ctx.can_admin:
+        raise TenancyError("Only owners and admins can do this.")

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from starlette.requests import Request
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The submitted form as plain strings (files are not expected on our forms)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: never redirect a person to another site after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target

@@ -1,0 +1,121 @@
+"""Test harness: the whole suite runs on SQLite (``--db sqlite``) or PostgreSQL (``--db postgresql``).
+
+The schema is built once per run by ``alembic upgrade head``; every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx2
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from app.db.engine import Database
+from app.db.migrate import upgrade_head
+from app.db.models import Base
+from app.main import Dispatcher, create_app
+from app.settings import Settings
+from tests.factories import Personas, make_personas
+
+DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
+TEST_KEY = "yK3Sx2zY5oUbbf0v4Cdc9rIuNDr7o1Mwbm3vhm6sHGw="
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=["sqlite", "postgresql"], default="sqlite", help="database to test against")
+
+
+def reset_postgres(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(scope="session")
+def db_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.config.getoption("--db")
+    return kind
+
+
+@pytest.fixture(scope="session")
+def database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if db_kind == "postgresql":
+        url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG)
+        reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    upgrade_head(url)
+    return url
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "env": "development",
+        "secret_key": "test-secret-key-0123456789-abcdefghijklmnop",
+        "encryption_keys": TEST_KEY,
+        "base_url": "http://testserver",
+        "password_hash_fast": True,
+        "smtp_url": None,
+        "oidc_discovery_url": None,
+        "oidc_client_id": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Dispatcher]:
+    application = create_app(settings)
+    async with application.web.router.lifespan_context(application.web):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def db(app: Dispatcher) -> Database:
+    found: Database = app.state.services.db
+    return found
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    yield
+    if "db" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("db")
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with database.engine.begin() as conn:
+        if database.is_sqlite:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+
+
+def new_client(app: Dispatcher) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver")
+
+
+@pytest.fixture
+async def client(app: Dispatcher, db: Database) -> AsyncIterator[httpx2.AsyncClient]:
+    async with new_client(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def personas(db: Database, settings: Settings) -> Personas:
+    return await make_personas(db)
+
+
+@pytest.fixture
+def repo_root() -> Iterator[Path]:
+    yield Path(__file__).resolve().parents[1]
