@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
@@ -23,6 +24,8 @@ class Services:
     hasher: PasswordHasherBox
     mailer: Mailer
     oidc: OidcClient | None
+    # Set after deliveries are committed, so an in-process worker wakes at once instead of polling.
+    intake_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def services(conn: HTTPConnection) -> Services:
