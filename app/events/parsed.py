@@ -6,8 +6,9 @@ The parser (``app.events.parsing``) is pure: JSON in, ``ParsedEvent`` out, no da
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -49,5 +50,5 @@ class ParsedEvent:
     phone_digits: str | None = None  # E.164 digits, no "+"
     phone_number_id: str | None = None
     display_phone_number: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
     state: tuple[StateUpdate, ...] = ()
