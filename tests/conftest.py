@@ -6,7 +6,7 @@ The schema is built once per run by ``alembic upgrade head``; every test starts 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
@@ -117,5 +117,5 @@ async def personas(db: Database, settings: Settings) -> Personas:
 
 
 @pytest.fixture
-def repo_root() -> Iterator[Path]:
-    yield Path(__file__).resolve().parents[1]
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
