@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx2
 
-from tests.factories import PASSWORD, Personas, csrf_token, login
+from tests.factories import Personas, csrf_token, login
 
 
 async def test_sign_in_lands_on_org_page(client: httpx2.AsyncClient, personas: Personas) -> None:
