@@ -5,7 +5,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import service
-from app.auth.oidc import OAuthError
+from app.auth.oidc import SsoError
 from app.auth.session import current_user, login_user, logout_user
 from app.mail.service import Mail
 from app.tenancy import queries as tenancy_queries
@@ -164,7 +164,10 @@ async def sso_start(request: Request) -> Response:
             status_code=404,
         )
     request.session["sso_next"] = safe_next(request.query_params.get("next"), "")
-    return await oidc.redirect(request, str(request.url_for("auth:sso_callback")))
+    try:
+        return await oidc.redirect(request, str(request.url_for("auth:sso_callback")))
+    except SsoError as exc:
+        return _sso_failed(request, str(exc), status_code=502)
 
 
 async def sso_callback(request: Request) -> Response:
@@ -178,8 +181,8 @@ async def sso_callback(request: Request) -> Response:
         )
     try:
         profile = await svc.oidc.finish(request)
-    except OAuthError as exc:
-        return _sso_failed(request, f"Single sign-on failed: {exc.description or exc.error}.")
+    except SsoError as exc:
+        return _sso_failed(request, str(exc))
     error = None
     async with svc.db.transaction() as session:
         try:
@@ -201,8 +204,10 @@ async def sso_callback(request: Request) -> Response:
     return RedirectResponse(next_url or await _landing(request, user.id), 303)
 
 
-def _sso_failed(request: Request, message: str) -> Response:
-    return render(request, "auth/login.html", {"next": "", "email": "", "error": message}, status_code=400)
+def _sso_failed(request: Request, message: str, *, status_code: int = 400) -> Response:
+    return render(
+        request, "auth/login.html", {"next": "", "email": "", "error": message}, status_code=status_code
+    )
 
 
 routes = [
