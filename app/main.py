@@ -22,10 +22,12 @@ from app.auth.routes import routes as auth_routes
 from app.db.engine import Database, make_engine
 from app.db.migrate import head_revision
 from app.db.types import set_keyring
+from app.events.routes import routes as events_routes
 from app.lib.crypto import Keyring
 from app.lib.passwords import PasswordHasherBox
 from app.mail.routes import routes as mail_routes
 from app.mail.service import Mailer
+from app.meta.routes import routes as meta_routes
 from app.ops.routes import routes as ops_routes
 from app.settings import Settings, get_settings
 from app.tenancy.routes import routes as tenancy_routes
@@ -33,6 +35,7 @@ from app.web.csrf import CSRFMiddleware
 from app.web.errors import handlers as error_handlers
 from app.web.security import SecurityHeadersMiddleware
 from app.web.services import Services
+from app.webhooks.receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = ROOT / "static"
@@ -77,26 +80,24 @@ class Dispatcher:
             await self.web(scope, receive, send)
 
 
-async def _no_webhooks(scope: Scope, receive: Receive, send: Send) -> None:
-    from starlette.responses import PlainTextResponse
-
-    await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
-
-
 def create_app(settings: Settings | None = None) -> Dispatcher:
     settings = settings or get_settings()
     settings.check_production()
     if not (HTMX_DIST / "htmx.min.js").exists():
         raise MissingAssets(f"{HTMX_DIST} is missing: run `npm ci --ignore-scripts` in {ROOT}")
 
+    receiver = WebhookReceiver()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = build_services(settings)
         app.state.services = svc
+        await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
         try:
             yield
         finally:
+            await receiver.stop()
             await svc.db.dispose()
 
     web = Starlette(
@@ -107,7 +108,9 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *ops_routes,
             *auth_routes,
             *tenancy_routes,
+            *events_routes,
             *mail_routes,
+            *meta_routes,
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
@@ -124,7 +127,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         exception_handlers=error_handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
-    return Dispatcher(web, _no_webhooks)
+    return Dispatcher(web, receiver)
 
 
 def __getattr__(name: str) -> Dispatcher:

@@ -1,0 +1,26 @@
+"""Reads of Meta apps. Tenant pages read through ``apps_of_org``/``app_of_org`` (scoped by org id);
+``app_by_app_id`` is the receiver's and the CLI's lookup by the id in Meta's callback URL."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.meta.models import MetaApp
+
+
+async def app_by_app_id(session: AsyncSession, app_id: str) -> MetaApp | None:
+    result = await session.scalars(select(MetaApp).where(MetaApp.app_id == app_id))
+    return result.first()
+
+
+async def apps_of_org(session: AsyncSession, *, org_id: int) -> list[MetaApp]:
+    result = await session.scalars(
+        select(MetaApp).where(MetaApp.org_id == org_id).order_by(MetaApp.name, MetaApp.app_id)
+    )
+    return list(result)
+
+
+async def app_of_org(session: AsyncSession, *, org_id: int, app_id: str) -> MetaApp | None:
+    result = await session.scalars(select(MetaApp).where(MetaApp.org_id == org_id, MetaApp.app_id == app_id))
+    return result.first()

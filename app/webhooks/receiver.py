@@ -1,0 +1,257 @@
+"""Meta's callback, ``GET|POST /webhooks/whatsapp/{app_id}``: a plain ASGI app on the hot path.
+
+No session, CSRF or page middleware runs here. GET answers the subscription handshake. POST checks
+size, then ``X-Hub-Signature-256`` over the raw body bytes in constant time, and hands the body to
+the group-commit writer; the answer is 200 only after the commit (400 for signed non-JSON, which is
+stored too), 503 whenever the database did not take it, so that a 200 always means "stored".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from sqlalchemy import update
+from starlette.types import Message, Receive, Scope, Send
+
+from app.lib.timeutil import utcnow
+from app.meta.models import MetaApp
+from app.web.services import Services
+from app.webhooks import intake_counters as counters
+from app.webhooks.intake_apps import AppCache, KnownApp
+from app.webhooks.intake_writer import GroupCommitWriter, Overloaded
+from app.webhooks.models import DeliveryStatus
+
+log = logging.getLogger(__name__)
+
+PATH_RE = re.compile(r"^/webhooks/whatsapp/([A-Za-z0-9_.-]{1,64})/?$")
+SIGNATURE_PREFIX = "sha256="
+# Hashing and parsing a body this large would stall every other request; do it in a thread.
+THREAD_THRESHOLD = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    signed: bool
+    sha256: str
+    is_json_object: bool
+
+
+def signature_of(secret: bytes, body: bytes) -> str:
+    """What Meta puts in X-Hub-Signature-256 for ``body``."""
+    return SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def _is_json_object(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def inspect(secret: bytes, body: bytes, signature: str) -> Inspection:
+    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    given = signature[len(SIGNATURE_PREFIX) :].strip().lower()
+    signed = hmac.compare_digest(expected.encode(), given.encode("ascii", "replace"))
+    if not signed:
+        return Inspection(False, "", False)
+    return Inspection(True, hashlib.sha256(body).hexdigest(), _is_json_object(body))
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def respond(
+    send: Send, status: int, text: str = "", headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-content-type-options", b"nosniff"),
+                (b"cache-control", b"no-store"),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class TooLarge(Exception):
+    pass
+
+
+class Disconnected(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The request body; stops reading as soon as it grows past ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class WebhookReceiver:
+    """Started and stopped by the web app's lifespan (``start``/``stop``); 503 until started."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+        self.apps: AppCache | None = None
+        self.writer: GroupCommitWriter | None = None
+        self.counters: counters.RejectionCounter | None = None
+        self._max_body = 0
+
+    async def start(self, services: Services) -> None:
+        self._services = services
+        self._max_body = services.settings.webhook_max_body_bytes
+        self.apps = AppCache(services.db)
+        apps = self.apps
+        self.writer = GroupCommitWriter(
+            services.db, on_commit=services.intake_wakeup.set, on_failure=lambda: apps.invalidate()
+        )
+        self.writer.start()
+        self.counters = counters.RejectionCounter(services.db)
+        self.counters.start()
+
+    async def stop(self) -> None:
+        if self.writer is not None:
+            await self.writer.stop()
+        if self.counters is not None:
+            try:
+                await self.counters.stop()
+            except Exception as exc:
+                log.error("webhook rejection counters lost at shutdown (%s)", type(exc).__name__)
+        self.writer = None
+        self.counters = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        match = PATH_RE.match(scope["path"])
+        if match is None:
+            await respond(send, 404, "Not Found")
+            return
+        method = scope["method"]
+        if method not in ("GET", "POST"):
+            await respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, POST")])
+            return
+        if self.apps is None or self.writer is None or self.counters is None:
+            await respond(send, 503, "Service Unavailable", [(b"retry-after", b"5")])
+            return
+        app_id = match.group(1)
+        try:
+            app = await self.apps.get(app_id)
+        except Exception as exc:
+            log.error("webhook for app %s: app lookup failed (%s); answered 503", app_id, type(exc).__name__)
+            await respond(send, 503, "Service Unavailable", [(b"retry-after", b"5")])
+            return
+        if app is None:
+            await respond(send, 404, "Not Found")
+        elif method == "GET":
+            await self._handshake(scope, send, app)
+        else:
+            await self._delivery(scope, receive, send, app)
+
+    async def _handshake(self, scope: Scope, send: Send, app: KnownApp) -> None:
+        params = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        mode = params.get("hub.mode", [""])[0]
+        token = params.get("hub.verify_token", [""])[0]
+        challenge = params.get("hub.challenge", [None])[0]
+        token_ok = hmac.compare_digest(token.encode(), app.verify_token)
+        if mode != "subscribe" or not token_ok or challenge is None:
+            log.warning("webhook handshake for app %s refused", app.app_id)
+            await respond(send, 403, "Forbidden")
+            return
+        await self._record_handshake(app)
+        await respond(send, 200, challenge)
+
+    async def _record_handshake(self, app: KnownApp) -> None:
+        """Best effort: the handshake is valid whether or not the time is recorded."""
+        assert self._services is not None
+        try:
+            async with self._services.db.transaction() as session:
+                await session.execute(
+                    update(MetaApp).where(MetaApp.id == app.pk).values(last_verified_at=utcnow())
+                )
+        except Exception as exc:
+            log.error("webhook handshake for app %s: time not recorded (%s)", app.app_id, type(exc).__name__)
+
+    def _client(self, scope: Scope) -> str:
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"
+
+    async def _delivery(self, scope: Scope, receive: Receive, send: Send, app: KnownApp) -> None:
+        assert self.writer is not None
+        assert self.counters is not None
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > self._max_body:
+            self.counters.add(
+                app_id=app.app_id, app_pk=app.pk, reason=counters.TOO_LARGE, client=self._client(scope)
+            )
+            await respond(send, 413, "Payload Too Large", [(b"connection", b"close")])
+            return
+        try:
+            body = await read_body(receive, self._max_body)
+        except TooLarge:
+            self.counters.add(
+                app_id=app.app_id, app_pk=app.pk, reason=counters.TOO_LARGE, client=self._client(scope)
+            )
+            await respond(send, 413, "Payload Too Large", [(b"connection", b"close")])
+            return
+        except Disconnected:
+            return
+        signature = _header(scope, b"x-hub-signature-256")
+        if not signature or not signature.startswith(SIGNATURE_PREFIX):
+            reason = counters.MISSING_SIGNATURE if not signature else counters.BAD_SIGNATURE
+            self.counters.add(app_id=app.app_id, app_pk=app.pk, reason=reason, client=self._client(scope))
+            await respond(send, 401, "Unauthorized")
+            return
+        if len(body) > THREAD_THRESHOLD:
+            result = await asyncio.to_thread(inspect, app.secret, body, signature)
+        else:
+            result = inspect(app.secret, body, signature)
+        if not result.signed:
+            self.counters.add(
+                app_id=app.app_id, app_pk=app.pk, reason=counters.BAD_SIGNATURE, client=self._client(scope)
+            )
+            await respond(send, 401, "Unauthorized")
+            return
+        status = DeliveryStatus.PENDING if result.is_json_object else DeliveryStatus.INVALID_JSON
+        try:
+            stored = await self.writer.submit(
+                app_pk=app.pk, body=body, sha256=result.sha256, status=status, received_at=utcnow()
+            )
+        except Overloaded:
+            stored = False
+        if not stored:
+            await respond(send, 503, "Service Unavailable", [(b"retry-after", b"5")])
+        elif status == DeliveryStatus.INVALID_JSON:
+            await respond(send, 400, "The body is not a JSON object; it was kept for inspection.")
+        else:
+            await respond(send, 200, "ok")
