@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx2
+from starlette.types import ASGIApp
 
 from app.db.engine import Database
 from app.lib.passwords import PasswordHasherBox
+from app.settings import Settings
 from app.tenancy.models import Membership, Organization, Role, User
 
 PASSWORD = "correct-horse-battery"
@@ -18,7 +23,9 @@ _seq = itertools.count(1)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def create_user(db: Database, *, email: str | None = None, staff: bool = False, password: str = PASSWORD) -> User:
+async def create_user(
+    db: Database, *, email: str | None = None, staff: bool = False, password: str = PASSWORD
+) -> User:
     async with db.transaction() as session:
         user = User(
             email=email or f"user{next(_seq)}@example.com",
@@ -87,7 +94,44 @@ async def login(client: httpx2.AsyncClient, user: User, password: str = PASSWORD
     return response
 
 
-async def post_form(client: httpx2.AsyncClient, path: str, data: dict[str, str], *, page: str) -> httpx2.Response:
+async def post_form(
+    client: httpx2.AsyncClient, path: str, data: dict[str, str], *, page: str
+) -> httpx2.Response:
     """POST a form the way a browser does: with the CSRF token taken from the page that shows it."""
     token = await csrf_token(client, page)
     return await client.post(path, data={**data, "csrf_token": token})
+
+
+def client_for(
+    app: ASGIApp, *, address: str = "127.0.0.1", raise_app_exceptions: bool = True
+) -> httpx2.AsyncClient:
+    """A browser-like client of ``app`` seen by the server as coming from ``address``."""
+    transport = httpx2.ASGITransport(
+        app=app, client=(address, 123), raise_app_exceptions=raise_app_exceptions
+    )
+    return httpx2.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+def settings_with(settings: Settings, **overrides: Any) -> Settings:
+    """A validated copy of ``settings`` with some values changed (as if set in the environment)."""
+    values = {**settings.model_dump(), **overrides}
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings,
+    *,
+    address: str = "127.0.0.1",
+    raise_app_exceptions: bool = True,
+    **overrides: Any,
+) -> AsyncIterator[httpx2.AsyncClient]:
+    """A second app, on ``settings`` with ``overrides``, and a client of it."""
+    from app.main import create_app
+
+    application = create_app(settings_with(settings, **overrides))
+    async with (
+        application.web.router.lifespan_context(application.web),
+        client_for(application, address=address, raise_app_exceptions=raise_app_exceptions) as client,
+    ):
+        yield client

@@ -68,6 +68,12 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Signed cookies cannot be recalled, so the user's session epoch moves on: a copy of this
+    cookie (or any other session of the user) stops working, not only this browser's."""
+    async with services(request).db.transaction() as session:
+        user = await current_user(request, session)
+        if user is not None:
+            await service.end_sessions(session, user=user)
     logout_user(request)
     toasts.add(request, "You are signed out.", "success")
     return RedirectResponse(request.url_for("auth:login"), 303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +30,17 @@ class Throttled(AuthError):
 
 
 WRONG_CREDENTIALS = "That email and password do not match an account."
+
+# One hash of a random password per hasher, made on first use with that hasher's parameters.
+_dummy_hashes: weakref.WeakKeyDictionary[PasswordHasherBox, str] = weakref.WeakKeyDictionary()
+
+
+async def _dummy_hash(hasher: PasswordHasherBox) -> str:
+    found = _dummy_hashes.get(hasher)
+    if found is None:
+        found = await hasher.hash(new_token())
+        _dummy_hashes[hasher] = found
+    return found
 
 
 async def _recent_failures(
@@ -74,12 +86,11 @@ async def authenticate(
     email = tenancy.normalize_email(email)
     await check_throttle(session, settings, email=email, address=address)
     user = await tenancy_queries.user_by_email(session, email)
-    ok = (
-        user is not None
-        and user.is_active
-        and user.password_hash is not None
-        and await hasher.verify(user.password_hash, password)
-    )
+    # The same argon2 work whether or not the account exists, so timing does not reveal emails.
+    has_password = user is not None and user.password_hash is not None
+    stored = user.password_hash if user is not None and user.password_hash else await _dummy_hash(hasher)
+    verified = await hasher.verify(stored, password)
+    ok = verified and has_password and user is not None and user.is_active
     session.add(LoginAttempt(email=email, address=address, succeeded=ok))
     await session.flush()
     if not ok or user is None:
@@ -227,6 +238,12 @@ async def oidc_sign_in(
     session.add(OidcIdentity(user_id=user.id, issuer=issuer, subject=subject))
     await session.flush()
     return user
+
+
+async def end_sessions(session: AsyncSession, *, user: User) -> None:
+    """Every session cookie issued to this user so far stops working (sign-out, password change)."""
+    user.session_epoch += 1
+    await session.flush()
 
 
 async def set_password(
