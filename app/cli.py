@@ -78,6 +78,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_serve(args, settings)
 
 
+def cmd_app_add(args: argparse.Namespace, settings: Settings) -> int:
+    from app.meta.cli import add_app
+
+    secret = read_secret("App secret: ")
+    return run_async(
+        add_app(
+            settings,
+            app_id=args.app_id,
+            verify_token=args.verify_token,
+            org_slug=args.org,
+            name=args.name,
+            app_secret=secret,
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wabawatch", description="WhatsApp Business Account webhook dashboard"
@@ -108,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["owner", "admin", "viewer"])
     create.add_argument("--staff", action="store_true", help="platform staff (support console)")
     create.set_defaults(handler=cmd_user_create)
+
+    meta_app = sub.add_parser("app", help="Meta apps")
+    app_sub = meta_app.add_subparsers(dest="app_command", required=True)
+    app_add = app_sub.add_parser("add", help="register a Meta app (app secret on standard input)")
+    app_add.add_argument("app_id", metavar="APP_ID")
+    app_add.add_argument("--verify-token", required=True, help="the verify token entered in Meta's dashboard")
+    app_add.add_argument("--org", help="org URL name (default: the platform's own app)")
+    app_add.add_argument("--name", default="", help="a name to show for the app")
+    app_add.set_defaults(handler=cmd_app_add)
     return parser
 
 
