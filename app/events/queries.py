@@ -1,0 +1,31 @@
+"""Reads of events. Tenant reads filter by org id here and nowhere else."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.events.models import Event
+
+
+async def events_of_change(session: AsyncSession, change_id: int) -> list[Event]:
+    """The events already made from one webhook change (processing upserts them by seq)."""
+    rows = await session.scalars(select(Event).where(Event.change_id == change_id).order_by(Event.seq))
+    return list(rows)
+
+
+async def events_of_org(session: AsyncSession, org_id: int, *, limit: int = 100) -> list[Event]:
+    rows = await session.scalars(
+        select(Event)
+        .where(Event.org_id == org_id)
+        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def count_events(session: AsyncSession, *, org_id: int | None = None) -> int:
+    stmt = select(func.count()).select_from(Event)
+    if org_id is not None:
+        stmt = stmt.where(Event.org_id == org_id)
+    return int(await session.scalar(stmt) or 0)

@@ -1,0 +1,48 @@
+"""Claiming rows of a table used as a queue.
+
+One statement: ``UPDATE … WHERE id IN (SELECT id … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING``.
+On PostgreSQL the claimed rows stay locked until the caller's transaction ends, so concurrent
+workers skip them and a crashed worker's claim simply rolls back. On SQLite there is one writer at a
+time and the statement is atomic; because it writes, it also makes the driver open the transaction,
+so the savepoints taken after it nest inside that transaction as they should.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def claim(
+    session: AsyncSession,
+    id_column: InstrumentedAttribute[int],
+    attempts_column: InstrumentedAttribute[int],
+    *,
+    where: Sequence[ColumnElement[bool]],
+    limit: int,
+    values: Mapping[str, Any] | None = None,
+    skip_locked: bool = True,
+) -> list[tuple[int, int]]:
+    """Claims up to ``limit`` rows matching ``where`` (oldest id first): counts the attempt, sets
+    ``values`` and returns ``(id, attempts)`` of each, in id order. ``skip_locked=False`` waits for
+    rows another transaction holds instead of passing them by (``reprocess`` wants every row)."""
+    table = id_column.class_
+    pick = select(id_column).where(*where).order_by(id_column).limit(limit)
+    if skip_locked and dialect_name(session) == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(table)
+        .where(id_column.in_(pick.scalar_subquery()))
+        .values({attempts_column: attempts_column + 1, **(values or {})})
+        .returning(id_column, attempts_column)
+    )
+    result = await session.execute(stmt, execution_options={"synchronize_session": False})
+    return sorted((int(row[0]), int(row[1])) for row in result.all())

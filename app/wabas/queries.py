@@ -1,0 +1,101 @@
+"""Reads of WABAs, their phone numbers and their current state.
+
+Routing reads (``waba_for_routing``, ``routes_for``) are by (app, WABA id), not by org: they are
+how a webhook change finds its org in the first place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.wabas.models import PhoneNumber, StateEntry, Waba
+
+
+async def waba_for_routing(
+    session: AsyncSession, *, app_pk: int, waba_id: str, lock: bool = False
+) -> Waba | None:
+    """The WABA registered for this app. ``lock`` takes its row lock (PostgreSQL): processing
+    holds it so that one WABA's phone numbers and state are changed by one transaction at a time."""
+    stmt = select(Waba).where(Waba.app_pk == app_pk, Waba.waba_id == waba_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    found: Waba | None = await session.scalar(stmt)
+    return found
+
+
+async def routes_for(session: AsyncSession, *, app_pk: int, waba_ids: Iterable[str]) -> dict[str, int]:
+    """WABA id -> org id, for the given WABA ids that are registered for this app."""
+    wanted = sorted(set(waba_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Waba.waba_id, Waba.org_id).where(Waba.app_pk == app_pk, Waba.waba_id.in_(wanted))
+    )
+    return {waba_id: org_id for waba_id, org_id in rows.all()}
+
+
+async def waba_of_org(session: AsyncSession, *, org_id: int, waba_id: str) -> Waba | None:
+    found: Waba | None = await session.scalar(
+        select(Waba).where(Waba.org_id == org_id, Waba.waba_id == waba_id).order_by(Waba.id).limit(1)
+    )
+    return found
+
+
+async def wabas_of_org(session: AsyncSession, org_id: int) -> list[Waba]:
+    rows = await session.scalars(select(Waba).where(Waba.org_id == org_id).order_by(Waba.name, Waba.waba_id))
+    return list(rows)
+
+
+async def phone_by_number_id(
+    session: AsyncSession, *, waba_pk: int, phone_number_id: str
+) -> PhoneNumber | None:
+    found: PhoneNumber | None = await session.scalar(
+        select(PhoneNumber)
+        .where(PhoneNumber.waba_pk == waba_pk, PhoneNumber.phone_number_id == phone_number_id)
+        .order_by(PhoneNumber.id)
+        .limit(1)
+    )
+    return found
+
+
+async def phone_by_digits(
+    session: AsyncSession, *, waba_pk: int, digits: str, phone_number_id: str | None
+) -> PhoneNumber | None:
+    """The WABA's number with these digits whose phone number id is unknown or equal to the given one."""
+    stmt = select(PhoneNumber).where(PhoneNumber.waba_pk == waba_pk, PhoneNumber.digits == digits)
+    if phone_number_id is not None:
+        stmt = stmt.where(
+            or_(PhoneNumber.phone_number_id.is_(None), PhoneNumber.phone_number_id == phone_number_id)
+        )
+    found: PhoneNumber | None = await session.scalar(stmt.order_by(PhoneNumber.id).limit(1))
+    return found
+
+
+async def phones_of_waba(session: AsyncSession, *, org_id: int, waba_pk: int) -> list[PhoneNumber]:
+    rows = await session.scalars(
+        select(PhoneNumber)
+        .where(PhoneNumber.org_id == org_id, PhoneNumber.waba_pk == waba_pk)
+        .order_by(PhoneNumber.id)
+    )
+    return list(rows)
+
+
+async def state_entry(session: AsyncSession, *, waba_pk: int, subject: str, key: str) -> StateEntry | None:
+    found: StateEntry | None = await session.scalar(
+        select(StateEntry).where(
+            StateEntry.waba_pk == waba_pk, StateEntry.subject == subject, StateEntry.key == key
+        )
+    )
+    return found
+
+
+async def state_of_waba(session: AsyncSession, *, org_id: int, waba_pk: int) -> list[StateEntry]:
+    rows = await session.scalars(
+        select(StateEntry)
+        .where(StateEntry.org_id == org_id, StateEntry.waba_pk == waba_pk)
+        .order_by(StateEntry.subject, StateEntry.key)
+    )
+    return list(rows)

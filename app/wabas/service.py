@@ -1,0 +1,170 @@
+"""Registering WABAs, and what processing changes about them: phone numbers and current state.
+
+Services flush but never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.events.parsed import StateUpdate
+from app.meta.models import MetaApp
+from app.tenancy.models import Organization
+from app.wabas import queries
+from app.wabas.models import PhoneNumber, StateEntry, Waba
+from app.webhooks.models import ChangeStatus, WebhookChange
+
+_WABA_ID = re.compile(r"^\d{1,64}$")
+
+
+class WabaError(ValueError):
+    """A WABA cannot be registered; the message says why, in words."""
+
+
+def fit(name: str, value: str | None, limit: int) -> str | None:
+    """``value`` unchanged, or ValueError when it is longer than its column: the same failure on
+    SQLite (which would store it) as on PostgreSQL (which refuses it)."""
+    if value is not None and len(value) > limit:
+        raise ValueError(f"{name} is {len(value)} characters long; at most {limit} fit")
+    return value
+
+
+async def register_waba(
+    session: AsyncSession, *, org: Organization, app: MetaApp, waba_id: str, name: str = ""
+) -> tuple[Waba, int]:
+    """Registers ``waba_id`` for ``org`` through ``app`` and routes the changes that arrived for it
+    before: returns the WABA and how many earlier changes it now owns (the worker processes them)."""
+    waba_id = waba_id.strip()
+    if not _WABA_ID.match(waba_id):
+        raise WabaError(f"{waba_id!r} is not a WABA id (digits only)")
+    if app.org_id is not None and app.org_id != org.id:
+        raise WabaError(f"Meta app {app.app_id} belongs to another organization")
+    if await queries.waba_for_routing(session, app_pk=app.id, waba_id=waba_id) is not None:
+        raise WabaError(f"WABA {waba_id} is already registered for Meta app {app.app_id}")
+    waba = Waba(org_id=org.id, app_pk=app.id, waba_id=waba_id, name=fit("name", name.strip(), 300) or "")
+    session.add(waba)
+    await session.flush()
+    routed = await route_unrouted(session, app_pk=app.id, waba_id=waba_id, org_id=org.id)
+    return waba, routed
+
+
+async def route_unrouted(session: AsyncSession, *, app_pk: int, waba_id: str, org_id: int) -> int:
+    """Gives the unrouted changes of (app, WABA) to ``org_id`` and queues them for processing."""
+    result = await session.execute(
+        update(WebhookChange)
+        .where(
+            WebhookChange.app_pk == app_pk,
+            WebhookChange.waba_id == waba_id,
+            WebhookChange.status == ChangeStatus.UNROUTED,
+        )
+        .values(org_id=org_id, status=ChangeStatus.PENDING, attempts=0, next_attempt_at=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def route_registered(session: AsyncSession) -> int:
+    """Routes every unrouted change whose WABA has been registered since (closes the race between a
+    split that saw no WABA and a registration that committed just after it)."""
+    registered = (
+        select(Waba.org_id)
+        .where(Waba.app_pk == WebhookChange.app_pk, Waba.waba_id == WebhookChange.waba_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(WebhookChange)
+        .where(
+            WebhookChange.status == ChangeStatus.UNROUTED,
+            exists().where(Waba.app_pk == WebhookChange.app_pk, Waba.waba_id == WebhookChange.waba_id),
+        )
+        .values(org_id=registered, status=ChangeStatus.PENDING, attempts=0, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def phone_for_event(
+    session: AsyncSession,
+    waba: Waba,
+    *,
+    digits: str | None,
+    phone_number_id: str | None,
+    display: str | None,
+) -> PhoneNumber | None:
+    """Finds the WABA's number by phone number id, else by digits, creating it when new; fills in
+    whichever of the two was not known yet. None when the event names no number."""
+    if not digits and not phone_number_id:
+        return None
+    fit("phone number id", phone_number_id, 64)
+    fit("phone digits", digits, 32)
+    phone = None
+    if phone_number_id:
+        phone = await queries.phone_by_number_id(session, waba_pk=waba.id, phone_number_id=phone_number_id)
+    if phone is None and digits:
+        phone = await queries.phone_by_digits(
+            session, waba_pk=waba.id, digits=digits, phone_number_id=phone_number_id
+        )
+    if phone is None:
+        phone = PhoneNumber(org_id=waba.org_id, waba_pk=waba.id, display_phone_number="", verified_name="")
+        session.add(phone)
+    if phone_number_id and not phone.phone_number_id:
+        phone.phone_number_id = phone_number_id
+    if digits and not phone.digits:
+        phone.digits = digits
+    if display and not phone.display_phone_number:
+        phone.display_phone_number = display[:64]  # shown only; an id that does not fit fails instead
+    await session.flush()
+    return phone
+
+
+def _newer(occurred_at: datetime, event_id: int, entry: StateEntry) -> bool:
+    """Order of events: occurred_at, then event id. The same event again counts (reprocessing)."""
+    return (occurred_at, event_id) >= (entry.occurred_at, entry.event_id or 0)
+
+
+async def apply_state(
+    session: AsyncSession,
+    *,
+    waba: Waba,
+    phone: PhoneNumber | None,
+    update_: StateUpdate,
+    occurred_at: datetime,
+    event_id: int,
+) -> bool:
+    """Sets one state key unless a newer event already set it: a late delivery of an older change
+    never rolls state back. False when nothing changed (older, or a phone update without a number)."""
+    if update_.subject == "phone":
+        if phone is None:
+            return False
+        subject = f"phone:{phone.id}"
+    else:
+        subject = "waba"
+    fit("state key", update_.key, 40)
+    value: dict[str, Any] = dict(update_.value)
+    entry = await queries.state_entry(session, waba_pk=waba.id, subject=subject, key=update_.key)
+    if entry is None:
+        session.add(
+            StateEntry(
+                org_id=waba.org_id,
+                waba_pk=waba.id,
+                subject=subject,
+                key=update_.key,
+                value=value,
+                occurred_at=occurred_at,
+                event_id=event_id,
+            )
+        )
+    elif _newer(occurred_at, event_id, entry):
+        entry.value = value
+        entry.occurred_at = occurred_at
+        entry.event_id = event_id
+    else:
+        return False
+    await session.flush()
+    return True

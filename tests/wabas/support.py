@@ -1,0 +1,110 @@
+"""Intake test helpers: Meta's example payloads, deliveries stored as the receiver stores them,
+registered WABAs and processors."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.db.engine import Database
+from app.events.models import Event
+from app.meta.models import MetaApp
+from app.tenancy.models import Organization
+from app.wabas import service as wabas_service
+from app.wabas.models import StateEntry, Waba
+from app.webhooks.models import DeliveryStatus, WebhookChange, WebhookDelivery
+
+FIXTURES = Path(os.environ.get("META_FIXTURES", "/work/shared/fixtures/meta"))
+WABA_ID = "102290129340398"  # entry.id of most of Meta's examples
+
+
+def fixture(name: str) -> dict[str, Any]:
+    """One of Meta's example payloads (shared/fixtures/meta/<name>.json), as a fresh dict."""
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return data
+
+
+def changes_of(name: str) -> list[dict[str, Any]]:
+    return copy.deepcopy(fixture(name)["entry"][0]["changes"])
+
+
+def entry(entry_id: str, changes: list[dict[str, Any]], time: int | None = 1_748_454_394) -> dict[str, Any]:
+    found: dict[str, Any] = {"id": entry_id, "changes": changes}
+    if time is not None:
+        found["time"] = time
+    return found
+
+
+def body(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "whatsapp_business_account", "entry": list(entries)}
+
+
+def quality_change(event: str, current_limit: str, display: str = "15550783881") -> dict[str, Any]:
+    return {
+        "field": "phone_number_quality_update",
+        "value": {"display_phone_number": display, "event": event, "current_limit": current_limit},
+    }
+
+
+async def store_delivery(
+    db: Database, app: MetaApp, payload: dict[str, Any] | bytes, *, received_at: datetime | None = None
+) -> int:
+    """A delivery row exactly as the receiver commits it: raw bytes, pending, due at once."""
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    when = received_at or datetime.now(UTC)
+    async with db.transaction() as session:
+        delivery = WebhookDelivery(
+            app_pk=app.id,
+            body_sha256=hashlib.sha256(raw).hexdigest(),
+            body=raw,
+            size=len(raw),
+            received_at=when,
+            duplicate_count=0,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=when,
+        )
+        session.add(delivery)
+    return delivery.id
+
+
+async def register(
+    db: Database, org: Organization, app: MetaApp, waba_id: str = WABA_ID, name: str = ""
+) -> tuple[Waba, int]:
+    async with db.transaction() as session:
+        return await wabas_service.register_waba(session, org=org, app=app, waba_id=waba_id, name=name)
+
+
+async def all_events(db: Database) -> list[Event]:
+    async with db.read() as session:
+        return list(await session.scalars(select(Event).order_by(Event.id)))
+
+
+async def all_changes(db: Database) -> list[WebhookChange]:
+    async with db.read() as session:
+        return list(await session.scalars(select(WebhookChange).order_by(WebhookChange.id)))
+
+
+async def delivery(db: Database, delivery_id: int) -> WebhookDelivery:
+    async with db.read() as session:
+        found = await session.get(WebhookDelivery, delivery_id)
+        assert found is not None
+        return found
+
+
+async def state(db: Database, waba: Waba) -> dict[tuple[str, str], StateEntry]:
+    async with db.read() as session:
+        rows = await session.scalars(select(StateEntry).where(StateEntry.waba_pk == waba.id))
+        return {(row.subject, row.key): row for row in rows}
+
+
+async def count(db: Database, model: type[Any]) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
