@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from app.meta import queries, service
 from app.meta.models import MetaApp
-from app.tenancy.context import OrgContext, require_member
+from app.tenancy.context import OrgContext, RoleRequired, require_member
 from app.tenancy.models import Role
 from app.web import toasts
 from app.web.forms import form_fields
@@ -55,14 +55,11 @@ async def apps(request: Request) -> Response:
     """GET lists the org's apps; POST (owners and admins) adds an app or replaces its details."""
     svc = services(request)
     error = None
-    form: dict[str, str] = {}
+    form = await form_fields(request) if request.method == "POST" else {}
     saved = None
     async with svc.db.transaction() as session:
-        if request.method == "GET":
-            ctx = await require_member(request, session)
-        else:
-            ctx = await require_member(request, session, role=Role.ADMIN)
-            form = await form_fields(request)
+        ctx = await require_member(request, session)
+        if request.method == "POST" and ctx.can_admin:
             try:
                 saved = await service.save_org_app(
                     session,
@@ -74,10 +71,13 @@ async def apps(request: Request) -> Response:
                 )
             except service.MetaAppError as exc:
                 error = str(exc)
-        app_views = [
+        views = [
             _view(a, ctx, svc.settings.base_url)
             for a in await queries.apps_of_org(session, org_id=ctx.org_id)
         ]
+    if request.method == "POST" and not ctx.can_admin:
+        # Raised after the block: a rollback would expire the org the error page shows.
+        raise RoleRequired(Role.ADMIN)
     if saved is not None:
         intake_apps.invalidate(saved.app.app_id)
         verb = "added" if saved.created else "updated"
@@ -88,7 +88,7 @@ async def apps(request: Request) -> Response:
         "meta/apps.html",
         {
             "ctx": ctx,
-            "apps": app_views,
+            "apps": views,
             "error": error,
             "form": {k: form.get(k, "") for k in FORM_FIELDS},
         },
