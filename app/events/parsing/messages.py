@@ -21,11 +21,10 @@ from app.lib import phones
 
 _PAST = {"add": "added", "remove": "removed"}
 _STATUSES = {
-    "sent": "sent to",
-    "delivered": "delivered to",
-    "read": "read by",
-    "failed": "to",
-    "played": "played by",
+    "sent": "Message sent to",
+    "delivered": "Message delivered to",
+    "read": "Message read by",
+    "played": "Voice message played by",  # first play of a voice message
 }
 
 
@@ -64,9 +63,11 @@ def _error_line(errors: list[dict[str, Any]]) -> str:
     return line
 
 
-def _recipient(raw: str | None) -> str:
+def _recipient(raw: str | None, kind: str | None) -> str:
     if raw is None:
         return "(recipient not given)"
+    if kind == "group":
+        return f"group {short(raw, 40)}"
     number = phones.digits(raw)
     return phones.pretty(number) if number else short(raw, 40)
 
@@ -75,14 +76,15 @@ def _status_event(change: Change, status: dict[str, Any], phone: Phone) -> Parse
     name = text(status, "status") or "unknown"
     kind = f"status_{slug(name)}"
     recipient = text(status, "recipient_id")
+    whom = _recipient(recipient, text(status, "recipient_type"))
     errors = _errors(items(status, "errors"))
     lowered = name.lower()
     if lowered == "failed":
-        summary = f"Message to {_recipient(recipient)} failed"
+        summary = f"Message to {whom} failed"
     elif lowered in _STATUSES:
-        summary = f"Message {_STATUSES[lowered]} {_recipient(recipient)}"
+        summary = f"{_STATUSES[lowered]} {whom}"
     else:
-        summary = f"Message to {_recipient(recipient)}: unrecognised status “{short(name, 40)}”"
+        summary = f"Message to {whom}: unrecognised status “{short(name, 40)}”"
     if errors:
         summary += f": {_error_line(errors)}"
     pricing, conversation = sub(status, "pricing"), sub(status, "conversation")
