@@ -78,6 +78,32 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_serve(args, settings)
 
 
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from app.webhooks import simulate
+
+    secret = read_secret("App secret: ")
+    return simulate.command(
+        url=args.url,
+        app_id=args.app_id,
+        secret=secret,
+        field_name=args.field,
+        file=args.file,
+        waba_ids=args.waba or [],
+        count=args.count,
+        rate=args.rate,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+
+
+def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
+    from app.events.export import print_events
+
+    return run_async(
+        print_events(settings, org_slug=args.org, waba_id=args.waba, since=args.since, as_json=args.json)
+    )
+
+
 def cmd_app_add(args: argparse.Namespace, settings: Settings) -> int:
     from app.meta.cli import add_app
 
@@ -133,6 +159,25 @@ def build_parser() -> argparse.ArgumentParser:
     app_add.add_argument("--org", help="org URL name (default: the platform's own app)")
     app_add.add_argument("--name", default="", help="a name to show for the app")
     app_add.set_defaults(handler=cmd_app_add)
+
+    simulate = sub.add_parser(
+        "simulate", help="send signed test notifications (app secret on standard input)"
+    )
+    simulate.add_argument("field", nargs="?", help="webhook field, e.g. security (default: a realistic mix)")
+    simulate.add_argument("--url", required=True, help="the server's base URL (or the full callback URL)")
+    simulate.add_argument("--app-id", required=True, help="the Meta app id in the callback URL")
+    simulate.add_argument("--file", help="send this file's bytes as they are (signed)")
+    simulate.add_argument("--waba", action="append", help="WABA id (repeat for several)")
+    simulate.add_argument("--count", type=int, default=1, help="notifications to send (0: until Ctrl-C)")
+    simulate.add_argument("--rate", type=float, default=1.0, help="notifications per second")
+    simulate.set_defaults(handler=cmd_simulate)
+
+    events = sub.add_parser("events", help="an org's events, oldest first")
+    events.add_argument("--org", required=True, help="org URL name")
+    events.add_argument("--waba", help="only this WABA id")
+    events.add_argument("--since", help="only events that occurred at or after this ISO 8601 instant")
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    events.set_defaults(handler=cmd_events)
     return parser
 
 

@@ -107,7 +107,7 @@ async def print_events(
             raise CommandError(f"no organization with the URL name {org_slug!r}")
         where = queries.EventFilter(waba_id=waba_id, since=since_at)
         try:
-            async for event in stream_events(db, org_id=org.id, where=where):
+            async for event in stream_events(db, org_id=org.id, where=where, batch=BATCH):
                 out.write(event_line(event, as_json=as_json) + "\n")
             out.flush()
         except BrokenPipeError:  # `| head` closed the pipe: not an error
