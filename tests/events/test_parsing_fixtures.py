@@ -296,6 +296,7 @@ def test_fixture_parses_to_its_typed_event(name: str) -> None:
     assert event.field == name.split("__")[0] == body["entry"][0]["changes"][0]["field"]
     assert (event.kind, event.severity, event.summary) == (kind, severity, summary)
     assert event.occurred_at.tzinfo is not None
+    json.dumps(event.details, allow_nan=False)  # stored in a JSON column on both databases
 
 
 def test_batched_changes_parse_as_they_do_alone() -> None:

@@ -212,6 +212,9 @@ def test_random_garbage_in_every_field_never_raises_and_never_returns_nothing() 
             assert event.summary
             assert "\n" not in event.summary
             assert event.occurred_at.tzinfo is not None
+            assert len(event.kind) <= 100
+            json.dumps(event.details)  # stored in a JSON column
+            json.dumps([update.value for update in event.state])
 
 
 def test_a_naive_arrival_time_still_gives_an_aware_occurrence() -> None:
@@ -241,3 +244,22 @@ def test_long_untrusted_values_are_shortened_to_one_line_in_summaries() -> None:
     assert len(event.summary) < 150
     assert "\n" not in event.summary
     assert len(event.kind) <= 100
+
+
+def test_malformed_phone_change_still_names_the_number() -> None:
+    [event] = parse("security", {"display_phone_number": "15550783881"})
+    assert event.kind == "malformed"
+    assert event.phone_digits == "15550783881"
+
+
+def test_phone_values_too_long_to_be_numbers_or_ids_are_dropped() -> None:
+    [event] = parse("security", {"display_phone_number": "1" * 65, "event": "PIN_CHANGED"})
+    assert (event.phone_digits, event.display_phone_number) == (None, None)
+    assert event.summary == "Two-step verification PIN changed for the phone number"
+
+
+def test_composed_kinds_stay_within_the_column() -> None:
+    value = {"metadata": {}, "statuses": [{"id": "w", "status": "z" * 300}]}
+    [event] = parse("messages", value)
+    assert event.kind.startswith("status_zzz")
+    assert len(event.kind) == 100

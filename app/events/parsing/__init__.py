@@ -103,45 +103,33 @@ def parse_change(
     *, field: str, value: Any, entry_id: str, entry_time: datetime | None, received_at: datetime
 ) -> list[ParsedEvent]:
     """Typed events for one change (usually one; ``messages`` may give several, see its module)."""
-    change = Change(
-        field=field if isinstance(field, str) else str(field),
-        value=value,
-        entry_id=entry_id if isinstance(entry_id, str) else str(entry_id),
-        entry_time=entry_time,
-        received_at=received_at,
-        waba_id=None,
-    )
+    field = field if isinstance(field, str) else str(field)
+    entry_id = entry_id if isinstance(entry_id, str) else str(entry_id)
+    waba_id = None
     try:
-        change = Change(
-            field=change.field,
-            value=value,
-            entry_id=change.entry_id,
-            entry_time=entry_time,
-            received_at=received_at,
-            waba_id=routing_waba_id(change.field, value, change.entry_id),
-        )
-        handler = HANDLERS.get(change.field)
+        waba_id = routing_waba_id(field, value, entry_id)
+        change = Change(field, value, entry_id, entry_time, received_at, waba_id)
+        handler = HANDLERS.get(field)
         if handler is None:
             return [change.unknown_field()]
         if not isinstance(value, dict):
             return [change.malformed(f"with a value that is not an object ({_json_type(value)})")]
         return handler(change) or [change.malformed("that says nothing we recognise")]
     except Exception:  # a parser bug must not stop intake; the change stays visible, generically
-        log.exception("parser failed on a %s change", short(change.field))
-        return [_fallback(change)]
+        log.exception("parser failed on a %s change", short(field))
+        return [_fallback(field, value, entry_time or received_at, waba_id)]
 
 
-def _fallback(change: Change) -> ParsedEvent:
-    """The last resort: built without any parser code that could have failed."""
-    when = change.entry_time or change.received_at
+def _fallback(field: str, value: Any, when: datetime, waba_id: str | None) -> ParsedEvent:
+    """The last resort, built without the parser code that just failed."""
     return ParsedEvent(
-        field=change.field,
+        field=field,
         kind="malformed",
         severity=Severity.WARNING,
-        summary=f"{short(change.field)} notification that could not be read",
+        summary=f"{short(field)} notification that could not be read",
         occurred_at=when if when.tzinfo is not None else when.replace(tzinfo=UTC),
-        waba_id=change.waba_id,
-        details=raw_details(change.field, change.value),
+        waba_id=waba_id,
+        details=raw_details(field, value),
     )
 
 

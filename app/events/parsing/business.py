@@ -58,7 +58,7 @@ def parse_account_alerts(change: Change) -> list[ParsedEvent]:
     status, meta_severity = text(info, "alert_status"), text(info, "alert_severity")
     description = text(info, "alert_description")
     entity_type, entity_id = text(value, "entity_type"), text(value, "entity_id")
-    phone = Phone(number_id=entity_id) if entity_type == "PHONE_NUMBER" else Phone()
+    phone = Phone.of(number_id=entity_id) if entity_type == "PHONE_NUMBER" else Phone()
     summary = _ALERT_TITLES.get(alert_type, f"Account alert {short(alert_type)}")
     if status == "NONE":
         summary += " (no longer active)"

@@ -29,6 +29,7 @@ PRIVATE_FIELDS = frozenset(
 
 _KIND_JUNK = re.compile(r"[^a-z0-9]+")
 _MAX_KIND = 100  # events.kind is String(100)
+_MAX_ID = 64  # phone_numbers.display_phone_number / phone_number_id are String(64)
 _SHORT = 80
 # Meta's timestamps are Unix seconds; anything outside this window is not a time we can trust.
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
@@ -139,6 +140,9 @@ class Phone:
 
     @classmethod
     def of(cls, display: str | None = None, number_id: str | None = None) -> Phone:
+        """A number from what Meta sent; values too long to be a number or an id are dropped, not cut."""
+        display = display if display and len(display) <= _MAX_ID else None
+        number_id = number_id if number_id and len(number_id) <= _MAX_ID else None
         return cls(phones.digits(display) if display else None, display, number_id)
 
     @property
@@ -186,6 +190,7 @@ class Change:
         details: dict[str, Any] | None = None,
         state: Iterable[StateUpdate] = (),
     ) -> ParsedEvent:
+        kind = kind[:_MAX_KIND]
         return ParsedEvent(
             field=self.field,
             kind=kind,
@@ -207,12 +212,12 @@ class Change:
             details=raw_details(self.field, self.value),
         )
 
-    def malformed(self, what: str) -> ParsedEvent:
+    def malformed(self, what: str, phone: Phone = NO_PHONE) -> ParsedEvent:
         """The value lacks what this field always has (``what`` says what, in words)."""
         return self.event(
             "malformed",
             f"{short(self.field)} notification {what}",
-            severity=severity_for(self.field, "malformed"),
+            phone=phone,
             details=raw_details(self.field, self.value),
         )
 

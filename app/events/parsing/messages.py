@@ -145,7 +145,7 @@ def parse_messages(change: Change) -> list[ParsedEvent]:
     if incoming:
         events.append(_incoming_event(change, incoming, phone))
     if not events:
-        return [change.malformed("without statuses, errors or messages")]
+        return [change.malformed("without statuses, errors or messages", phone)]
     return events
 
 
@@ -156,7 +156,7 @@ def _count_event(
     phone = _business_phone(change)
     entries = items(change.value, key)
     if not entries:
-        return [change.malformed(f"without “{key}”")]
+        return [change.malformed(f"without “{key}”", phone)]
     times = [moment for entry in entries if (moment := timestamp(entry.get(time_key)))]
     count = len(entries)
     return [
@@ -179,7 +179,7 @@ def parse_state_sync(change: Change) -> list[ParsedEvent]:
     phone = _business_phone(change)
     entries = items(change.value, "state_sync")
     if not entries:
-        return [change.malformed("without “state_sync”")]
+        return [change.malformed("without “state_sync”", phone)]
     actions = Counter(
         f"{slug(text(entry, 'type') or 'item')}_{_PAST.get(text(entry, 'action') or '', 'synced')}"
         for entry in entries
@@ -201,7 +201,7 @@ def parse_history(change: Change) -> list[ParsedEvent]:
     phone = _business_phone(change)
     chunks = items(change.value, "history")
     if not chunks:
-        return [change.malformed("without “history”")]
+        return [change.malformed("without “history”", phone)]
     errors = _errors([error for chunk in chunks for error in items(chunk, "errors")])
     if errors:
         declined = any(error["code"] == "2593109" for error in errors)
@@ -231,7 +231,7 @@ def parse_user_preferences(change: Change) -> list[ParsedEvent]:
     phone = _business_phone(change)
     entries = items(change.value, "user_preferences")
     if not entries:
-        return [change.malformed("without “user_preferences”")]
+        return [change.malformed("without “user_preferences”", phone)]
     choices = Counter(
         f"{slug(text(entry, 'category') or 'preference')}_{slug(text(entry, 'value') or 'unknown')}"
         for entry in entries
@@ -256,7 +256,7 @@ def parse_automatic_events(change: Change) -> list[ParsedEvent]:
     phone = _business_phone(change)
     entries = items(change.value, "automatic_events")
     if not entries:
-        return [change.malformed("without “automatic_events”")]
+        return [change.malformed("without “automatic_events”", phone)]
     names = Counter(_snake(text(entry, "event_name") or "unknown") for entry in entries)
     kind = next(iter(names)) if len(names) == 1 else "automatic_events"
     words = _tally(names)

@@ -37,7 +37,7 @@ def parse_name_update(change: Change) -> list[ParsedEvent]:
     value, phone = change.value, _phone(change)
     decision = text(value, "decision")
     if decision is None:
-        return [change.malformed("without a “decision”")]
+        return [change.malformed("without a “decision”", phone)]
     if decision not in _NAME_DECISIONS:
         return [change.unknown_value("decision", decision, phone)]
     name, reason = text(value, "requested_verified_name"), text(value, "rejection_reason")
@@ -61,7 +61,7 @@ def parse_quality_update(change: Change) -> list[ParsedEvent]:
     value, phone = change.value, _phone(change)
     event = text(value, "event")
     if event is None:
-        return [change.malformed("without an “event”")]
+        return [change.malformed("without an “event”", phone)]
     if event not in _QUALITY_EVENTS:
         return [change.unknown_value("event", event, phone)]
     old, current = text(value, "old_limit"), text(value, "current_limit")
@@ -99,7 +99,7 @@ def parse_security(change: Change) -> list[ParsedEvent]:
     value, phone = change.value, _phone(change)
     event = text(value, "event")
     if event is None:
-        return [change.malformed("without an “event”")]
+        return [change.malformed("without an “event”", phone)]
     if event not in _SECURITY_EVENTS:
         return [change.unknown_value("event", event, phone)]
     requester = text(value, "requester")
