@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection, Request
 
 from app.tenancy.models import User
 from app.web import csrf
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What pages show of the signed-in user. Plain values, not the ORM row: an error page is rendered
+    after the request's transaction rolled back, and a rollback expires every loaded row."""
+
+    id: int
+    email: str
+    name: str
+    is_staff: bool
+
+    @classmethod
+    def of(cls, user: User) -> SignedIn:
+        return cls(id=user.id, email=user.email, name=user.name, is_staff=user.is_staff)
 
 
 class LoginRequired(Exception):
@@ -37,6 +54,7 @@ async def current_user(request: Request, session: AsyncSession) -> User | None:
     if user is None and uid is not None:
         logout_user(request)
     request.state.user = user
+    request.state.signed_in = None if user is None else SignedIn.of(user)
     return user
 
 

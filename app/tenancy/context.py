@@ -28,6 +28,19 @@ class OrgContext:
         return self.role.at_least(Role.ADMIN)
 
 
+@dataclass(frozen=True)
+class OrgRef:
+    """An org as pages show it (nav, switcher). Plain values that survive a rolled-back transaction."""
+
+    id: int
+    name: str
+    slug: str
+
+    @classmethod
+    def of(cls, org: Organization) -> OrgRef:
+        return cls(id=org.id, name=org.name, slug=org.slug)
+
+
 class RoleRequired(HTTPException):
     def __init__(self, role: Role) -> None:
         super().__init__(403, f"This needs the {role.value} role in this organization.")
@@ -36,7 +49,9 @@ class RoleRequired(HTTPException):
 async def require_signed_in(request: Request, session: AsyncSession) -> User:
     """A signed-in user, with the org switcher's list loaded for the page."""
     user = await require_user(request, session)
-    request.state.user_orgs = await queries.orgs_of_user(session, user.id)
+    request.state.user_orgs = [
+        (OrgRef.of(org), role) for org, role in await queries.orgs_of_user(session, user.id)
+    ]
     return user
 
 
@@ -49,7 +64,7 @@ async def require_member(request: Request, session: AsyncSession, *, role: Role 
     if org is None or membership is None:
         raise HTTPException(404)
     member_role = Role(membership.role)
-    request.state.org = org
+    request.state.org = OrgRef.of(org)
     request.state.role = member_role
     request.session["org"] = org.slug
     if not member_role.at_least(role):

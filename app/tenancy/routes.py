@@ -149,6 +149,8 @@ async def remove_member(request: Request) -> Response:
             )
         except service.MemberNotFound as exc:
             raise HTTPException(404) from exc
+        except service.NotAllowed as exc:
+            raise HTTPException(403, str(exc)) from exc
         except service.TenancyError as exc:
             toasts.add(request, str(exc), "error")
             return RedirectResponse(request.url_for("tenancy:members", org_slug=ctx.org.slug), 303)

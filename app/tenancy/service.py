@@ -23,6 +23,10 @@ class TenancyError(ValueError):
     """A rule was broken; the message is meant for the person who asked."""
 
 
+class NotAllowed(TenancyError):
+    """The person's role does not allow this at all (answered with 403, not a toast)."""
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
@@ -200,4 +204,4 @@ async def _keep_an_owner(session: AsyncSession, ctx: OrgContext) -> None:
 
 def _require_admin(ctx: OrgContext) -> None:
     if not ctx.can_admin:
-        raise TenancyError("Only owners and admins can do this.")
+        raise NotAllowed("Only owners and admins can do this.")

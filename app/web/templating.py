@@ -21,7 +21,7 @@ def _context(request: Request) -> dict[str, Any]:
         "csrf_token": csrf.get_token(request),
         "toasts": toasts.pop_all(request),
         "settings": request.app.state.services.settings,
-        "current_user": getattr(request.state, "user", None),
+        "current_user": getattr(request.state, "signed_in", None),
         "user_orgs": getattr(request.state, "user_orgs", []),
         "current_org": getattr(request.state, "org", None),
         "current_role": getattr(request.state, "role", None),
