@@ -74,7 +74,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"\n  wabawatch demo is running at {base}/login")
     print("  sign in as  owner@demo.example  with password  demo-password-1")
-    print("  (admin@demo.example and viewer@demo.example use the same password)\n", flush=True)
+    print("  (admin@demo.example and viewer@demo.example use the same password)", flush=True)
+    from app.webhooks.demo_traffic import DEMO_APP_ID, DemoTraffic
+
+    print(f"  simulated Meta webhooks: one every few seconds to {base}/webhooks/whatsapp/{DEMO_APP_ID}\n")
+    DemoTraffic(base).start()
     return cmd_serve(args, settings)
 
 

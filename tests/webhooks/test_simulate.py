@@ -21,12 +21,16 @@ import uvicorn
 from sqlalchemy import select
 
 from app.cli import main
+from app.cli_tasks import seed_demo
 from app.db.engine import Database
-from app.events.parsing import parse_change
+from app.events.parsing import parse_change, routing_waba_id
 from app.main import Dispatcher, create_app
 from app.meta.models import MetaApp
 from app.settings import Settings
+from app.tenancy import queries as tenancy_queries
+from app.wabas import queries as wabas_queries
 from app.webhooks import simulate
+from app.webhooks.demo_traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS, DemoTraffic
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.sample_payloads import FIELDS, Change, PayloadFactory, SimWaba, meta_json_bytes, signature
 from tests.meta.helpers import APP_ID, SECRET, create_meta_app
@@ -260,3 +264,34 @@ async def test_cli_unreachable_server_says_so(
 def test_webhook_url_is_built_from_a_base_url_or_kept() -> None:
     assert simulate.webhook_url("http://h:8000/", "42") == "http://h:8000/webhooks/whatsapp/42"
     assert simulate.webhook_url("https://h/webhooks/whatsapp/7", "42") == "https://h/webhooks/whatsapp/7"
+
+
+async def test_demo_seed_registers_the_platform_app_and_named_wabas_once(
+    db: Database, settings: Settings
+) -> None:
+    await seed_demo(settings)
+    await seed_demo(settings)  # `wabawatch demo` runs it on every start
+    async with db.read() as session:
+        apps = list(await session.scalars(select(MetaApp)))
+        org = await tenancy_queries.org_by_slug(session, "demo")
+        assert org is not None
+        wabas = await wabas_queries.wabas_of_org(session, org.id)
+    assert [(a.app_id, a.org_id, a.app_secret) for a in apps] == [(DEMO_APP_ID, None, DEMO_APP_SECRET)]
+    assert sorted((w.waba_id, w.name) for w in wabas) == sorted(DEMO_WABAS)
+
+
+async def test_demo_traffic_posts_signed_notifications_through_the_real_receiver(
+    live_url: str, db: Database, settings: Settings
+) -> None:
+    await seed_demo(settings)
+    traffic = DemoTraffic(live_url, interval=0.02)
+    outcome = await traffic.send(count=3)
+    assert outcome.accepted == 3, outcome.summary()
+    bodies = await stored_bodies(db)
+    assert len(bodies) == 3
+    demo_ids = {waba_id for waba_id, _ in DEMO_WABAS}
+    for body in bodies:
+        for entry in json.loads(body)["entry"]:
+            for change in entry["changes"]:
+                routed = routing_waba_id(change["field"], change["value"], entry["id"])
+                assert routed in demo_ids or change["field"] in UNROUTED_FIELDS
