@@ -251,7 +251,14 @@ def test_account_alert_no_longer_active_says_so() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "tier"), [("TIER_100K", "TIER_100K"), (10000, "TIER_10K"), (-1, "TIER_UNLIMITED"), (3000, "3000")]
+    ("raw", "tier"),
+    [
+        ("TIER_100K", "TIER_100K"),
+        (10000, "TIER_10K"),
+        (-1, "TIER_UNLIMITED"),
+        ("2000", "TIER_2K"),
+        (3000, "3000"),
+    ],
 )
 def test_capability_limit_as_integer_or_tier_name(raw: object, tier: str) -> None:
     event = one("business_capability_update", {"max_daily_conversations_per_business": raw})

@@ -84,6 +84,9 @@ def parse_account_alerts(change: Change) -> list[ParsedEvent]:
 
 
 def _tier(raw: Any) -> str | None:
+    """A messaging limit as its TIER_* name, whether Meta sent 2000, "2000" or "TIER_2K"."""
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        raw = int(raw.strip())
     if isinstance(raw, int) and not isinstance(raw, bool):
         return _TIER_BY_NUMBER.get(raw, str(raw))
     if isinstance(raw, str) and raw.strip():
