@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
@@ -69,6 +70,14 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite(text: str) -> float:
+    """JSON numbers beyond a double (1e999) would be stored as Infinity, which is not JSON either."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return number
+
+
 def _id_text(raw: Any) -> str | None:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return str(raw)
@@ -92,7 +101,7 @@ def split_body(body: bytes) -> tuple[list[SplitChange], list[str]]:
     Raises NotSplittable when nothing can be: not JSON, not an object, no entry list.
     """
     try:
-        data = json.loads(body, parse_constant=_no_constants)
+        data = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
     except (ValueError, UnicodeDecodeError) as exc:
         raise NotSplittable(f"body is not JSON ({exc})") from exc
     if not isinstance(data, dict):
@@ -257,7 +266,7 @@ async def process_change(session: AsyncSession, change: WebhookChange, *, now: d
 
 def describe(exc: BaseException) -> str:
     """The error in words, without the SQL statement and parameters SQLAlchemy appends."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
+    if isinstance(exc, StatementError) and exc.orig is not None:
         exc = exc.orig
     return _clip(f"{type(exc).__name__}: {exc}")
 

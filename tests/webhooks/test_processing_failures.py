@@ -26,9 +26,9 @@ from tests.wabas.support import (
     store_delivery,
 )
 
-# A phone number id no database column can hold (64 characters at most): PostgreSQL refuses it
-# and processing refuses it in the same words on SQLite.
-TOO_LONG_ID = "9" * 80
+# Valid JSON whose text no database driver can encode (a lone UTF-16 surrogate): the parser puts the
+# name in the event's summary, and storing it raises on SQLite and PostgreSQL alike.
+UNENCODABLE_NAME = "Caf\ud800"
 
 
 class Clock:
@@ -46,9 +46,9 @@ async def meta_app(db: Database) -> MetaApp:
     return await create_meta_app(db)
 
 
-def poisoned_status_change() -> dict[str, object]:
-    change = changes_of("messages__status_failed")[0]
-    change["value"]["metadata"]["phone_number_id"] = TOO_LONG_ID
+def poisoned_change() -> dict[str, object]:
+    change = changes_of("phone_number_name_update__approved")[0]
+    change["value"]["requested_verified_name"] = UNENCODABLE_NAME
     return change
 
 
@@ -57,18 +57,18 @@ async def test_a_failing_change_keeps_its_error_and_does_not_block_the_others(
 ) -> None:
     await register(db, personas.org, meta_app)
     good = quality_change("DOWNGRADE", "TIER_2K")
-    first = await store_delivery(db, meta_app, body(entry(WABA_ID, [poisoned_status_change(), good])))
+    first = await store_delivery(db, meta_app, body(entry(WABA_ID, [poisoned_change(), good])))
     second = await store_delivery(db, meta_app, body(entry(WABA_ID, changes_of("security__pin_changed"))))
     clock = Clock()
 
     await Processor(db, clock=clock, rng=random.Random(1)).run_until_idle()
 
     by_field = {c.field: c for c in await all_changes(db)}
-    failed = by_field["messages"]
+    failed = by_field["phone_number_name_update"]
     assert failed.status == ChangeStatus.FAILED
     assert failed.attempts == 1
     assert failed.last_error is not None
-    assert "phone number id" in failed.last_error
+    assert "surrogates not allowed" in failed.last_error
     assert failed.next_attempt_at is not None
     # Exponential backoff with jitter: between half and all of the base delay (5 s) after one failure.
     assert clock.now + timedelta(seconds=2.5) <= failed.next_attempt_at <= clock.now + timedelta(seconds=5)
@@ -84,7 +84,7 @@ async def test_a_failed_change_is_retried_when_due_and_stays_failed_after_the_la
     db: Database, personas: Personas, meta_app: MetaApp
 ) -> None:
     await register(db, personas.org, meta_app)
-    await store_delivery(db, meta_app, body(entry(WABA_ID, [poisoned_status_change()])))
+    await store_delivery(db, meta_app, body(entry(WABA_ID, [poisoned_change()])))
     clock = Clock()
     processor = Processor(db, clock=clock, max_attempts=3, rng=random.Random(2))
 
@@ -106,7 +106,7 @@ async def test_a_failed_change_is_retried_when_due_and_stays_failed_after_the_la
     assert final.status == ChangeStatus.FAILED
     assert final.next_attempt_at is None
     assert final.last_error is not None
-    assert "phone number id" in final.last_error
+    assert "surrogates not allowed" in final.last_error
     assert waits[1] > waits[0]  # the second wait is longer: exponential
     clock.now += timedelta(days=30)
     assert await processor.process_pending() == 0
@@ -119,6 +119,7 @@ async def test_a_delivery_that_is_not_a_notification_is_marked_failed_with_the_r
     not_object = await store_delivery(db, meta_app, b'["entry"]')
     no_entries = await store_delivery(db, meta_app, b'{"object": "whatsapp_business_account"}')
     nan = await store_delivery(db, meta_app, b'{"object": "x", "entry": [], "n": NaN}')
+    huge = await store_delivery(db, meta_app, b'{"object": "x", "entry": [], "n": 1e999}')
 
     await Processor(db).run_until_idle()
 
@@ -129,6 +130,7 @@ async def test_a_delivery_that_is_not_a_notification_is_marked_failed_with_the_r
     assert nan_row.status == DeliveryStatus.FAILED
     assert nan_row.last_error is not None
     assert "NaN" in nan_row.last_error
+    assert "1e999 is out of range" in str((await delivery(db, huge)).last_error)
 
 
 async def test_the_parts_of_a_delivery_that_can_be_split_are_kept_and_the_rest_named(
