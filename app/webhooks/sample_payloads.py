@@ -8,19 +8,16 @@ serialises them: compact JSON with non-ASCII escaped as ``\\uXXXX`` and ``/`` as
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import random
 import string
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from app.webhooks import sample_values as v
+from app.webhooks.sample_base import JSON, Change, SimPhone, SimWaba, meta_json_bytes, signature
+from app.webhooks.sample_messaging import MessagingFields
 
-JSON = dict[str, Any]
+__all__ = ["FIELDS", "MIX", "Change", "PayloadFactory", "SimPhone", "SimWaba", "meta_json_bytes", "signature"]
 
 # Weights of the "realistic mix": status webhooks dominate real traffic; account signals are rarer.
 MIX: dict[str, int] = {
@@ -48,56 +45,11 @@ MIX: dict[str, int] = {
 FIELDS: tuple[str, ...] = tuple(sorted(MIX))
 
 
-def meta_json_bytes(payload: object) -> bytes:
-    """Serialise like Meta: compact, ASCII only (``\\u00e9``), slashes escaped (``\\/``)."""
-    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
-    # "/" can only occur inside JSON strings, so this never touches the structure.
-    return text.replace("/", "\\/").encode("ascii")
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The ``X-Hub-Signature-256`` header value for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class SimPhone:
-    digits: str  # E.164 digits, no "+"
-    phone_number_id: str
-
-
-@dataclass(frozen=True)
-class SimWaba:
-    """A WABA as the simulator sees it: stable numbers and business ids derived from the WABA id."""
-
-    waba_id: str
-    owner_business_id: str
-    partner_business_id: str
-    phones: tuple[SimPhone, ...]
-
-    @classmethod
-    def for_id(cls, waba_id: str) -> SimWaba:
-        rng = random.Random(f"waba:{waba_id}")
-        phones = tuple(
-            SimPhone(digits=v.phone_digits(rng), phone_number_id=v.numeric_id(rng)) for _ in range(2)
-        )
-        return cls(waba_id, v.numeric_id(rng), v.numeric_id(rng), phones)
-
-
-@dataclass(frozen=True)
-class Change:
-    entry_id: str
-    field: str
-    value: JSON
-    has_time: bool = True  # messages-family payloads omit entry.time
-
-
-class PayloadFactory:
+class PayloadFactory(MessagingFields):
     """Builds changes per field and groups them into notifications like Meta does."""
 
     def __init__(self, rng: random.Random | None = None, now: Callable[[], datetime] | None = None) -> None:
-        self.rng = rng or random.Random()
-        self._now = now or (lambda: datetime.now(UTC))
+        super().__init__(rng, now)
         self._builders: dict[str, Callable[[SimWaba], Change]] = {
             "account_alerts": self.account_alerts,
             "account_review_update": self.account_review_update,
@@ -159,32 +111,6 @@ class PayloadFactory:
         if builder is None:  # a field we do not know: still a well-formed change
             return Change(waba.waba_id, field, {"event": "SIMULATED", "note": f"simulated {field}"})
         return builder(waba)
-
-    # -- helpers -------------------------------------------------------------------------------
-
-    def unix(self) -> int:
-        return int(self._now().timestamp())
-
-    def pick(self, options: Sequence[Any], weights: Sequence[int] | None = None) -> Any:
-        return self.rng.choices(list(options), weights=weights)[0]
-
-    def phone(self, waba: SimWaba) -> SimPhone:
-        phone: SimPhone = self.rng.choice(waba.phones)
-        return phone
-
-    def wamid(self) -> str:
-        raw = "".join(self.rng.choice(string.ascii_uppercase + string.digits) for _ in range(40))
-        return "wamid.HBgL" + raw + "=="
-
-    def metadata(self, phone: SimPhone) -> JSON:
-        return {"display_phone_number": phone.digits, "phone_number_id": phone.phone_number_id}
-
-    def template_id(self) -> int:
-        return self.rng.randint(10**15, 10**16 - 1)
-
-    def template(self) -> tuple[str, str, str]:
-        name, category = self.pick(v.TEMPLATES)
-        return name, self.pick(v.LANGUAGES), category
 
     # -- account-level fields ------------------------------------------------------------------
 
@@ -382,119 +308,6 @@ class PayloadFactory:
         if event == "PIN_RESET_REQUEST":
             value["requester"] = v.numeric_id(self.rng)
         return Change(waba.waba_id, "security", value)
-
-    # -- messages-family fields (no entry.time) ------------------------------------------------
-
-    def messages(self, waba: SimWaba) -> Change:
-        _, value = self.messaging_value(waba)
-        shape = self.pick(["status", "inbound", "errors"], [14, 5, 1])
-        if shape == "errors":
-            value["errors"] = [self.pick(v.VALUE_ERRORS)]
-        elif shape == "inbound":
-            customer, name = v.phone_digits(self.rng), self.pick(v.CUSTOMER_NAMES)
-            value["contacts"] = [{"profile": {"name": name}, "wa_id": customer}]
-            value["messages"] = [
-                {
-                    "from": customer,
-                    "id": self.wamid(),
-                    "timestamp": str(self.unix()),
-                    "type": "text",
-                    "text": {"body": self.pick(v.INBOUND_TEXTS)},
-                }
-            ]
-        else:
-            value["statuses"] = [self.status() for _ in range(self.pick([1, 1, 1, 2, 3]))]
-        return Change(waba.waba_id, "messages", value, has_time=False)
-
-    def status(self) -> JSON:
-        status = self.pick(["sent", "delivered", "read", "failed"], [4, 4, 3, 1])
-        item: JSON = {
-            "id": self.wamid(),
-            "status": status,
-            "timestamp": str(self.unix()),
-            "recipient_id": v.phone_digits(self.rng),
-        }
-        if status in ("sent", "delivered"):
-            category = self.pick(["marketing", "utility", "authentication", "service"])
-            item["pricing"] = {
-                "billable": True,
-                "pricing_model": "PMP",
-                "type": "regular",
-                "category": category,
-            }
-        if status == "failed":
-            item["errors"] = [self.pick(v.STATUS_ERRORS)]
-        return item
-
-    def messaging_value(self, waba: SimWaba) -> tuple[SimPhone, JSON]:
-        phone = self.phone(waba)
-        return phone, {"messaging_product": "whatsapp", "metadata": self.metadata(phone)}
-
-    def user_preferences(self, waba: SimWaba) -> Change:
-        _, value = self.messaging_value(waba)
-        customer, choice = v.phone_digits(self.rng), self.pick(["stop", "resume"])
-        value["contacts"] = [{"wa_id": customer}]
-        value["user_preferences"] = [
-            {
-                "wa_id": customer,
-                "detail": f"User requested to {choice} marketing messages",
-                "category": "marketing_messages",
-                "value": choice,
-                "timestamp": self.unix(),
-            }
-        ]
-        return Change(waba.waba_id, "user_preferences", value, has_time=False)
-
-    def automatic_events(self, waba: SimWaba) -> Change:
-        _, value = self.messaging_value(waba)
-        event: JSON = {
-            "id": self.wamid(),
-            "event_name": self.pick(["LeadSubmitted", "Purchase"]),
-            "timestamp": self.unix(),
-        }
-        if event["event_name"] == "Purchase":
-            event["custom_data"] = {
-                "currency": self.pick(["USD", "BRL", "INR"]),
-                "value": self.rng.randint(5, 400),
-            }
-        value["automatic_events"] = [event]
-        return Change(waba.waba_id, "automatic_events", value, has_time=False)
-
-    def smb_app_state_sync(self, waba: SimWaba) -> Change:
-        _, value = self.messaging_value(waba)
-        full_name = self.pick(v.CUSTOMER_NAMES)
-        value["state_sync"] = [
-            {
-                "type": "contact",
-                "contact": {
-                    "full_name": full_name,
-                    "first_name": full_name.split()[0],
-                    "phone_number": v.phone_digits(self.rng),
-                },
-                "action": self.pick(["add", "remove"]),
-                "metadata": {"timestamp": str(self.unix())},
-            }
-        ]
-        return Change(waba.waba_id, "smb_app_state_sync", value, has_time=False)
-
-    def smb_message_echoes(self, waba: SimWaba) -> Change:
-        phone, value = self.messaging_value(waba)
-        value["message_echoes"] = [
-            {
-                "from": phone.digits,
-                "to": v.phone_digits(self.rng),
-                "id": self.wamid(),
-                "timestamp": str(self.unix()),
-                "type": "text",
-                "text": {"body": self.pick(v.ECHO_TEXTS)},
-            }
-        ]
-        return Change(waba.waba_id, "smb_message_echoes", value, has_time=False)
-
-    def history(self, waba: SimWaba) -> Change:
-        _, value = self.messaging_value(waba)
-        value["history"] = [{"errors": [v.HISTORY_DECLINED]}]
-        return Change(waba.waba_id, "history", value, has_time=False)
 
     def flows(self, waba: SimWaba) -> Change:
         flow_id = v.numeric_id(self.rng)
