@@ -4,17 +4,16 @@ and summary; the same changes give the same events however they are batched."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.events.parsed import ParsedEvent, Severity
 from app.events.parsing import parse_change
+from tests.fixtures import META_FIXTURES
 
-FIXTURES = Path(os.environ.get("META_FIXTURES", "/work/shared/fixtures/meta"))
+FIXTURES = META_FIXTURES
 RECEIVED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 INFO, WARN, CRIT = Severity.INFO, Severity.WARNING, Severity.CRITICAL
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,8 +18,9 @@ from app.tenancy.models import Organization
 from app.wabas import service as wabas_service
 from app.wabas.models import StateEntry, Waba
 from app.webhooks.models import DeliveryStatus, WebhookChange, WebhookDelivery
+from tests.fixtures import META_FIXTURES
 
-FIXTURES = Path(os.environ.get("META_FIXTURES", "/work/shared/fixtures/meta"))
+FIXTURES = META_FIXTURES
 WABA_ID = "102290129340398"  # entry.id of most of Meta's examples
 
 

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -33,10 +32,11 @@ from app.webhooks import simulate
 from app.webhooks.demo_traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS, DemoTraffic
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.sample_payloads import FIELDS, Change, PayloadFactory, SimWaba, meta_json_bytes, signature
+from tests.fixtures import META_FIXTURES
 from tests.meta.helpers import APP_ID, SECRET, create_meta_app
 
 WABA = "102290129340398"
-FIXTURES = Path("/work/shared/fixtures/meta")
+FIXTURES = META_FIXTURES
 # Business portfolio ids, not WABAs: these changes stay unrouted until someone claims the portfolio.
 UNROUTED_FIELDS = {"partner_solutions"}
 
