@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.session import LoginRequired
+from app.web.security import security_headers
 from app.web.templating import is_htmx, render
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,16 @@ async def login_required(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    response: Response
     try:
-        return render(
+        response = render(
             request, "errors/error.html", {"status": 500, "message": MESSAGES[500]}, status_code=500
         )
     except Exception:
-        return Response("Internal server error", status_code=500, media_type="text/plain")
+        response = Response("Internal server error", status_code=500, media_type="text/plain")
+    hsts = request.app.state.services.settings.secure_cookies
+    response.headers.update(security_headers(hsts=hsts))
+    return response
 
 
 handlers: dict[int | type[Exception], object] = {
