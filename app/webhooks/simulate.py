@@ -8,6 +8,7 @@ the command fail, with the likely reason in words.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import statistics
@@ -25,6 +26,7 @@ from app.webhooks.sample_payloads import FIELDS, PayloadFactory, SimWaba, meta_j
 
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 RETRIES = 20
+MAX_IN_FLIGHT = 32
 DEFAULT_WABA_ID = "102290129340398"  # the WABA id of Meta's own documentation examples
 REASONS = {
     400: "the receiver says the body is not a JSON object (it keeps it for inspection)",
@@ -142,39 +144,55 @@ async def run(
     transport: httpx2.AsyncBaseTransport | None = None,
     outcome: Outcome | None = None,
 ) -> Outcome:
-    """Sends ``count`` notifications (0 = until cancelled) at ``rate`` per second.
+    """Sends ``count`` notifications (0 = until cancelled) at ``rate`` per second (0: one after
+    another, as fast as the server answers).
 
-    Lines go to ``out`` (None: silent). Stops early once the server cannot be reached. ``outcome``
-    is filled as it goes, so a caller that is interrupted still has the figures.
+    With a rate, POSTs start on schedule and overlap when the server is slower than the rate, up to
+    ``MAX_IN_FLIGHT`` at once, like Meta's concurrent deliveries. Lines go to ``out`` (None: silent)
+    in the order answers arrive. Stops once the server cannot be reached. ``outcome`` is filled as it
+    goes, so a caller that is interrupted still has the figures.
     """
     target = webhook_url(url, app_id)
     outcome = outcome if outcome is not None else Outcome()
     interval = 1.0 / rate if rate > 0 else 0.0
+    slots = asyncio.Semaphore(MAX_IN_FLIGHT if interval else 1)
+    unreachable = asyncio.Event()
+
+    async def deliver(client: httpx2.AsyncClient, number: int, body: Body) -> None:
+        try:
+            status, latency = await post_one(client, target, secret, body.data)
+        finally:
+            slots.release()
+        outcome.sent += 1
+        outcome.changes += body.changes
+        if status is None:
+            reason = f"could not connect to {target}: is the server running?"
+            outcome.refused[reason] += 1
+            unreachable.set()
+            _print(out, f"#{number} --- {reason}")
+            return
+        outcome.latencies_ms.append(latency)
+        if status == 200:
+            outcome.accepted += 1
+            _print(out, f"#{number} 200 {latency:.1f} ms  {body.label} ({len(body.data)} bytes)")
+        else:
+            outcome.refused[reason_for(status)] += 1
+            _print(out, f"#{number} {status} {latency:.1f} ms  {body.label}: {reason_for(status)}")
+
     started = time.monotonic()
-    async with httpx2.AsyncClient(transport=transport, timeout=30.0) as client:
+    async with httpx2.AsyncClient(transport=transport, timeout=30.0) as client, asyncio.TaskGroup() as tasks:
         number = 0
-        while count == 0 or number < count:
+        while (count == 0 or number < count) and not unreachable.is_set():
             delay = started + number * interval - time.monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
-            number += 1
-            body = source.next()
-            status, latency = await post_one(client, target, secret, body.data)
-            outcome.sent += 1
-            outcome.changes += body.changes
-            outcome.latencies_ms.append(latency)
-            if status == 200:
-                outcome.accepted += 1
-                line = f"#{number} 200 {latency:.1f} ms  {body.label} ({len(body.data)} bytes)"
-            elif status is None:
-                reason = f"could not connect to {target}: is the server running?"
-                outcome.refused[reason] += 1
-                _print(out, f"#{number} --- {reason}")
+                with contextlib.suppress(TimeoutError):  # woken early only to stop
+                    await asyncio.wait_for(unreachable.wait(), delay)
+            await slots.acquire()
+            if unreachable.is_set():
+                slots.release()
                 break
-            else:
-                outcome.refused[reason_for(status)] += 1
-                line = f"#{number} {status} {latency:.1f} ms  {body.label}: {reason_for(status)}"
-            _print(out, line)
+            number += 1
+            tasks.create_task(deliver(client, number, source.next()))
     return outcome
 
 

@@ -295,3 +295,21 @@ async def test_demo_traffic_posts_signed_notifications_through_the_real_receiver
             for change in entry["changes"]:
                 routed = routing_waba_id(change["field"], change["value"], entry["id"])
                 assert routed in demo_ids or change["field"] in UNROUTED_FIELDS
+
+
+async def test_rate_paces_the_posts(app: Dispatcher, db: Database, meta_app: MetaApp) -> None:
+    source = simulate.Source(field_name="security", waba_ids=[WABA])
+    started = time.monotonic()
+    outcome = await simulate.run(
+        url="http://testserver",
+        app_id=APP_ID,
+        secret=SECRET,
+        source=source,
+        count=4,
+        rate=20,
+        transport=httpx2.ASGITransport(app=app),
+    )
+    elapsed = time.monotonic() - started
+    assert outcome.accepted == 4
+    assert elapsed >= 3 / 20  # the 4th POST starts 150 ms after the 1st
+    assert len(await stored_bodies(db)) == 4
