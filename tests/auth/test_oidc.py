@@ -8,15 +8,12 @@ Authlib really fetches discovery, exchanges the code, downloads the JWKS and val
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
-import oidc_provider_mock  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from app.auth.models import OidcIdentity
 from app.db.engine import Database
@@ -24,25 +21,16 @@ from app.main import Dispatcher, create_app
 from app.tenancy.models import Role, User
 from tests.conftest import make_settings, new_client
 from tests.factories import add_member, create_org, create_user
+from tests.oidc_provider import running_provider
 
 CLIENT_ID = "wabawatch-test"
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
-    """The provider's base URL (also its issuer). Loopback only, with Werkzeug's debugger taken off."""
-    flask_app = oidc_provider_mock.app(require_nonce=True)
-    flask_app.debug = False
-    flask_app.wsgi_app = flask_app.wsgi_app.app  # unwrap DebuggedApplication
-    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(2)
+    """The provider's base URL (also its issuer)."""
+    with running_provider() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -31,6 +32,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
 
 from tests.conftest import TEST_KEY
+from tests.oidc_provider import running_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -51,6 +53,9 @@ document.addEventListener("securitypolicyviolation", (e) => {
   console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
 });
 """
+
+
+OFF_MACHINE = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/])")
 
 
 def free_port() -> int:
@@ -92,7 +97,17 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def sso_provider() -> Iterator[str]:
+    """The OpenID provider's base URL. Reached as ``localhost`` while the app is ``127.0.0.1``, so
+    the round trip is cross-site for the browser, as with a real provider (SameSite=Lax matters)."""
+    with running_provider() as port:
+        yield f"http://localhost:{port}"
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, sso_provider: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -104,9 +119,12 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "BASE_URL": url,
         "PASSWORD_HASH_FAST": "true",
         "SIGNUP_ENABLED": "true",
+        "OIDC_DISCOVERY_URL": f"{sso_provider}/.well-known/openid-configuration",
+        "OIDC_CLIENT_ID": "wabawatch-browser",
+        "OIDC_CLIENT_SECRET": "browser-client-secret",
+        "OIDC_PROVIDER_NAME": "Example ID",
     }
-    for name in ("SMTP_URL", "OIDC_DISCOVERY_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
-        env.pop(name, None)
+    env.pop("SMTP_URL", None)
     log = tmp_path_factory.mktemp("live") / "uvicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -175,6 +193,8 @@ async def watched_page(
     context = await chromium.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
     await context.add_init_script(CSP_WATCH)
+    # Nothing leaves the machine (the provider's page links a CDN stylesheet): answer it empty.
+    await context.route(OFF_MACHINE, lambda route: route.fulfill(status=200, body=""))
     page = await context.new_page()
 
     def on_console(message: ConsoleMessage) -> None:

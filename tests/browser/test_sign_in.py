@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx2
 from playwright.async_api import Page, expect
 
 from app.db.engine import Database
@@ -123,3 +124,26 @@ async def test_a_csp_violation_fails_the_watch(watched_page: Page, problems: Pag
     assert await page.evaluate("() => window.pwned") is None
     assert any("script-src" in m for m in problems.messages), problems.messages
     problems.messages.clear()
+
+
+async def test_single_sign_on_round_trip_in_the_browser(
+    watched_page: Page, live_server: LiveServer, sso_provider: str, problems: PageProblems, db: Database
+) -> None:
+    """The provider is another site (localhost vs 127.0.0.1): the Lax session cookie must carry the
+    state across the cross-site redirect back, or Authlib refuses the callback."""
+    await member_of_new_org(db, "sam@browser.example", "Sam's Shop", "sams-shop")
+    async with httpx2.AsyncClient(base_url=sso_provider) as idp:
+        claims = {"email": "sam@browser.example", "email_verified": True}
+        assert (await idp.put("/users/sam-sso", json=claims)).status_code == 204
+    page = watched_page
+
+    await page.goto("/login")
+    await page.get_by_role("link", name="Sign in with Example ID").click()
+    await expect(page).to_have_url(re.compile(rf"^{re.escape(sso_provider)}/oauth2/authorize\?"))
+    await page.get_by_placeholder("sub").fill("sam-sso")
+    await page.get_by_role("button", name="Authorize").click()
+
+    await expect(page).to_have_url(f"{live_server.url}/o/sams-shop")
+    await expect(page.get_by_test_id("org-switcher")).to_have_text("Sam's Shop")
+    await expect(page.locator(".whoami")).to_have_text("sam@browser.example")
+    problems.assert_none()
