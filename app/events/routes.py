@@ -16,6 +16,7 @@ from app.events import timeline_queries as queries
 from app.events.export import event_json
 from app.events.models import Event
 from app.events.parsed import Severity
+from app.lib import phones
 from app.tenancy.context import OrgContext, require_member
 from app.web.services import services
 from app.web.templating import render
@@ -43,7 +44,11 @@ def filter_params(where: queries.EventFilter) -> dict[str, str]:
 
 def row_view(event: Event) -> dict[str, Any]:
     """The exported fields plus a readable time; the template escapes every value."""
-    return {**event_json(event), "occurred_text": event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC")}
+    return {
+        **event_json(event),
+        "occurred_text": event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "phone_text": phones.pretty(event.phone) if event.phone else "",
+    }
 
 
 async def timeline(request: Request) -> Response:
