@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from app.settings import Settings, get_settings
+from app.settings import InsecureSettingsError, Settings, get_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -124,6 +124,26 @@ def cmd_app_add(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from app.jobs.worker import worker_command
+
+    return run_async(worker_command(settings))
+
+
+def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    from app.webhooks.reprocess import reprocess_command
+
+    return run_async(reprocess_command(settings, since=args.since))
+
+
+def cmd_waba_add(args: argparse.Namespace, settings: Settings) -> int:
+    from app.wabas.tasks import add_waba
+
+    return run_async(
+        add_waba(settings, waba_id=args.waba_id, org_slug=args.org, app_id=args.app, name=args.name)
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wabawatch", description="WhatsApp Business Account webhook dashboard"
@@ -182,6 +202,22 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--since", help="only events that occurred at or after this ISO 8601 instant")
     events.add_argument("--json", action="store_true", help="one JSON object per line")
     events.set_defaults(handler=cmd_events)
+
+    worker = sub.add_parser("worker", help="process stored webhooks (stops on SIGTERM/SIGINT)")
+    worker.set_defaults(handler=cmd_worker)
+
+    reprocess = sub.add_parser("reprocess", help="rebuild events from stored deliveries, without duplicates")
+    reprocess.add_argument("--since", help="only deliveries received at or after this ISO 8601 instant")
+    reprocess.set_defaults(handler=cmd_reprocess)
+
+    waba = sub.add_parser("waba", help="WhatsApp Business Accounts")
+    waba_sub = waba.add_subparsers(dest="waba_command", required=True)
+    waba_add = waba_sub.add_parser("add", help="register a WABA without the Graph flow")
+    waba_add.add_argument("waba_id", metavar="WABA_ID")
+    waba_add.add_argument("--org", required=True, help="org URL name")
+    waba_add.add_argument("--app", required=True, help="the Meta app id its webhooks arrive through")
+    waba_add.add_argument("--name", default="", help="a name to show for the WABA")
+    waba_add.set_defaults(handler=cmd_waba_add)
     return parser
 
 
@@ -190,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, get_settings())
-    except CommandError as exc:
+    except (CommandError, InsecureSettingsError) as exc:
         print(f"wabawatch: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:

@@ -33,6 +33,12 @@ async def ensure_user_in_org(
 ) -> tuple[User, bool]:
     """Creates the user (and the org when it is new); returns the user and whether it was created."""
     async with db.transaction() as session:
+        org = await tenancy_queries.org_by_slug(session, org_slug)
+        if org is None and role != Role.OWNER:
+            # An org nobody owns could never get an owner through the web pages.
+            raise tenancy.TenancyError(
+                f"There is no org {org_slug!r} yet; its first member must be its owner (--role owner)."
+            )
         user = await tenancy_queries.user_by_email(session, email)
         created = user is None
         if user is None:
@@ -41,20 +47,18 @@ async def ensure_user_in_org(
             )
         elif staff:
             user.is_staff = True
-        org = await tenancy_queries.org_by_slug(session, org_slug)
         if org is None:
             await tenancy.create_org(session, name=org_slug, owner=user, slug=org_slug)
-            org = await tenancy_queries.org_by_slug(session, org_slug)
-            assert org is not None
-            if role != Role.OWNER:
-                membership = await tenancy_queries.membership_of(session, org_id=org.id, user_id=user.id)
-                assert membership is not None
-                membership.role = role.value
         else:
             membership = await tenancy_queries.membership_of(session, org_id=org.id, user_id=user.id)
             if membership is None:
                 await tenancy.add_member(session, org=org, user=user, role=role)
             else:
+                demoting = membership.role == Role.OWNER.value and role != Role.OWNER
+                if demoting and await tenancy_queries.owner_count(session, org_id=org.id) <= 1:
+                    raise tenancy.TenancyError(
+                        f"{email} is the last owner of {org_slug}; make another owner first."
+                    )
                 membership.role = role.value
     return user, created
 
@@ -77,8 +81,11 @@ async def create_user(
         raise CommandError(str(exc)) from exc
     finally:
         await db.dispose()
-    verb = "created" if created else "updated"
-    print(f"{verb} {user.email} as {role} of {org_slug}{' (staff)' if staff else ''}")
+    staff_note = " (staff)" if staff else ""
+    if created:
+        print(f"created {user.email} as {role} of {org_slug}{staff_note}")
+    else:
+        print(f"updated {user.email}: {role} of {org_slug}{staff_note}; the existing password is unchanged")
     return 0
 
 

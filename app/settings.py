@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     graph_api_base: str = "https://graph.facebook.com"
     graph_api_version: str = "v24.0"
     webhook_max_body_bytes: int = 3 * 1024 * 1024
+    # Process webhooks inside the web process. Unset: on for SQLite (one command runs everything),
+    # off for PostgreSQL (run `wabawatch worker` processes).
+    worker_in_process: bool | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -81,6 +84,8 @@ class Settings(BaseSettings):
                 "ENCRYPTION_KEYS (comma-separated Fernet keys; make one with "
                 "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
             )
+        if not self.base_url.startswith("https://"):
+            problems.append("BASE_URL (the https:// address people open; session cookies are Secure)")
         if self.password_hash_fast:
             problems.append("PASSWORD_HASH_FAST must be off")
         if problems:
