@@ -1,0 +1,1 @@
+"""Meta's Graph API: the client wabawatch uses (``client``), and a fake server for tests and the demo (``fake``)."""
