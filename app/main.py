@@ -23,6 +23,7 @@ from app.db.engine import Database, make_engine
 from app.db.migrate import head_revision
 from app.db.types import set_keyring
 from app.events.routes import routes as events_routes
+from app.jobs.worker import build_worker, runs_in_process
 from app.lib.crypto import Keyring
 from app.lib.passwords import PasswordHasherBox
 from app.mail.routes import routes as mail_routes
@@ -94,10 +95,17 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         app.state.services = svc
         await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
+        # SQLite: the worker lives here, woken by the receiver after each commit.
+        worker = build_worker(svc.db, wakeup=svc.intake_wakeup) if runs_in_process(settings, svc.db) else None
+        app.state.worker = worker
+        if worker is not None:
+            worker.start("in-process-worker")
         try:
             yield
         finally:
             await receiver.stop()
+            if worker is not None:
+                await worker.close()
             await svc.db.dispose()
 
     web = Starlette(

@@ -63,6 +63,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "smtp_url": None,
         "oidc_discovery_url": None,
         "oidc_client_id": None,
+        # Tests drive processing themselves; tests of the in-process worker turn it on.
+        "worker_in_process": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

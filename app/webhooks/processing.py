@@ -309,6 +309,9 @@ class Processor:
         self.clock = clock
         self.rng = rng
         self._last_sweep: datetime | None = None
+        # What this processor has claimed so far (figures for logs and tests).
+        self.deliveries_claimed = 0
+        self.changes_claimed = 0
 
     def passes(self) -> list[Pass]:
         return [
@@ -342,6 +345,7 @@ class Processor:
                 limit=self.deliveries_per_batch,
             )
             await self.split_claimed(session, claimed, now=now)
+        self.deliveries_claimed += len(claimed)
         return len(claimed)
 
     async def split_claimed(
@@ -396,6 +400,7 @@ class Processor:
                 limit=self.changes_per_batch,
             )
             report, created = await self.process_claimed(session, claimed, now=now)
+        self.changes_claimed += report.claimed
         await events_service.events_committed(self.hooks, created)
         return report.claimed
 

@@ -15,6 +15,8 @@ from sqlalchemy import ColumnElement, select
 
 from app.events import service as events_service
 from app.jobs import claims
+from app.lib.timeutil import parse_iso8601
+from app.settings import Settings
 from app.webhooks.models import DeliveryStatus, WebhookChange, WebhookDelivery
 from app.webhooks.processing import BatchReport, Processor
 
@@ -86,3 +88,24 @@ async def reprocess(processor: Processor, *, since: datetime | None, batch: int 
         await events_service.events_committed(processor.hooks, created)
         last = claimed[-1][0]
     return report
+
+
+async def reprocess_command(settings: Settings, *, since: str | None) -> int:
+    """``wabawatch reprocess [--since ISO8601]``: prints what it did."""
+    from app.cli_tasks import open_database
+    from app.jobs.worker import after_commit_hooks
+
+    start = parse_iso8601(since) if since else None
+    db = open_database(settings)
+    try:
+        report = await reprocess(Processor(db, hooks=after_commit_hooks(db)), since=start)
+    finally:
+        await db.dispose()
+    print(
+        f"reprocessed deliveries received since {start.isoformat()}"
+        if start
+        else "reprocessed every delivery"
+    )
+    for line in report.lines():
+        print(line)
+    return 0

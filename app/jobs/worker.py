@@ -1,0 +1,71 @@
+"""The worker: inside the web process (SQLite, the one-command default) or as ``wabawatch worker``.
+
+Both run the same passes (``app.webhooks.processing.Processor``); on PostgreSQL any number of
+worker processes run side by side, claiming rows with SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+
+from app.db.engine import Database
+from app.events.service import EventsCommittedHook
+from app.jobs.runner import Worker
+from app.settings import Settings
+from app.webhooks.processing import Processor
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+
+
+def after_commit_hooks(db: Database) -> list[EventsCommittedHook]:
+    """What runs with the ids of new events once they are committed, in every worker (web process
+    or ``wabawatch worker``). Live updates and alerts attach here."""
+    return []
+
+
+def build_worker(
+    db: Database,
+    *,
+    wakeup: asyncio.Event | None = None,
+    hooks: Sequence[EventsCommittedHook] | None = None,
+    poll_interval: float = POLL_SECONDS,
+) -> Worker:
+    processor = Processor(db, hooks=after_commit_hooks(db) if hooks is None else hooks)
+    return Worker(processor.passes(), wakeup=wakeup, poll_interval=poll_interval)
+
+
+def runs_in_process(settings: Settings, db: Database) -> bool:
+    return settings.worker_in_process if settings.worker_in_process is not None else db.is_sqlite
+
+
+async def run_worker(db: Database) -> None:
+    """Runs until SIGTERM or SIGINT, then lets the running pass commit and returns."""
+    worker = build_worker(db)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("worker started (%s)", db.engine.dialect.name)
+    try:
+        await worker.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("worker stopped")
+
+
+async def worker_command(settings: Settings) -> int:
+    """``wabawatch worker``: the Procfile's worker process."""
+    from app.cli_tasks import open_database
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db = open_database(settings)
+    try:
+        await run_worker(db)
+    finally:
+        await db.dispose()
+    return 0
