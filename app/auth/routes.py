@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -7,7 +9,7 @@ from starlette.routing import Route
 from app.auth import service
 from app.auth.oidc import SsoError
 from app.auth.session import current_user, login_user, logout_user
-from app.mail.service import Mail
+from app.mail.service import Mail, MailError
 from app.tenancy import queries as tenancy_queries
 from app.web import toasts
 from app.web.forms import client_address, form_fields, safe_next
@@ -114,15 +116,16 @@ async def forgot_password(request: Request) -> Response:
         link = await service.start_password_reset(session, svc.settings, email=form.get("email", ""))
     if link is not None:
         url = svc.settings.base_url + str(request.url_for("auth:reset", token=link.token).path)
-        await svc.mailer.send(
-            Mail(
-                to=link.user.email,
-                subject="Reset your wabawatch password",
-                text=templates.env.get_template("emails/password_reset.txt").render(
-                    url=url, settings=svc.settings
-                ),
-            )
+        mail = Mail(
+            to=link.user.email,
+            subject="Reset your wabawatch password",
+            text=templates.env.get_template("emails/password_reset.txt").render(
+                url=url, settings=svc.settings
+            ),
         )
+        # A failure is logged but not shown: the answer must not tell which addresses have accounts.
+        with contextlib.suppress(MailError):
+            await svc.mailer.send(mail)
     # The same answer whether or not the account exists.
     return render(request, "auth/forgot.html", {"sent": True})
 

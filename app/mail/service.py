@@ -15,6 +15,10 @@ from app.mail.models import DevMail
 log = logging.getLogger(__name__)
 
 
+class MailError(RuntimeError):
+    """The mail server did not take the message; the text says why, without credentials."""
+
+
 @dataclass(frozen=True)
 class Mail:
     to: str
@@ -76,14 +80,21 @@ class Mailer:
                     DevMail(recipient=mail.to, subject=mail.subject, text_body=mail.text, html_body=mail.html)
                 )
             return
-        await aiosmtplib.send(
-            self.build(mail),
-            hostname=self.smtp.hostname,
-            port=self.smtp.port,
-            username=self.smtp.username,
-            password=self.smtp.password,
-            use_tls=self.smtp.use_tls,
-            start_tls=None if self.smtp.start_tls else False,
-            timeout=15,
-        )
+        try:
+            await aiosmtplib.send(
+                self.build(mail),
+                hostname=self.smtp.hostname,
+                port=self.smtp.port,
+                username=self.smtp.username,
+                password=self.smtp.password,
+                use_tls=self.smtp.use_tls,
+                start_tls=None if self.smtp.start_tls else False,
+                timeout=15,
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            where = f"{self.smtp.hostname}:{self.smtp.port}"
+            log.warning("mail to %s:%s failed: %s", self.smtp.hostname, self.smtp.port, type(exc).__name__)
+            raise MailError(
+                f"the mail server at {where} did not take the message ({type(exc).__name__})"
+            ) from exc
         log.info("mail sent", extra={"subject": mail.subject})

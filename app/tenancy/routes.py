@@ -10,9 +10,9 @@ from starlette.routing import Route
 from app.auth import service as auth_service
 from app.auth.session import current_user, login_user
 from app.lib.timeutil import utcnow
-from app.mail.service import Mail
+from app.mail.service import Mail, MailError
 from app.tenancy import queries, service
-from app.tenancy.context import require_member, require_signed_in
+from app.tenancy.context import OrgContext, require_member, require_signed_in
 from app.tenancy.models import Role
 from app.web import toasts
 from app.web.forms import form_fields
@@ -74,6 +74,22 @@ async def members(request: Request) -> Response:
     )
 
 
+def _invitation_mail(request: Request, ctx: OrgContext, created: service.NewInvitation) -> Mail:
+    settings = services(request).settings
+    url = settings.base_url + request.url_for("tenancy:invitation", token=created.token).path
+    return Mail(
+        to=created.invitation.email,
+        subject=f"You are invited to {ctx.org.name} on wabawatch",
+        text=templates.env.get_template("emails/invitation.txt").render(
+            url=url,
+            org=ctx.org,
+            inviter=ctx.user,
+            role=created.invitation.role,
+            days=settings.invitation_max_age_seconds // 86400,
+        ),
+    )
+
+
 async def invite(request: Request) -> Response:
     svc = services(request)
     form = await form_fields(request)
@@ -90,22 +106,19 @@ async def invite(request: Request) -> Response:
         except service.TenancyError as exc:
             toasts.add(request, str(exc), "error")
             return RedirectResponse(request.url_for("tenancy:members", org_slug=ctx.org.slug), 303)
-    url = svc.settings.base_url + request.url_for("tenancy:invitation", token=created.token).path
-    await svc.mailer.send(
-        Mail(
-            to=created.invitation.email,
-            subject=f"You are invited to {ctx.org.name} on wabawatch",
-            text=templates.env.get_template("emails/invitation.txt").render(
-                url=url,
-                org=ctx.org,
-                inviter=ctx.user,
-                role=created.invitation.role,
-                days=svc.settings.invitation_max_age_seconds // 86400,
-            ),
+    members_page = request.url_for("tenancy:members", org_slug=ctx.org.slug)
+    try:
+        await svc.mailer.send(_invitation_mail(request, ctx, created))
+    except MailError as exc:
+        toasts.add(
+            request,
+            f"The invitation for {created.invitation.email} is saved, but {exc}. "
+            "Withdraw it and invite again once mail works.",
+            "error",
         )
-    )
+        return RedirectResponse(members_page, 303)
     toasts.add(request, f"Invitation sent to {created.invitation.email}.", "success")
-    return RedirectResponse(request.url_for("tenancy:members", org_slug=ctx.org.slug), 303)
+    return RedirectResponse(members_page, 303)
 
 
 async def revoke_invitation(request: Request) -> Response:
