@@ -199,6 +199,25 @@ async def test_bad_state_is_refused(
     assert await count_users(db) == 0
 
 
+async def test_code_from_another_sign_in_is_refused_by_the_nonce(
+    sso_client: httpx2.AsyncClient, idp: httpx2.AsyncClient, db: Database
+) -> None:
+    """A code injected into a different sign-in (its state, its nonce) yields an ID token whose
+    nonce does not match: Authlib's validation refuses it and we say so, not a 500."""
+    await set_claims(idp, "dave", {"email": "dave@example.com", "email_verified": True})
+    first = (await sso_client.get("/login/sso")).headers["location"]
+    second = (await sso_client.get("/login/sso")).headers["location"]
+    consent = await idp.post(first, data={"sub": "dave"})
+    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+    other_state = parse_qs(urlsplit(second).query)["state"][0]
+
+    response = await sso_client.get("/login/sso/callback", params={"code": code, "state": other_state})
+
+    assert response.status_code == 400
+    assert "the identity token did not validate" in response.text
+    assert await count_users(db) == 0
+
+
 async def test_replayed_callback_is_refused(
     sso_app: Dispatcher, sso_client: httpx2.AsyncClient, idp: httpx2.AsyncClient, db: Database
 ) -> None:
