@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -160,7 +161,7 @@ async def test_a_failing_pass_does_not_stop_the_worker() -> None:
 
 
 async def test_wabawatch_worker_processes_and_exits_cleanly_on_sigterm(
-    db: Database, database_url: str, personas: Personas, tmp_path: object
+    db: Database, database_url: str, personas: Personas, tmp_path: Path
 ) -> None:
     meta_app = await create_meta_app(db)
     await register(db, personas.org, meta_app)
@@ -172,7 +173,7 @@ async def test_wabawatch_worker_processes_and_exits_cleanly_on_sigterm(
         "ENV": "development",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "worker"],
+        [str(Path(sys.executable).parent / "wabawatch"), "worker"],
         env=env,
         cwd=str(tmp_path),
         stdout=subprocess.PIPE,
