@@ -59,9 +59,12 @@ async def login(request: Request) -> Response:
     if user is None:
         error = error or service.WRONG_CREDENTIALS
         status = 429 if throttled else 400
-        return render(
+        response = render(
             request, "auth/login.html", {"next": next_url, "email": email, "error": error}, status_code=status
         )
+        if throttled:
+            response.headers["Retry-After"] = str(svc.settings.login_failure_window_seconds)
+        return response
     preferred = request.session.get("org")
     login_user(request, user)
     if preferred:

@@ -22,6 +22,7 @@ HEADER = "x-csrf-token"
 FIELD = "csrf_token"
 MAX_FORM_BYTES = 1024 * 1024
 
+TOO_LARGE = "This form is too large to be accepted."
 REJECTED = (
     "This form could not be accepted: its security token is missing or out of date, "
     "or it was sent from another site. Reload the page and try again."
@@ -73,7 +74,11 @@ class CSRFMiddleware:
         supplied = request.headers.get(HEADER)
         replay = receive
         if supplied is None:
-            body, replay = await _buffer(receive)
+            buffered = await _buffer(receive)
+            if buffered is None:
+                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+                return
+            body, replay = buffered
             supplied = _form_token(request.headers.get("content-type", ""), body)
         if supplied is None or not hmac.compare_digest(supplied.encode(), expected.encode()):
             await self._reject(scope, replay, send, request)
@@ -98,7 +103,9 @@ class CSRFMiddleware:
         await response(scope, receive, send)
 
 
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+async def _buffer(receive: Receive) -> tuple[bytes, Receive] | None:
+    """The whole body, and a receive that replays it; None when it is over MAX_FORM_BYTES (a form
+    that large is not ours, and passing on a cut body would corrupt it)."""
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -108,8 +115,9 @@ async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size <= MAX_FORM_BYTES:
-            chunks.append(chunk)
+        if size > MAX_FORM_BYTES:
+            return None
+        chunks.append(chunk)
         more = message.get("more_body", False)
     body = b"".join(chunks)
     sent = False

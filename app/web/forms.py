@@ -10,7 +10,9 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The peer address (uvicorn puts the proxy's X-Forwarded-For here when the proxy is trusted),
+    cut to the width of the column that records sign-in attempts."""
+    return (request.client.host if request.client else "unknown")[:64]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -162,3 +162,32 @@ async def test_session_cookie_flags(client: httpx2.AsyncClient, flag: str) -> No
     assert cookie.startswith(f"{COOKIE}=")
     assert flag.lower() in cookie.lower()
     assert "secure" not in cookie.lower()  # http base URL: a Secure cookie would never come back
+
+
+async def test_a_throttled_answer_says_when_to_retry(
+    app: Dispatcher, personas: Personas, settings: Settings
+) -> None:
+    async with client_for(app, address="198.51.100.4") as c:
+        for _ in range(settings.login_max_failures_per_account):
+            await try_login(c, personas.admin.email, "wrong-password-123")
+        response = await try_login(c, personas.admin.email, PASSWORD)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == str(settings.login_failure_window_seconds)
+
+
+async def test_an_absurdly_long_email_is_just_a_failed_sign_in(
+    client: httpx2.AsyncClient, db: Database
+) -> None:
+    response = await try_login(client, "x" * 5000 + "@example.com", "wrong-password-123")
+    assert response.status_code == 400
+    assert "do not match an account" in response.text
+    async with db.read() as session:
+        attempt = (await session.scalars(select(LoginAttempt))).one()
+    assert len(attempt.email) == 320
+
+
+async def test_typed_markup_is_shown_as_text(client: httpx2.AsyncClient) -> None:
+    response = await try_login(client, '"><script>alert(1)</script>', "wrong-password-123")
+    assert response.status_code == 400
+    assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text

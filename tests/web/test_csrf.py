@@ -130,3 +130,14 @@ async def test_sign_in_itself_needs_the_token(client: httpx2.AsyncClient, person
     await client.get("/login")
     response = await client.post("/login", data={"email": personas.owner.email, "password": "x"})
     assert response.status_code == 403
+
+
+async def test_an_oversized_form_is_refused_whole_not_passed_on_cut(
+    client: httpx2.AsyncClient, personas: Personas
+) -> None:
+    token = await signed_in_owner(client, personas)
+    response = await client.post(
+        RENAME, data={"name": "Big", "padding": "x" * (1024 * 1024 + 1), "csrf_token": token}
+    )
+    assert response.status_code == 413
+    assert await org_name(client) == "Acme Messaging"
