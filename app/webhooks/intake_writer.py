@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
-from app.db.engine import Database
-from app.webhooks.models import DeliveryStatus, WebhookDelivery
+from app.webhooks.intake_store import BatchStore
+from app.webhooks.models import DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +38,6 @@ class Delivery:
     status: str
     received_at: datetime
     future: asyncio.Future[bool] = field(repr=False)
-
-
-def _upsert_statement(dialect: str) -> Any:
-    """INSERT … ON CONFLICT (app_pk, body_sha256) DO UPDATE: a body seen before only counts."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(WebhookDelivery)
-    return stmt.on_conflict_do_update(
-        index_elements=["app_pk", "body_sha256"],
-        set_={
-            "duplicate_count": WebhookDelivery.duplicate_count + stmt.excluded.duplicate_count + 1,
-            "last_duplicate_at": stmt.excluded.received_at,
-        },
-    )
 
 
 def _rows(batch: list[Delivery]) -> list[dict[str, Any]]:
@@ -85,7 +70,7 @@ def _rows(batch: list[Delivery]) -> list[dict[str, Any]]:
 class GroupCommitWriter:
     def __init__(
         self,
-        db: Database,
+        store: BatchStore,
         *,
         on_commit: Callable[[], None],
         on_failure: Callable[[], None],
@@ -94,7 +79,7 @@ class GroupCommitWriter:
         max_batch: int = 1_000,
         max_batch_bytes: int = 32 * 1024 * 1024,
     ) -> None:
-        self._db = db
+        self._store = store
         self._on_commit = on_commit
         self._on_failure = on_failure
         self._max_pending = max_pending
@@ -107,7 +92,6 @@ class GroupCommitWriter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self._stmt = _upsert_statement(db.engine.dialect.name)
         self.batches = 0
         self.committed = 0
 
@@ -184,8 +168,7 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[Delivery]) -> bool:
         try:
-            async with self._db.engine.begin() as conn:
-                await conn.execute(self._stmt, _rows(batch))
+            await self._store.store(_rows(batch))
         except asyncio.CancelledError:
             for d in batch:
                 if not d.future.done():

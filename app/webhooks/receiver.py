@@ -25,6 +25,7 @@ from app.meta.models import MetaApp
 from app.web.services import Services
 from app.webhooks import intake_counters as counters
 from app.webhooks.intake_apps import AppCache, KnownApp
+from app.webhooks.intake_store import BatchStore
 from app.webhooks.intake_writer import GroupCommitWriter, Overloaded
 from app.webhooks.models import DeliveryStatus
 
@@ -125,6 +126,7 @@ class WebhookReceiver:
         self.apps: AppCache | None = None
         self.writer: GroupCommitWriter | None = None
         self.counters: counters.RejectionCounter | None = None
+        self._store: BatchStore | None = None
         self._max_body = 0
 
     async def start(self, services: Services) -> None:
@@ -132,8 +134,11 @@ class WebhookReceiver:
         self._max_body = services.settings.webhook_max_body_bytes
         self.apps = AppCache(services.db)
         apps = self.apps
+        self._store = BatchStore.for_url(
+            services.settings.database_url, sqlite_synchronous=services.settings.sqlite_synchronous
+        )
         self.writer = GroupCommitWriter(
-            services.db, on_commit=services.intake_wakeup.set, on_failure=lambda: apps.invalidate()
+            self._store, on_commit=services.intake_wakeup.set, on_failure=lambda: apps.invalidate()
         )
         self.writer.start()
         self.counters = counters.RejectionCounter(services.db)
@@ -147,8 +152,11 @@ class WebhookReceiver:
                 await self.counters.stop()
             except Exception as exc:
                 log.error("webhook rejection counters lost at shutdown (%s)", type(exc).__name__)
+        if self._store is not None:
+            await asyncio.to_thread(self._store.close)
         self.writer = None
         self.counters = None
+        self._store = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -16,6 +16,8 @@ from app.db.engine import Database
 from app.lib.timeutil import utcnow
 from app.main import Dispatcher
 from app.meta.models import MetaApp
+from app.settings import Settings
+from app.webhooks.intake_store import BatchStore
 from app.webhooks.intake_writer import GroupCommitWriter, Overloaded
 from app.webhooks.models import WebhookDelivery
 from tests.meta.helpers import APP_ID, create_meta_app, sign
@@ -133,10 +135,13 @@ async def test_a_refused_row_fails_its_whole_batch_and_only_200s_are_stored(
     assert set(stored) == answered_200
 
 
-async def test_a_full_queue_answers_overloaded_instead_of_growing(db: Database, meta_app: MetaApp) -> None:
+async def test_a_full_queue_answers_overloaded_instead_of_growing(
+    db: Database, meta_app: MetaApp, settings: Settings
+) -> None:
     woken: list[bool] = []
+    store = BatchStore.for_url(settings.database_url)
     writer = GroupCommitWriter(
-        db, on_commit=lambda: woken.append(True), on_failure=lambda: None, max_pending=3
+        store, on_commit=lambda: woken.append(True), on_failure=lambda: None, max_pending=3
     )
     writer.start()
     try:
@@ -157,13 +162,17 @@ async def test_a_full_queue_answers_overloaded_instead_of_growing(db: Database, 
         results = await asyncio.gather(*(submit(n) for n in range(6)))
     finally:
         await writer.stop()
+        store.close()
     assert results == [True, True, True, "overloaded", "overloaded", "overloaded"]
     assert len(await stored_hashes(db)) == 3
     assert woken
 
 
-async def test_stopping_the_writer_commits_what_is_queued(db: Database, meta_app: MetaApp) -> None:
-    writer = GroupCommitWriter(db, on_commit=lambda: None, on_failure=lambda: None)
+async def test_stopping_the_writer_commits_what_is_queued(
+    db: Database, meta_app: MetaApp, settings: Settings
+) -> None:
+    store = BatchStore.for_url(settings.database_url)
+    writer = GroupCommitWriter(store, on_commit=lambda: None, on_failure=lambda: None)
     writer.start()
     tasks = [
         asyncio.create_task(
@@ -179,6 +188,7 @@ async def test_stopping_the_writer_commits_what_is_queued(db: Database, meta_app
     ]
     await asyncio.sleep(0)
     await writer.stop()
+    store.close()
     assert await asyncio.gather(*tasks) == [True] * 10
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(WebhookDelivery)) == 10
