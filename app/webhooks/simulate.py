@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import re
 import statistics
@@ -27,6 +28,7 @@ from app.webhooks.sample_payloads import FIELDS, PayloadFactory, SimWaba, meta_j
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 RETRIES = 20
 MAX_IN_FLIGHT = 32
+TIMEOUT = 30.0
 DEFAULT_WABA_ID = "102290129340398"  # the WABA id of Meta's own documentation examples
 REASONS = {
     400: "the receiver says the body is not a JSON object (it keeps it for inspection)",
@@ -104,10 +106,12 @@ class Source:
         self.factory = PayloadFactory(rng)
         # Bytes sent lately: the same bytes again would be one delivery to the receiver (a duplicate).
         self._recent: deque[bytes] = deque(maxlen=1000)
+        self._file_body = describe_file(file_bytes) if file_bytes is not None else None
 
     def next(self) -> Body:
         if self.file_bytes is not None:
-            return Body(self.file_bytes, "file", 0)
+            assert self._file_body is not None
+            return self._file_body
         for _ in range(RETRIES):
             payload = self.factory.notification(self.wabas, self.field_name)
             data = meta_json_bytes(payload)
@@ -115,20 +119,42 @@ class Source:
                 break
         self._recent.append(data)
         fields = [c["field"] for e in payload["entry"] for c in e["changes"]]
-        label = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in Counter(fields).items())
-        return Body(data, label, len(fields))
+        return Body(data, label_of(fields), len(fields))
 
 
-async def post_one(
-    client: httpx2.AsyncClient, url: str, secret: str, body: bytes
-) -> tuple[int | None, float]:
-    """Status (None when the server could not be reached) and latency in milliseconds."""
+def label_of(fields: Sequence[str]) -> str:
+    return ", ".join(f"{name} x{n}" if n > 1 else name for name, n in Counter(fields).items())
+
+
+def describe_file(data: bytes) -> Body:
+    """The file's bytes unchanged, labelled with the fields it holds when it is a notification."""
+    try:
+        payload = json.loads(data)
+        fields = [str(c.get("field")) for e in payload["entry"] for c in e["changes"]]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return Body(data, "file (not a notification)", 0)
+    return Body(data, "file: " + label_of(fields), len(fields))
+
+
+class Unreachable(Exception):
+    """The server could not be reached at all: sending more is pointless."""
+
+
+async def post_one(client: httpx2.AsyncClient, url: str, secret: str, body: bytes) -> tuple[int | str, float]:
+    """The status, or in words why there is none (a timeout, a broken connection), and the latency
+    in milliseconds. Raises Unreachable when no connection could be made."""
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature(secret, body)}
     started = time.perf_counter()
     try:
         response = await client.post(url, content=body, headers=headers)
-    except httpx2.TransportError:
-        return None, (time.perf_counter() - started) * 1000
+    except httpx2.ConnectError as exc:
+        raise Unreachable(f"could not connect to {url}: is the server running?") from exc
+    except httpx2.TimeoutException:
+        return f"no answer within {TIMEOUT:g} s; Meta would retry", (time.perf_counter() - started) * 1000
+    except httpx2.TransportError as exc:
+        return f"connection broken ({type(exc).__name__}); Meta would retry", (
+            time.perf_counter() - started
+        ) * 1000
     return response.status_code, (time.perf_counter() - started) * 1000
 
 
@@ -161,26 +187,33 @@ async def run(
     async def deliver(client: httpx2.AsyncClient, number: int, body: Body) -> None:
         try:
             status, latency = await post_one(client, target, secret, body.data)
+        except Unreachable as exc:
+            outcome.sent += 1
+            outcome.refused[str(exc)] += 1
+            unreachable.set()
+            _print(out, f"#{number} --- {exc}")
+            return
         finally:
             slots.release()
         outcome.sent += 1
         outcome.changes += body.changes
-        if status is None:
-            reason = f"could not connect to {target}: is the server running?"
-            outcome.refused[reason] += 1
-            unreachable.set()
-            _print(out, f"#{number} --- {reason}")
-            return
         outcome.latencies_ms.append(latency)
         if status == 200:
             outcome.accepted += 1
             _print(out, f"#{number} 200 {latency:.1f} ms  {body.label} ({len(body.data)} bytes)")
-        else:
-            outcome.refused[reason_for(status)] += 1
-            _print(out, f"#{number} {status} {latency:.1f} ms  {body.label}: {reason_for(status)}")
+            return
+        reason = reason_for(status) if isinstance(status, int) else status
+        outcome.refused[reason] += 1
+        _print(
+            out,
+            f"#{number} {status if isinstance(status, int) else '---'} {latency:.1f} ms  {body.label}: {reason}",
+        )
 
     started = time.monotonic()
-    async with httpx2.AsyncClient(transport=transport, timeout=30.0) as client, asyncio.TaskGroup() as tasks:
+    async with (
+        httpx2.AsyncClient(transport=transport, timeout=TIMEOUT) as client,
+        asyncio.TaskGroup() as tasks,
+    ):
         number = 0
         while (count == 0 or number < count) and not unreachable.is_set():
             delay = started + number * interval - time.monotonic()

@@ -220,6 +220,9 @@ async def test_cli_file_is_sent_byte_for_byte(
     path = FIXTURES / "account_alerts__increased_capabilities_eligibility_deferred.json"
     argv = ["simulate", "--url", live_url, "--app-id", APP_ID, "--file", str(path)]
     assert await asyncio.to_thread(run_cli, argv, SECRET, monkeypatch) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("#1 200 ")
+    assert "file: account_alerts" in first
     assert await stored_bodies(db) == [path.read_bytes()]
 
 
@@ -313,3 +316,28 @@ async def test_rate_paces_the_posts(app: Dispatcher, db: Database, meta_app: Met
     assert outcome.accepted == 4
     assert elapsed >= 3 / 20  # the 4th POST starts 150 ms after the 1st
     assert len(await stored_bodies(db)) == 4
+
+
+async def test_a_server_that_never_answers_is_a_timeout_not_a_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)  # takes the request, never answers
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(simulate, "TIMEOUT", 0.2)
+    try:
+        outcome = await simulate.run(
+            url=f"http://127.0.0.1:{port}",
+            app_id=APP_ID,
+            secret=SECRET,
+            source=simulate.Source(),
+            count=2,
+            rate=0,
+        )
+    finally:
+        server.close()
+    assert outcome.sent == 2
+    assert outcome.refused == {"no answer within 0.2 s; Meta would retry": 2}
+    assert not outcome.ok
