@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from app.db.engine import Database
 from app.events.service import EventsCommittedHook
-from app.jobs.runner import Worker
+from app.jobs.queue import Handler, JobRunner
+from app.jobs.runner import Pass, Worker
 from app.settings import Settings
 from app.webhooks.processing import Processor
 
@@ -28,6 +29,11 @@ def after_commit_hooks(db: Database) -> list[EventsCommittedHook]:
     return []
 
 
+def job_handlers() -> dict[str, Handler]:
+    """Handlers of the jobs table by name ("<domain>.<verb>"); alerts and Graph calls register here."""
+    return {}
+
+
 def build_worker(
     db: Database,
     *,
@@ -36,7 +42,10 @@ def build_worker(
     poll_interval: float = POLL_SECONDS,
 ) -> Worker:
     processor = Processor(db, hooks=after_commit_hooks(db) if hooks is None else hooks)
-    return Worker(processor.passes(), wakeup=wakeup, poll_interval=poll_interval)
+    jobs = JobRunner(db, job_handlers())
+    return Worker(
+        [*processor.passes(), Pass("jobs.run", jobs.run_due)], wakeup=wakeup, poll_interval=poll_interval
+    )
 
 
 def runs_in_process(settings: Settings, db: Database) -> bool:
