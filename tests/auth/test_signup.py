@@ -69,3 +69,18 @@ async def test_closed_sign_up_shows_a_clear_page_and_creates_nothing(
     assert "Sign-up is closed" in posted.text
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(User)) == 0
+
+
+async def test_over_long_fields_are_refused_or_cut_in_words(client: httpx2.AsyncClient, db: Database) -> None:
+    too_long_org = await sign_up(client, org_name="O" * 201)
+    assert too_long_org.status_code == 400
+    assert "That name is too long (200 characters at most)." in too_long_org.text
+    too_long_email = await sign_up(client, email="a" * 320 + "@example.com")
+    assert too_long_email.status_code == 400
+    assert "Enter a valid email address." in too_long_email.text
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 0
+    accepted = await sign_up(client, name="N" * 5000)
+    assert accepted.status_code == 303
+    async with db.read() as session:
+        assert len((await session.scalars(select(User.name))).one()) == 200
