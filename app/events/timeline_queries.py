@@ -1,7 +1,8 @@
 """Reads for the timeline page and the export: an org's events, always scoped by org id.
 
 Pages use keyset cursors on (occurred_at, id), never offsets, so a page costs the same at any depth
-and rows arriving meanwhile do not shift it.
+and rows arriving meanwhile do not shift it. The cursor is compared as a row value, which both
+PostgreSQL and SQLite (3.15+) turn into a range scan of the (org_id, occurred_at, id) index.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -43,6 +44,14 @@ class Cursor:
         return cls(_EPOCH + int(micros) * _MICRO, int(ident))
 
 
+def _at(cursor: Cursor) -> tuple[BindParameter[datetime], BindParameter[int]]:
+    """The cursor as typed parameters (so the time is stored the way the column stores it)."""
+    return (
+        bindparam(None, cursor.occurred_at, type_=Event.__table__.c.occurred_at.type),
+        bindparam(None, cursor.id, type_=Event.__table__.c.id.type),
+    )
+
+
 @dataclass(frozen=True)
 class EventFilter:
     waba_id: str | None = None
@@ -67,12 +76,7 @@ async def newest_first(
     """Up to ``limit`` events of the org, newest first, older than ``before`` when given."""
     stmt = _org_events(org_id, where)
     if before is not None:
-        stmt = stmt.where(
-            or_(
-                Event.occurred_at < before.occurred_at,
-                and_(Event.occurred_at == before.occurred_at, Event.id < before.id),
-            )
-        )
+        stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
     stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
     return list(await session.scalars(stmt))
 
@@ -96,11 +100,6 @@ async def oldest_first(
     """Up to ``limit`` events of the org, oldest first, newer than ``after``; only exported columns."""
     stmt = _org_events(org_id, where).options(load_only(*EXPORT_COLUMNS))
     if after is not None:
-        stmt = stmt.where(
-            or_(
-                Event.occurred_at > after.occurred_at,
-                and_(Event.occurred_at == after.occurred_at, Event.id > after.id),
-            )
-        )
+        stmt = stmt.where(tuple_(Event.occurred_at, Event.id) > tuple_(*_at(after)))
     stmt = stmt.order_by(Event.occurred_at.asc(), Event.id.asc()).limit(limit)
     return list(await session.scalars(stmt))
