@@ -6,6 +6,7 @@ Use them from a ``conftest.py`` with ``from tests.fakes.graph import fake_graph,
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ OTHER_APP_ID = "1000000000000099"
 WABA_ID = "102290129340398"
 OTHER_WABA_ID = "224466880011223"
 VERSION = "v24.0"
+# One CA bundle load for the run; every plain-HTTP test client passes it as ``verify``.
+SSL = ssl.create_default_context()
 
 
 @dataclass

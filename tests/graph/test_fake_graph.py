@@ -14,12 +14,21 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
-from tests.fakes.graph import APP_ID, APP_SECRET, OTHER_APP_ID, OTHER_WABA_ID, VERSION, WABA_ID, FakeGraph
+from tests.fakes.graph import (
+    APP_ID,
+    APP_SECRET,
+    OTHER_APP_ID,
+    OTHER_WABA_ID,
+    SSL,
+    VERSION,
+    WABA_ID,
+    FakeGraph,
+)
 
 
 @pytest.fixture
 async def http(fake_graph: FakeGraph) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=f"{fake_graph.url}/{VERSION}", timeout=10) as client:
+    async with httpx2.AsyncClient(base_url=f"{fake_graph.url}/{VERSION}", timeout=10, verify=SSL) as client:
         yield client
 
 
@@ -187,7 +196,7 @@ async def test_faults_are_set_through_the_control_endpoint(
     fake_graph: FakeGraph, http: httpx2.AsyncClient
 ) -> None:
     seeded = fake_graph.seed()
-    control = httpx2.AsyncClient(base_url=fake_graph.url)
+    control = httpx2.AsyncClient(base_url=fake_graph.url, verify=SSL)
     async with control:
         assert (await control.post("/_fake/faults", json={"kind": "teapot"})).status_code == 400
         fault = {"kind": "rate_limited", "code": 80008, "regain_minutes": 7, "path": "subscribed_apps"}
@@ -217,7 +226,7 @@ async def test_faults_are_set_through_the_control_endpoint(
 async def test_world_can_be_built_through_the_control_endpoints(
     fake_graph: FakeGraph, http: httpx2.AsyncClient
 ) -> None:
-    async with httpx2.AsyncClient(base_url=fake_graph.url) as control:
+    async with httpx2.AsyncClient(base_url=fake_graph.url, verify=SSL) as control:
         await control.post("/_fake/apps", json={"id": APP_ID, "secret": APP_SECRET})
         phone = {"id": "1", "display_phone_number": "+49 30 1234567", "verified_name": "Müller"}
         created = await control.post(
@@ -349,6 +358,6 @@ async def test_debug_token_reports_expired_and_unknown_tokens(
 
 async def test_unknown_version_is_refused(fake_graph: FakeGraph) -> None:
     seeded = fake_graph.seed()
-    async with httpx2.AsyncClient(base_url=fake_graph.url) as client:
+    async with httpx2.AsyncClient(base_url=fake_graph.url, verify=SSL) as client:
         response = await client.get(f"/latest/{WABA_ID}", headers=auth(seeded.token.value))
     assert error_of(response)["code"] == 2500

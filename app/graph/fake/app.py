@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,8 +50,13 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client gave up (a timeout test): nobody reads this answer."""
+    return Response(status_code=499)
+
+
 class CallLog:
-    """Records each Graph call (not the control endpoints) with the status it got."""
+    """Logs each Graph call (not the control endpoints) as it arrives, and then the status it got."""
 
     def __init__(self, app: ASGIApp, state: FakeGraphState) -> None:
         self.app = app
@@ -62,16 +67,18 @@ class CallLog:
             await self.app(scope, receive, send)
             return
 
+        call = self.state.record(scope["method"], scope["path"])
+
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.state.record(scope["method"], scope["path"], message["status"])
+                call.status = message["status"]
             await send(message)
 
         await self.app(scope, receive, recording_send)
 
 
 def create_fake_graph(state: FakeGraphState | None = None) -> Starlette:
-    app = Starlette(routes=routes, exception_handlers={Refused: _refused})
+    app = Starlette(routes=routes, exception_handlers={Refused: _refused, ClientDisconnect: _gone})
     app.state.graph = state or FakeGraphState()
     app.add_middleware(CallLog, state=app.state.graph)
     return app

@@ -98,8 +98,8 @@ async def dialog_decision(request: Request) -> Response:
 async def access_token(request: Request) -> Response:
     check_version(request)
     state = state_of(request)
-    await apply_fault(request, state.take_fault(request.method, request.url.path), None)
     params = await form_or_json(request)
+    await apply_fault(request, state.take_fault(request.method, request.url.path), None)
     with state.lock:
         app = state.apps.get(params.get("client_id", ""))
         grant = state.grants.get(params.get("code", ""))

@@ -62,11 +62,13 @@ class Fault:
         return (self.path is None or self.path in path) and (self.method is None or self.method == method)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Call:
+    """One request, logged as it arrives; ``status`` is filled in when the answer starts."""
+
     method: str
     path: str
-    status: int
+    status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -164,9 +166,11 @@ class FakeGraphState:
                     return fault
             return None
 
-    def record(self, method: str, path: str, status: int) -> None:
+    def record(self, method: str, path: str) -> Call:
         with self.lock:
-            self.calls.append(Call(method, path, status))
+            call = Call(method, path)
+            self.calls.append(call)
+            return call
 
     def count_waba_call(self, app_id: str, waba: FakeWaba) -> Usage:
         """Counts one call against the app's hourly quota on this WABA, unless it is already used up."""
