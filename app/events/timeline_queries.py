@@ -7,18 +7,27 @@ PostgreSQL and SQLite (3.15+) turn into a range scan of the (org_id, occurred_at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import BindParameter, Select, bindparam, select, tuple_
+from sqlalchemy import BindParameter, Row, Select, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
 from app.events.models import Event
 from app.events.parsed import Severity
 
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
+
+
+class Positioned(Protocol):
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def id(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class Cursor:
     id: int
 
     @classmethod
-    def of(cls, event: Event) -> Cursor:
+    def of(cls, event: Positioned) -> Cursor:
         return cls(event.occurred_at, event.id)
 
     def encode(self) -> str:
@@ -60,7 +69,11 @@ class EventFilter:
 
 
 def _org_events(org_id: int, where: EventFilter) -> Select[Event]:
-    stmt = select(Event).where(Event.org_id == org_id)
+    return _filtered(select(Event).where(Event.org_id == org_id), where)
+
+
+def _filtered(stmt: S, where: EventFilter) -> S:
+    """``stmt`` (already scoped to one org) narrowed by the filter."""
     if where.waba_id:
         stmt = stmt.where(Event.waba_id == where.waba_id)
     if where.min_severity is not None and where.min_severity > Severity.INFO:
@@ -96,10 +109,11 @@ EXPORT_COLUMNS = (
 
 async def oldest_first(
     session: AsyncSession, *, org_id: int, where: EventFilter, after: Cursor | None, limit: int
-) -> list[Event]:
-    """Up to ``limit`` events of the org, oldest first, newer than ``after``; only exported columns."""
-    stmt = _org_events(org_id, where).options(load_only(*EXPORT_COLUMNS))
+) -> Sequence[Row[int, str, str, int, str | None, str | None, datetime, datetime, str]]:
+    """Up to ``limit`` events of the org, oldest first, newer than ``after``: rows of
+    ``EXPORT_COLUMNS`` (plain rows cost half what entities do on a long export)."""
+    stmt = _filtered(select(*EXPORT_COLUMNS).where(Event.org_id == org_id), where)
     if after is not None:
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) > tuple_(*_at(after)))
     stmt = stmt.order_by(Event.occurred_at.asc(), Event.id.asc()).limit(limit)
-    return list(await session.scalars(stmt))
+    return (await session.execute(stmt)).all()
