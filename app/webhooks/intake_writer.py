@@ -135,8 +135,8 @@ class GroupCommitWriter:
         self._queue.append(Delivery(app_pk, body, sha256, status, received_at, future))
         self._queued_bytes += len(body)
         self._ready.set()
-        # Shielded: a client that goes away does not cancel the outcome for its batch.
-        return await asyncio.shield(future)
+        # A client that goes away cancels only its own wait; the writer skips futures that are done.
+        return await future
 
     def _take(self) -> list[Delivery]:
         batch: list[Delivery] = []
