@@ -21,7 +21,7 @@ from app.main import Dispatcher, create_app
 from app.tenancy.models import Role, User
 from tests.conftest import make_settings, new_client
 from tests.factories import add_member, create_org, create_user
-from tests.oidc_provider import running_provider
+from tests.fakes.oidc_provider import running_provider
 
 CLIENT_ID = "wabawatch-test"
 

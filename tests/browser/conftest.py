@@ -32,7 +32,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
 
 from tests.conftest import TEST_KEY
-from tests.oidc_provider import running_provider
+from tests.fakes.oidc_provider import running_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
