@@ -294,7 +294,7 @@ class GraphClient:
             body = None
         if response.is_success and isinstance(body, dict) and "error" not in body:
             return body
-        code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+        code = obj(body.get("error")).get("code") if isinstance(body, dict) else None
         retry_at = self._retry_at(reading, context.waba_id) if code in RATE_LIMIT_CODES else None
         error = translate(
             body,

@@ -120,6 +120,12 @@ def translate(
 ) -> GraphError:
     """Turns Meta's error answer into the matching ``GraphError``."""
     error = body.get("error") if isinstance(body, dict) else None
+    tries = f", {attempts} attempts" if attempts > 1 else ""
+    if not isinstance(error, dict) and status >= 500:
+        return GraphUnavailable(
+            f"Could not {context.action}: Meta's Graph API failed (HTTP {status}{tries}). Try again in a few minutes.",
+            http_status=status,
+        )
     if not isinstance(error, dict):
         return GraphRequestError(
             f"Could not {context.action}: Meta answered HTTP {status} without an error description.",
@@ -182,9 +188,7 @@ def translate(
         )
     if status >= 500 or code in (1, 2):
         return GraphUnavailable(
-            f"Could not {context.action}: Meta's Graph API failed (HTTP {status}"
-            + (f", {attempts} attempts" if attempts > 1 else "")
-            + "). Try again in a few minutes.",
+            f"Could not {context.action}: Meta's Graph API failed (HTTP {status}{tries}). Try again in a few minutes.",
             **details,
         )
     return GraphRequestError(

@@ -186,3 +186,15 @@ async def test_code_exchange_refusals_in_words(fake_graph: FakeGraph, graph: Gra
     await graph.exchange_code(code, app_id=APP_ID, app_secret=APP_SECRET, redirect_uri=redirect)
     with pytest.raises(GraphLoginError, match=r"code was already used\. Start connecting again"):
         await graph.exchange_code(code, app_id=APP_ID, app_secret=APP_SECRET, redirect_uri=redirect)
+
+
+async def test_an_html_gateway_error_is_retried_then_explained(
+    fake_graph: FakeGraph, graph: GraphClient
+) -> None:
+    seeded = fake_graph.seed()
+    fake_graph.state.fail("bad_gateway", times=None)
+    with pytest.raises(GraphUnavailable, match=r"HTTP 502, 3 attempts"):
+        await graph.get_waba(WABA_ID, seeded.token.value)
+    fake_graph.state.clear_faults()
+    fake_graph.state.fail("bad_gateway")
+    assert (await graph.get_waba(WABA_ID, seeded.token.value)).id == WABA_ID

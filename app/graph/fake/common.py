@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from app.graph.fake import errors
 from app.graph.fake.state import FakeGraphState, Fault, Usage
@@ -78,6 +78,8 @@ async def apply_fault(request: Request, fault: Fault | None, waba_id: str | None
         return
     if fault.kind == "server_error":
         raise Refused(errors.server_error())
+    if fault.kind == "bad_gateway":
+        raise Refused(HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>", status_code=502))
     if fault.kind == "expired_token":
         raise Refused(errors.expired_token())
     if fault.kind == "invalid_token":

@@ -26,6 +26,7 @@ FaultKind = Literal[
     "rate_limited",
     "app_rate_limited",
     "server_error",
+    "bad_gateway",
     "slow",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = (
@@ -36,6 +37,7 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
     "rate_limited",
     "app_rate_limited",
     "server_error",
+    "bad_gateway",
     "slow",
 )
 WINDOW_SECONDS = 3600
