@@ -240,44 +240,46 @@ class GraphClient:
         held = self.usage.check(context.waba_id, app_id=app_key)
         if held is not None:
             raise self._held_back(held, context)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        url = f"{self.base_url}/{self.version}/{path}"
-        attempt = 0
+        request = self.http.build_request(
+            method,
+            f"{self.base_url}/{self.version}/{path}",
+            params=params,
+            json=json,
+            data=data,
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            timeout=self.timeout,
+        )
+        attempt = 1
         while True:
-            started = time.monotonic()
-            try:
-                response = await self.http.request(
-                    method, url, params=params, json=json, data=data, headers=headers, timeout=self.timeout
-                )
-            except httpx2.TimeoutException:
-                log.warning(
-                    "graph %s /%s timed out after %.1f s (attempt %d)",
-                    method,
-                    path,
-                    self.timeout,
-                    attempt + 1,
-                )
-                if retry_timeouts and attempt < self.retries:
-                    attempt += 1
-                    await asyncio.sleep(self._delay(attempt))
-                    continue
+            response = await self._send(request, path, context)
+            if response is None and (not retry_timeouts or attempt > self.retries):
                 raise GraphUnavailable(
                     f"Could not {context.action}: Meta's Graph API did not answer within {self.timeout:g} seconds "
-                    f"({attempt + 1} {'attempt' if attempt == 0 else 'attempts'}). Try again in a few minutes."
-                ) from None
-            except httpx2.TransportError as exc:
-                log.warning("graph %s /%s could not connect: %s", method, path, type(exc).__name__)
-                raise GraphUnavailable(
-                    f"Could not {context.action}: Meta's Graph API could not be reached ({type(exc).__name__})."
-                ) from None
-            elapsed = (time.monotonic() - started) * 1000
-            log.info("graph %s /%s -> %d in %.0f ms", method, path, response.status_code, elapsed)
-            reading = self._record(response, app_key)
-            if response.status_code >= 500 and attempt < self.retries:
-                attempt += 1
-                await asyncio.sleep(self._delay(attempt))
-                continue
-            return self._body_or_raise(response, reading, context, app_key, attempts=attempt + 1)
+                    f"({attempt} {'attempt' if attempt == 1 else 'attempts'}). Try again in a few minutes."
+                )
+            if response is not None:
+                reading = self._record(response, app_key)
+                if response.status_code < 500 or attempt > self.retries:
+                    return self._body_or_raise(response, reading, context, app_key, attempts=attempt)
+            await asyncio.sleep(self._delay(attempt))
+            attempt += 1
+
+    async def _send(self, request: httpx2.Request, path: str, context: CallContext) -> httpx2.Response | None:
+        """The answer, or None when none came in time; a connection failure is final (not retried)."""
+        started = time.monotonic()
+        try:
+            response = await self.http.send(request)
+        except httpx2.TimeoutException:
+            log.warning("graph %s /%s timed out after %.1f s", request.method, path, self.timeout)
+            return None
+        except httpx2.TransportError as exc:
+            log.warning("graph %s /%s could not connect: %s", request.method, path, type(exc).__name__)
+            raise GraphUnavailable(
+                f"Could not {context.action}: Meta's Graph API could not be reached ({type(exc).__name__})."
+            ) from None
+        elapsed = (time.monotonic() - started) * 1000
+        log.info("graph %s /%s -> %d in %.0f ms", request.method, path, response.status_code, elapsed)
+        return response
 
     def _body_or_raise(
         self,
@@ -340,6 +342,7 @@ class GraphClient:
         )
 
     def _delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter after the ``attempt``-th try."""
         return float(min(self.max_backoff, self.backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
 
     @staticmethod

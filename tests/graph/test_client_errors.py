@@ -198,3 +198,19 @@ async def test_an_html_gateway_error_is_retried_then_explained(
     fake_graph.state.clear_faults()
     fake_graph.state.fail("bad_gateway")
     assert (await graph.get_waba(WABA_ID, seeded.token.value)).id == WABA_ID
+
+
+async def test_subscribe_is_sent_again_whole_after_a_server_error(
+    fake_graph: FakeGraph, graph: GraphClient
+) -> None:
+    seeded = fake_graph.seed()
+    fake_graph.state.fail("server_error", method="POST")
+    await graph.subscribe_app(
+        WABA_ID, seeded.token.value, override_callback_uri="https://hooks.example.com/w", verify_token="vt"
+    )
+    assert [c.status for c in fake_graph.calls()] == [500, 200]
+    subscription = seeded.waba.subscriptions[APP_ID]
+    assert (subscription.override_callback_uri, subscription.verify_token) == (
+        "https://hooks.example.com/w",
+        "vt",
+    )
