@@ -41,15 +41,15 @@ COLUMNS = (
 MAX_ROWS_PER_STATEMENT = 2000
 
 
-def sync_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL") -> Engine:
+def sync_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL", connections: int = 1) -> Engine:
     """A sync engine on the same database as the app's async one (same SQLite pragmas)."""
     url = async_url(database_url)
     url = url.set(drivername=SYNC_DRIVERS[url.get_backend_name()])
     if is_sqlite(url):
-        engine = create_engine(url, pool_size=1, max_overflow=0)
+        engine = create_engine(url, pool_size=connections, max_overflow=0)
         event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous))
         return engine
-    return create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+    return create_engine(url, pool_size=connections, max_overflow=0, pool_pre_ping=True)
 
 
 def _unchanged(value: Any) -> Any:
@@ -70,18 +70,22 @@ def upsert_sql(rows: int, placeholder: str) -> str:
 
 
 class BatchStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, threads: int = 1) -> None:
         self._engine = engine
         self._placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         table = WebhookDelivery.__table__
         self._processors: list[Callable[[Any], Any]] = [
             table.c[name].type.bind_processor(engine.dialect) or _unchanged for name in COLUMNS
         ]
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-writer")
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-writer")
+        self.threads = threads
 
     @classmethod
     def for_url(cls, database_url: str, *, sqlite_synchronous: str = "NORMAL") -> BatchStore:
-        return cls(sync_engine(database_url, sqlite_synchronous=sqlite_synchronous))
+        """One thread and connection for SQLite (one writer at a time anyway); a few on PostgreSQL."""
+        threads = 1 if is_sqlite(async_url(database_url)) else 4
+        engine = sync_engine(database_url, sqlite_synchronous=sqlite_synchronous, connections=threads)
+        return cls(engine, threads=threads)
 
     def _store(self, rows: list[dict[str, Any]]) -> None:
         with self._engine.begin() as conn:
@@ -96,8 +100,8 @@ class BatchStore:
 
     async def store(self, rows: list[dict[str, Any]]) -> None:
         """Commits ``rows`` in one transaction, or raises and stores none of them."""
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._store, rows)
+        await asyncio.get_running_loop().run_in_executor(self._threads, self._store, rows)
 
     def close(self) -> None:
-        self._thread.shutdown(wait=True)
+        self._threads.shutdown(wait=True)
         self._engine.dispose()

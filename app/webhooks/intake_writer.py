@@ -78,6 +78,7 @@ class GroupCommitWriter:
         max_pending_bytes: int = 256 * 1024 * 1024,
         max_batch: int = 1_000,
         max_batch_bytes: int = 32 * 1024 * 1024,
+        writers: int = 1,
     ) -> None:
         self._store = store
         self._on_commit = on_commit
@@ -89,29 +90,31 @@ class GroupCommitWriter:
         self._queue: deque[Delivery] = deque()
         self._queued_bytes = 0
         self._ready = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._task: asyncio.Task[None] | None = None
+        self._writers = writers
+        self._busy = 0
+        self._tasks: list[asyncio.Task[None]] = []
         self.batches = 0
         self.committed = 0
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="webhook-group-commit")
+        """``writers`` batches may commit at once: 1 for SQLite (one writer at a time anyway); more
+        on PostgreSQL, where a batch's round trips and commit would otherwise idle the next one."""
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"webhook-group-commit-{n}") for n in range(self._writers)
+        ]
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stops taking deliveries, commits what is queued (within ``timeout``), fails the rest."""
-        task, self._task = self._task, None
-        if task is None:
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
             return
         try:
             await asyncio.wait_for(self._drained(), timeout)
         except TimeoutError:
             log.warning("webhook writer stopped with %d deliveries unanswered", len(self._queue))
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         while self._queue:
             d = self._queue.popleft()
             if not d.future.done():
@@ -119,7 +122,7 @@ class GroupCommitWriter:
         self._queued_bytes = 0
 
     async def _drained(self) -> None:
-        while self._queue or not self._idle.is_set():
+        while self._queue or self._busy:
             self._ready.set()
             await asyncio.sleep(0.01)
 
@@ -127,7 +130,7 @@ class GroupCommitWriter:
         self, *, app_pk: int, body: bytes, sha256: str, status: str, received_at: datetime
     ) -> bool:
         """True once the delivery is committed, False if its batch failed. Raises ``Overloaded``."""
-        if self._task is None:
+        if not self._tasks:
             raise Overloaded("the writer is not running")
         if len(self._queue) >= self._max_pending or self._queued_bytes + len(body) > self._max_pending_bytes:
             raise Overloaded("too many deliveries waiting")
@@ -156,12 +159,12 @@ class GroupCommitWriter:
                 self._ready.clear()
                 await self._ready.wait()
                 continue
-            self._idle.clear()
+            self._busy += 1
             batch = self._take()
             try:
                 ok = await self._commit(batch)
             finally:
-                self._idle.set()
+                self._busy -= 1
             for d in batch:
                 if not d.future.done():
                     d.future.set_result(ok)

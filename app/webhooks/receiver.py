@@ -138,7 +138,10 @@ class WebhookReceiver:
             services.settings.database_url, sqlite_synchronous=services.settings.sqlite_synchronous
         )
         self.writer = GroupCommitWriter(
-            self._store, on_commit=services.intake_wakeup.set, on_failure=lambda: apps.invalidate()
+            self._store,
+            on_commit=services.intake_wakeup.set,
+            on_failure=lambda: apps.invalidate(),
+            writers=self._store.threads,
         )
         self.writer.start()
         self.counters = counters.RejectionCounter(services.db)
