@@ -1,11 +1,16 @@
-"""Run the installed ``wabawatch`` command in a child process with a clean, explicit environment."""
+"""Run the ``wabawatch`` command: the installed script in a child process, or ``main`` in this one."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import anyio
+import pytest
 
 from tests.conftest import TEST_KEY
 
@@ -34,3 +39,34 @@ def wabawatch(
         timeout=60,
         check=False,
     )
+
+
+@dataclass
+class Outcome:
+    status: int
+    stdout: str
+    stderr: str
+
+
+async def run_main(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    env: dict[str, str],
+    stdin: str = "",
+) -> Outcome:
+    """``app.cli.main`` in this process (no interpreter start-up), in a thread with its own event
+    loop, with the environment and standard input it would get from a shell."""
+    from app.cli import main
+    from app.settings import get_settings
+
+    for name, value in {"ENCRYPTION_KEYS": TEST_KEY, "PASSWORD_HASH_FAST": "true", **env}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    get_settings.cache_clear()
+    try:
+        status = await anyio.to_thread.run_sync(main, list(args))
+    finally:
+        get_settings.cache_clear()
+    captured = capsys.readouterr()
+    return Outcome(status, captured.out, captured.err)

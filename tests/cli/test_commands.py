@@ -6,15 +6,18 @@ import sqlite3
 from pathlib import Path
 
 import httpx2
+import pytest
 from sqlalchemy import select
 
 from app.db.engine import Database
 from app.db.migrate import head_revision
 from app.tenancy.models import Membership, Organization, User
-from tests.cli.helpers import wabawatch
+from tests.cli.helpers import run_main, wabawatch
 from tests.factories import Personas, login
 
 SECRET = "typed-on-stdin-only"
+MonkeyPatch = pytest.MonkeyPatch
+Capture = pytest.CaptureFixture[str]
 
 
 async def membership(db: Database, email: str, slug: str) -> tuple[User, Organization, str] | None:
@@ -50,27 +53,31 @@ async def test_user_create_makes_the_org_and_the_owner_with_the_password_from_st
     assert (await client.get("/o/newco")).status_code == 200
 
 
+# The scenarios below run ``main`` in this process: the two above prove the installed script itself.
+
+
 async def test_user_create_adds_a_staff_member_to_an_existing_org(
-    database_url: str, db: Database, personas: Personas, tmp_path: Path
+    database_url: str, db: Database, personas: Personas, monkeypatch: MonkeyPatch, capsys: Capture
 ) -> None:
-    result = wabawatch(
-        "user", "create", "helper@example.com", "--org", "acme", "--role", "viewer", "--staff",
-        env={"DATABASE_URL": database_url}, stdin=SECRET + "\n", cwd=tmp_path,
+    result = await run_main(
+        monkeypatch, capsys, "user", "create", "helper@example.com", "--org", "acme", "--role", "viewer", "--staff",
+        env={"DATABASE_URL": database_url}, stdin=SECRET + "\n",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.status == 0, result.stderr
+    assert result.stdout.strip() == "created helper@example.com as viewer of acme (staff)"
     found = await membership(db, "helper@example.com", "acme")
     assert found is not None
     assert (found[2], found[0].is_staff) == ("viewer", True)
 
 
 async def test_user_create_for_an_existing_account_says_the_password_is_unchanged(
-    database_url: str, db: Database, personas: Personas, tmp_path: Path
+    database_url: str, db: Database, personas: Personas, monkeypatch: MonkeyPatch, capsys: Capture
 ) -> None:
-    result = wabawatch(
-        "user", "create", personas.outsider.email, "--org", "acme", "--role", "admin",
-        env={"DATABASE_URL": database_url}, stdin="some-other-password\n", cwd=tmp_path,
+    result = await run_main(
+        monkeypatch, capsys, "user", "create", personas.outsider.email, "--org", "acme", "--role", "admin",
+        env={"DATABASE_URL": database_url}, stdin="some-other-password\n",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.status == 0, result.stderr
     assert "the existing password is unchanged" in result.stdout
     found = await membership(db, personas.outsider.email, "acme")
     assert found is not None
@@ -78,16 +85,16 @@ async def test_user_create_for_an_existing_account_says_the_password_is_unchange
 
 
 async def test_user_create_refuses_an_org_without_owner_and_the_last_owners_demotion(
-    database_url: str, db: Database, personas: Personas, tmp_path: Path
+    database_url: str, db: Database, personas: Personas, monkeypatch: MonkeyPatch, capsys: Capture
 ) -> None:
     env = {"DATABASE_URL": database_url}
     args = ("user", "create", "new@example.com", "--org", "ghost-town", "--role", "admin")
-    no_owner = wabawatch(*args, env=env, stdin=SECRET + "\n", cwd=tmp_path)
-    assert no_owner.returncode == 1
+    no_owner = await run_main(monkeypatch, capsys, *args, env=env, stdin=SECRET + "\n")
+    assert no_owner.status == 1
     assert "its first member must be its owner (--role owner)" in no_owner.stderr
     demote = ("user", "create", personas.owner.email, "--org", "acme", "--role", "viewer")
-    last_owner = wabawatch(*demote, env=env, stdin=SECRET + "\n", cwd=tmp_path)
-    assert last_owner.returncode == 1
+    last_owner = await run_main(monkeypatch, capsys, *demote, env=env, stdin=SECRET + "\n")
+    assert last_owner.status == 1
     assert "is the last owner of acme" in last_owner.stderr
     async with db.read() as session:
         assert await session.scalar(select(Organization).where(Organization.slug == "ghost-town")) is None
@@ -97,15 +104,16 @@ async def test_user_create_refuses_an_org_without_owner_and_the_last_owners_demo
 
 
 async def test_user_create_refuses_a_weak_or_missing_password(
-    database_url: str, db: Database, tmp_path: Path
+    database_url: str, db: Database, monkeypatch: MonkeyPatch, capsys: Capture
 ) -> None:
     args = ("user", "create", "weak@example.com", "--org", "weak", "--role", "owner")
-    weak = wabawatch(*args, env={"DATABASE_URL": database_url}, stdin="short\n", cwd=tmp_path)
-    assert weak.returncode == 1
+    env = {"DATABASE_URL": database_url}
+    weak = await run_main(monkeypatch, capsys, *args, env=env, stdin="short\n")
+    assert weak.status == 1
     assert weak.stderr.strip() == "wabawatch: Use at least 10 characters."
-    missing = wabawatch(*args, env={"DATABASE_URL": database_url}, stdin="", cwd=tmp_path)
-    assert missing.returncode == 1
-    assert "Password is required on standard input" in missing.stderr
+    missing = await run_main(monkeypatch, capsys, *args, env=env, stdin="")
+    assert missing.status == 1
+    assert missing.stderr.strip() == "wabawatch: Password is required on standard input"
     async with db.read() as session:
         assert await session.scalar(select(User).where(User.email == "weak@example.com")) is None
 
