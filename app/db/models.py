@@ -1,22 +1,26 @@
 """Imports every model so ``Base.metadata`` is complete (Alembic, the schema test)."""
 
+from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.db.base import Base
 from app.events import models as events_models
 from app.jobs import models as jobs_models
 from app.mail import models as mail_models
 from app.meta import models as meta_models
+from app.retention import models as retention_models
 from app.tenancy import models as tenancy_models
 from app.wabas import models as wabas_models
 from app.webhooks import models as webhooks_models
 
 __all__ = [
     "Base",
+    "audit_models",
     "auth_models",
     "events_models",
     "jobs_models",
     "mail_models",
     "meta_models",
+    "retention_models",
     "tenancy_models",
     "wabas_models",
     "webhooks_models",
