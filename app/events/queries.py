@@ -14,6 +14,18 @@ async def events_of_change(session: AsyncSession, change_id: int) -> list[Event]
     return list(rows)
 
 
+async def events_of_changes(session: AsyncSession, change_ids: list[int]) -> dict[int, list[Event]]:
+    """The events already made from these changes, by change id (one query for a whole batch)."""
+    found: dict[int, list[Event]] = {change_id: [] for change_id in change_ids}
+    if change_ids:
+        rows = await session.scalars(
+            select(Event).where(Event.change_id.in_(change_ids)).order_by(Event.change_id, Event.seq)
+        )
+        for event in rows:
+            found[event.change_id].append(event)
+    return found
+
+
 async def events_of_org(session: AsyncSession, org_id: int, *, limit: int = 100) -> list[Event]:
     rows = await session.scalars(
         select(Event)

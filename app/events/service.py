@@ -35,12 +35,21 @@ class StoredEvents:
 
 
 async def store_change_events(
-    session: AsyncSession, *, change: WebhookChange, waba: Waba, parsed: Sequence[ParsedEvent]
+    session: AsyncSession,
+    *,
+    change: WebhookChange,
+    waba: Waba,
+    parsed: Sequence[ParsedEvent],
+    existing_events: Sequence[Event] | None = None,
 ) -> StoredEvents:
     """Upserts one event per parsed item, finds or creates its phone number, applies its state
-    updates (only if newer than the stored state) and moves the WABA's last_event_at."""
+    updates (only if newer than the stored state) and moves the WABA's last_event_at.
+
+    ``existing_events``: the change's events when the caller loaded them already (a batch)."""
     stored = StoredEvents()
-    existing = {event.seq: event for event in await queries.events_of_change(session, change.id)}
+    if existing_events is None:
+        existing_events = await queries.events_of_change(session, change.id)
+    existing = {event.seq: event for event in existing_events}
     for seq, item in enumerate(parsed):
         phone = await wabas_service.phone_for_event(
             session,

@@ -26,6 +26,25 @@ async def waba_for_routing(
     return found
 
 
+async def wabas_for_routing(
+    session: AsyncSession, keys: Iterable[tuple[int, str]], *, lock: bool = False
+) -> dict[tuple[int, str], Waba]:
+    """(app_pk, WABA id) -> WABA for the registered ones among ``keys``. ``lock`` takes their row
+    locks in id order, so that workers locking overlapping sets wait instead of deadlocking."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    stmt = (
+        select(Waba)
+        .where(Waba.app_pk.in_({app_pk for app_pk, _ in wanted}), Waba.waba_id.in_({w for _, w in wanted}))
+        .order_by(Waba.id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    found = await session.scalars(stmt)
+    return {(w.app_pk, w.waba_id): w for w in found if (w.app_pk, w.waba_id) in wanted}
+
+
 async def routes_for(session: AsyncSession, *, app_pk: int, waba_ids: Iterable[str]) -> dict[str, int]:
     """WABA id -> org id, for the given WABA ids that are registered for this app."""
     wanted = sorted(set(waba_ids))

@@ -32,7 +32,9 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
+from app.events import queries as events_queries
 from app.events import service as events_service
+from app.events.models import Event
 from app.events.parsing import change_dedup_key, parse_change, routing_waba_id
 from app.events.service import EventsCommittedHook
 from app.jobs import claims
@@ -41,6 +43,7 @@ from app.jobs.runner import Pass
 from app.lib.timeutil import utcnow
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
+from app.wabas.models import Waba
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -234,17 +237,17 @@ class ChangeResult:
     updated: int = 0
 
 
-async def process_change(session: AsyncSession, change: WebhookChange, *, now: datetime) -> ChangeResult:
-    """Routes one change by the WABAs registered now, then stores its events and state.
-
-    A change whose WABA nobody registered becomes unrouted and makes no events: they are made when
-    the WABA is registered. The WABA's row lock (PostgreSQL) serialises work on one WABA.
-    """
-    waba = None
-    if change.waba_id is not None:
-        waba = await wabas_queries.waba_for_routing(
-            session, app_pk=change.app_pk, waba_id=change.waba_id, lock=True
-        )
+async def process_change(
+    session: AsyncSession,
+    change: WebhookChange,
+    *,
+    now: datetime,
+    waba: Waba | None,
+    existing_events: Sequence[Event],
+) -> ChangeResult:
+    """Stores the events and state of one change, routed to ``waba`` (the WABA registered now for
+    its app and WABA id, locked by the caller), or marks it unrouted when there is none: its events
+    are made once the WABA is registered."""
     change.next_attempt_at = None
     change.last_error = None
     if waba is None:
@@ -258,7 +261,9 @@ async def process_change(session: AsyncSession, change: WebhookChange, *, now: d
         entry_time=change.entry_time,
         received_at=change.received_at,
     )
-    stored = await events_service.store_change_events(session, change=change, waba=waba, parsed=parsed)
+    stored = await events_service.store_change_events(
+        session, change=change, waba=waba, parsed=parsed, existing_events=existing_events
+    )
     change.status, change.processed_at = ChangeStatus.PROCESSED, now
     await session.flush()
     return ChangeResult(ChangeStatus.PROCESSED, stored.created, stored.updated)
@@ -415,16 +420,26 @@ class Processor:
         changes = list(
             await session.scalars(select(WebhookChange).where(WebhookChange.id.in_(list(attempts_of))))
         )
-        # One WABA after another, in one order for every worker: row locks never wait in a cycle.
         changes.sort(key=lambda c: (c.waba_id or "", c.id))
+        # Routing by the WABAs registered now; their row locks (PostgreSQL) are taken here, all at
+        # once and in id order, and held to the commit: one WABA's numbers and state change in one
+        # transaction at a time, and workers never wait for each other in a cycle.
+        keys = {(c.app_pk, c.waba_id) for c in changes if c.waba_id is not None}
+        wabas = await wabas_queries.wabas_for_routing(session, keys, lock=True)
+        existing = await events_queries.events_of_changes(session, list(attempts_of))
         for change in changes:
             change_id = change.id
+            waba = wabas.get((change.app_pk, change.waba_id)) if change.waba_id is not None else None
             try:
                 async with session.begin_nested():
-                    result = await process_change(session, change, now=now)
+                    result = await process_change(
+                        session, change, now=now, waba=waba, existing_events=existing[change_id]
+                    )
             except Exception as exc:
                 report.failed += 1
                 await self._change_failed(session, change_id, attempts_of[change_id], exc, now=now)
+                # The rollback expired what the savepoint had changed: load the WABAs afresh.
+                wabas = await wabas_queries.wabas_for_routing(session, keys, lock=True)
                 continue
             created.extend(result.created)
             report.events_created += len(result.created)
