@@ -6,7 +6,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -199,9 +199,18 @@ async def finish_password_reset(
     user.password_hash = await hasher.hash(password)
     user.session_epoch += 1
     user.email_verified = True
-    reset.used_at = utcnow()
-    await session.flush()
+    await _spend_reset_links(session, user_id=user.id)
     return user
+
+
+async def _spend_reset_links(session: AsyncSession, *, user_id: int) -> None:
+    """Once the password changes, every other link sent to reset it stops working too."""
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    await session.flush()
 
 
 async def oidc_sign_in(
@@ -255,4 +264,4 @@ async def set_password(
         raise AuthError(problem)
     user.password_hash = await hasher.hash(password)
     user.session_epoch += 1
-    await session.flush()
+    await _spend_reset_links(session, user_id=user.id)

@@ -189,3 +189,18 @@ async def test_a_mail_server_that_is_down_does_not_change_the_answer(
         known = await ask_for_reset(client, personas.viewer.email)
         unknown = await ask_for_reset(client, "nobody@example.com")
     assert _main(known.text) == _main(unknown.text)
+
+
+async def test_using_one_reset_link_spends_the_others(
+    client: httpx2.AsyncClient, personas: Personas, db: Database
+) -> None:
+    await ask_for_reset(client, personas.viewer.email)
+    await ask_for_reset(client, personas.viewer.email)
+    async with db.read() as session:
+        bodies = list(await session.scalars(select(DevMail.text_body).order_by(DevMail.id)))
+    first, second = (match.group(1) for body in bodies if (match := LINK_RE.search(body)))
+    assert first != second
+    assert (await choose_password(client, second)).status_code == 303
+    stale = await client.get(first)
+    assert stale.status_code == 400
+    assert "invalid, used or expired" in stale.text

@@ -9,12 +9,13 @@ import time
 import httpx2
 import pytest
 from itsdangerous import TimestampSigner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.auth.models import LoginAttempt
 from app.db.engine import Database
 from app.main import Dispatcher
 from app.settings import Settings
+from app.tenancy.models import User
 from tests.factories import PASSWORD, Personas, client_for, csrf_token, login
 
 COOKIE = "wabawatch_session"
@@ -191,3 +192,15 @@ async def test_typed_markup_is_shown_as_text(client: httpx2.AsyncClient) -> None
     assert response.status_code == 400
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+async def test_a_deactivated_account_is_signed_out_and_cannot_sign_in(
+    client: httpx2.AsyncClient, personas: Personas, db: Database
+) -> None:
+    await login(client, personas.viewer)
+    async with db.transaction() as session:
+        await session.execute(update(User).where(User.id == personas.viewer.id).values(is_active=False))
+    assert (await client.get("/o/acme")).status_code == 303
+    response = await try_login(client, personas.viewer.email, PASSWORD)
+    assert response.status_code == 400
+    assert "do not match an account" in response.text
