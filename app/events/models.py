@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin
@@ -19,6 +19,25 @@ class Event(IdMixin, Base):
         Index("ix_events_org_waba_occurred", "org_id", "waba_id", "occurred_at", "id"),
         Index("ix_events_org_phone_occurred", "org_id", "phone", "occurred_at", "id"),
         Index("ix_events_app_unrouted", "app_pk", "org_id"),
+        # Timeline filters by kind or field, and warning-and-worse pages (migration 0004).
+        Index("ix_events_org_kind_occurred", "org_id", "kind", "occurred_at", "id"),
+        Index("ix_events_org_field_occurred", "org_id", "field", "occurred_at", "id"),
+        Index(
+            "ix_events_org_warning_occurred",
+            "org_id",
+            "occurred_at",
+            "id",
+            postgresql_where=text("severity >= 1"),
+            sqlite_where=text("severity >= 1"),
+        ),
+        # The overview's count of open (unacknowledged warning/critical) events per WABA.
+        Index(
+            "ix_events_org_open",
+            "org_id",
+            "waba_id",
+            postgresql_where=text("severity >= 1 AND acknowledged_at IS NULL"),
+            sqlite_where=text("severity >= 1 AND acknowledged_at IS NULL"),
+        ),
     )
 
     change_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("webhook_changes.id", ondelete="CASCADE"))

@@ -15,8 +15,9 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import BindParameter, Row, Select, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events.filters import Filters, apply_filters, scoped_events
 from app.events.models import Event
-from app.events.parsed import Severity
+from app.webhooks.models import WebhookChange, WebhookDelivery
 
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -61,26 +62,16 @@ def _at(cursor: Cursor) -> tuple[BindParameter[datetime], BindParameter[int]]:
     )
 
 
-@dataclass(frozen=True)
-class EventFilter:
-    waba_id: str | None = None
-    min_severity: Severity | None = None
-    since: datetime | None = None
+EventFilter = Filters  # the name export.py and the CLI know
 
 
-def _org_events(org_id: int, where: EventFilter) -> Select[Event]:
-    return _filtered(select(Event).where(Event.org_id == org_id), where)
+def _org_events(org_id: int, where: Filters) -> Select[Event]:
+    return scoped_events(org_id, where)
 
 
-def _filtered(stmt: S, where: EventFilter) -> S:
+def _filtered(stmt: S, where: Filters) -> S:
     """``stmt`` (already scoped to one org) narrowed by the filter."""
-    if where.waba_id:
-        stmt = stmt.where(Event.waba_id == where.waba_id)
-    if where.min_severity is not None and where.min_severity > Severity.INFO:
-        stmt = stmt.where(Event.severity >= int(where.min_severity))
-    if where.since is not None:
-        stmt = stmt.where(Event.occurred_at >= where.since)
-    return stmt
+    return apply_filters(stmt, where)
 
 
 async def newest_first(
@@ -117,3 +108,55 @@ async def oldest_first(
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) > tuple_(*_at(after)))
     stmt = stmt.order_by(Event.occurred_at.asc(), Event.id.asc()).limit(limit)
     return (await session.execute(stmt)).all()
+
+
+async def event_of_org(session: AsyncSession, *, org_id: int, event_pk: int) -> Event | None:
+    """One event of the org (None for another org's: the page answers 404)."""
+    found: Event | None = await session.scalar(
+        select(Event).where(Event.org_id == org_id, Event.id == event_pk)
+    )
+    return found
+
+
+async def related_events(session: AsyncSession, *, org_id: int, event: Event, limit: int = 10) -> list[Event]:
+    """The newest other events of the same phone number (or, without one, the same WABA)."""
+    if event.phone:
+        where = Filters(phone=event.phone)
+    elif event.waba_id:
+        where = Filters(waba_id=event.waba_id)
+    else:
+        return []
+    stmt = (
+        scoped_events(org_id, where)
+        .where(Event.id != event.id)
+        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def delivery_of_event(
+    session: AsyncSession, *, event: Event
+) -> tuple[WebhookChange, WebhookDelivery] | None:
+    """The change an (already org-checked) event came from, and the delivery that carried it."""
+    row = (
+        await session.execute(
+            select(WebhookChange, WebhookDelivery)
+            .join(WebhookDelivery, WebhookDelivery.id == WebhookChange.delivery_id)
+            .where(WebhookChange.id == event.change_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def history_of_phone(
+    session: AsyncSession, *, org_id: int, phone: str, fields: tuple[str, ...], limit: int = 200
+) -> list[Event]:
+    """The phone's newest events of these fields, oldest first (for the quality/tier chart)."""
+    stmt = (
+        scoped_events(org_id, Filters(phone=phone))
+        .where(Event.field.in_(fields))
+        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(await session.scalars(stmt))))

@@ -1,0 +1,251 @@
+"""What each kind of event means and what to do next, in plain words: the one table support points to.
+
+``EXPLANATIONS`` maps (field, kind) — the kinds ``app.events.parsing`` emits — to a meaning and next
+steps. ``FIELD_FALLBACKS`` covers a field's kinds not listed one by one (an enum value Meta added
+later); ``GENERIC`` covers everything else (an unknown field, a malformed change). ``explain`` adds
+what the event itself says: the rejection reason of a display name, who asked for a PIN reset, the
+restrictions with their expiry and Meta's remediation text. Texts are plain strings: templates
+escape them like any other value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.events.models import Event
+
+
+@dataclass(frozen=True)
+class Explanation:
+    meaning: str
+    next_steps: str
+
+
+@dataclass(frozen=True)
+class Explained:
+    meaning: str
+    next_steps: str
+    facts: tuple[tuple[str, str], ...] = ()  # (label, value) taken from this event's details
+
+
+_E = Explanation
+_REVIEW_AGAIN = (
+    "Open WhatsApp Manager → Account tools → Phone numbers, pick the number, edit the display name so "
+    "that it follows Meta's display name guidelines (it must relate to your business and match your "
+    "branding), and submit it again; Meta reviews it again, usually within a few days."
+)
+_PIN_NOT_US = (
+    "If nobody in your team asked for this, treat it as an attempt to take over the number: check the "
+    "people and partners with access in Business Settings, remove anyone you do not know, turn on "
+    "two-factor authentication for admins, and keep your own PIN private."
+)
+_TEMPLATE_FIX = (
+    "Open the template in WhatsApp Manager → Message templates to see Meta's reason; edit and "
+    "resubmit it, or request a review if you think the decision is wrong."
+)
+_QUALITY = (
+    "Quality reflects how recipients reacted to your messages (blocks, reports, reads) over the last "
+    "7 days. Send only to people who opted in, make messages relevant and expected, and make opting "
+    "out easy."
+)
+
+EXPLANATIONS: dict[tuple[str, str], Explanation] = {
+    ("account_review_update", "approved"): _E(
+        "Meta reviewed the WhatsApp Business Account and approved it.",
+        "Nothing to do; the account can send messages within its limits.",
+    ),
+    ("account_review_update", "pending"): _E(
+        "Meta is reviewing the account.", "Wait for the decision; it arrives as another event."
+    ),
+    ("account_review_update", "deferred"): _E(
+        "Meta postponed the account review, usually because it needs more information.",
+        "Check the business details and verification status in Business Settings and complete what Meta asks for.",
+    ),
+    ("account_review_update", "rejected"): _E(
+        "Meta rejected the account in review: it cannot send messages.",
+        "Read the reason in Business Support Home, fix the business details or policy issue, and request a review there.",
+    ),
+    ("account_update", "account_restriction"): _E(
+        "Meta restricted the account: some messaging is blocked until the restriction ends.",
+        "See which actions are blocked and until when below; follow Meta's remediation, and appeal "
+        "in Business Support Home if you think it is a mistake.",
+    ),
+    ("account_update", "account_violation"): _E(
+        "Meta found a policy violation on the account. Repeated violations lead to restrictions.",
+        "Read the violation in Business Support Home, fix the cause (content, opt-ins), and appeal if it is wrong.",
+    ),
+    ("account_update", "disabled_update"): _E(
+        "The account's ban state changed: disabled, scheduled for disabling, or reinstated.",
+        "If disabled or scheduled, read the reason in Business Support Home and request a review before the date.",
+    ),
+    ("account_update", "account_deleted"): _E(
+        "The WhatsApp Business Account was deleted.", "If this was not planned, contact Meta support at once."
+    ),
+    ("account_update", "account_offboarded"): _E(
+        "The account was offboarded from the Cloud API (migrated away or disconnected).",
+        "Check with your team or partner whether the migration was intended.",
+    ),
+    ("account_update", "account_reconnected"): _E(
+        "The account was reconnected to the Cloud API.", "Nothing to do."
+    ),
+    ("account_update", "partner_removed"): _E(
+        "A solution partner's access to this account was removed.",
+        "If unexpected, check Business Settings → Partners; messages sent through that partner stop.",
+    ),
+    ("account_update", "partner_app_uninstalled"): _E(
+        "An app was uninstalled from this account; it no longer receives webhooks or sends messages.",
+        "If it was your app, reconnect the account from wabawatch's WABA page.",
+    ),
+    ("account_alerts", "profile_picture_lost"): _E(
+        "The business profile picture was removed.", "Upload a profile picture again in WhatsApp Manager."
+    ),
+    ("business_capability_update", "capability_update"): _E(
+        "Meta changed what the account may do (messaging limit, numbers allowed).",
+        "Nothing to do; the state shows the new limits.",
+    ),
+    ("message_template_status_update", "rejected"): _E("Meta rejected a message template.", _TEMPLATE_FIX),
+    ("message_template_status_update", "paused"): _E(
+        "A template was paused because recipients reacted badly to it.",
+        "Review the template's content and audience before it is disabled; it resumes after the pause.",
+    ),
+    ("message_template_status_update", "disabled"): _E(
+        "A template was disabled after repeated low quality.", _TEMPLATE_FIX
+    ),
+    ("message_template_status_update", "approved"): _E("A template was approved.", "Nothing to do."),
+    ("messages", "status_failed"): _E(
+        "A message could not be delivered.",
+        "Read the error code below; fix the recipient, template or payment issue it names.",
+    ),
+    ("messages", "errors"): _E(
+        "Meta reported an error processing messages.", "Read the error below; it names the cause."
+    ),
+    ("messages", "incoming_message"): _E(
+        "Customers sent messages (counted, not shown here: they carry personal data).", "Nothing to do here."
+    ),
+    ("phone_number_name_update", "approved"): _E("The display name was approved.", "Nothing to do."),
+    ("phone_number_name_update", "pending"): _E(
+        "The display name is waiting for Meta's review.", "Wait; the decision arrives as another event."
+    ),
+    ("phone_number_name_update", "deferred"): _E(
+        "Meta deferred the display name review.", "Make sure the business is verified, then wait or resubmit."
+    ),
+    ("phone_number_name_update", "in_appeal"): _E(
+        "The rejected display name is being reviewed again.", "Wait for the decision."
+    ),
+    ("phone_number_name_update", "rejected"): _E(
+        "Meta rejected the display name requested for this number; the number keeps its old name (or none).",
+        _REVIEW_AGAIN,
+    ),
+    ("phone_number_quality_update", "downgrade"): _E(
+        "The number's messaging limit was lowered after low quality.", _QUALITY
+    ),
+    ("phone_number_quality_update", "flagged"): _E(
+        "The number's quality is low and it is flagged: if quality does not improve within 7 days its limit is lowered.",
+        _QUALITY,
+    ),
+    ("phone_number_quality_update", "unflagged"): _E("The number is no longer flagged.", "Nothing to do."),
+    ("phone_number_quality_update", "upgrade"): _E(
+        "The number's messaging limit was raised.", "Nothing to do."
+    ),
+    ("phone_number_quality_update", "throughput_upgrade"): _E(
+        "The number can now send at higher throughput.", "Nothing to do."
+    ),
+    ("phone_number_quality_update", "onboarding"): _E(
+        "The number is new and has its starting messaging limit.", "Nothing to do."
+    ),
+    ("security", "pin_reset_request"): _E(
+        "Someone asked to reset the number's two-step verification PIN.", _PIN_NOT_US
+    ),
+    ("security", "pin_changed"): _E("The number's two-step verification PIN was changed.", _PIN_NOT_US),
+    ("security", "pin_request_success"): _E("A PIN reset was completed.", _PIN_NOT_US),
+    ("security", "pin_reset_success"): _E("A PIN reset was completed.", _PIN_NOT_US),
+}
+
+FIELD_FALLBACKS: dict[str, Explanation] = {
+    "account_update": _E(
+        "Meta changed something about the account.", "Read the summary; act if it was not expected."
+    ),
+    "account_alerts": _E(
+        "Meta sent an alert about the account.",
+        "Read the alert in Business Support Home and follow its instructions.",
+    ),
+    "message_template_status_update": _E("A template's status changed.", _TEMPLATE_FIX),
+    "message_template_quality_update": _E(
+        "A template's quality rating changed (green, yellow, red).",
+        "On yellow or red, review the template's content and audience before Meta pauses it.",
+    ),
+    "template_category_update": _E(
+        "Meta changed (or will change) a template's category, which changes its price.",
+        "Check the new category; edit the template if it was miscategorised.",
+    ),
+    "message_template_components_update": _E("A template's content was edited.", "Nothing to do."),
+    "messages": _E("A message status or message notification.", "Nothing to do unless it failed."),
+    "partner_solutions": _E(
+        "A multi-partner solution was created or changed.",
+        "Check its status with the partner if it was rejected or deactivated.",
+    ),
+    "payment_configuration_update": _E(
+        "A payment configuration changed.", "Complete the connection or testing if Meta asks for it."
+    ),
+    "flows": _E(
+        "A WhatsApp Flow changed status or crossed an alert threshold.",
+        "Check the Flow's endpoint health in WhatsApp Manager.",
+    ),
+    "user_preferences": _E(
+        "A customer changed their marketing message preferences.",
+        "Respect it: stop or resume marketing messages.",
+    ),
+    "history": _E(
+        "Message history sync progress from the WhatsApp Business app.", "Nothing to do unless it failed."
+    ),
+}
+
+GENERIC = _E(
+    "An update from Meta that wabawatch shows as received (an unknown field, a new value, or a change it could not read).",
+    "Read the raw change below; Meta's webhook reference for this field explains it.",
+)
+
+
+def explanation_for(field: str, kind: str) -> Explanation:
+    return EXPLANATIONS.get((field, kind)) or FIELD_FALLBACKS.get(field) or GENERIC
+
+
+def _text(details: dict[str, Any], key: str) -> str | None:
+    value = details.get(key)
+    return str(value) if value not in (None, "") else None
+
+
+def _facts(event: Event) -> list[tuple[str, str]]:
+    details: dict[str, Any] = event.details if isinstance(event.details, dict) else {}
+    facts: list[tuple[str, str]] = []
+    if event.field == "phone_number_name_update":
+        for key, label in (("requested_name", "Requested name"), ("reason", "Meta's reason")):
+            if (value := _text(details, key)) is not None:
+                facts.append((label, value))
+    elif event.field == "security":
+        requester = _text(details, "requester")
+        facts.append(("Asked by", f"Business Suite user {requester}" if requester else "not given by Meta"))
+    elif event.kind == "account_restriction":
+        restrictions = details.get("restrictions")
+        for item in restrictions if isinstance(restrictions, list) else []:
+            if not isinstance(item, dict):
+                continue
+            blocked = str(item.get("type") or "unspecified")
+            facts.append(("Blocked", f"{blocked} until {item.get('expires_at') or 'further notice'}"))
+            if item.get("remediation"):
+                facts.append(("Meta's remediation", str(item["remediation"])))
+        if (violation := _text(details, "violation_type")) is not None:
+            facts.append(("Violation", violation))
+    elif event.kind == "disabled_update":
+        ban = details.get("ban") if isinstance(details.get("ban"), dict) else details
+        if isinstance(ban, dict):
+            for key, label in (("state", "Ban state"), ("date", "Date")):
+                if ban.get(key):
+                    facts.append((label, str(ban[key])))
+    return facts
+
+
+def explain(event: Event) -> Explained:
+    base = explanation_for(event.field, event.kind)
+    return Explained(base.meaning, base.next_steps, tuple(_facts(event)))
