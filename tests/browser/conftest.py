@@ -1,7 +1,8 @@
 """Browser tests: the real app under uvicorn in a subprocess, driven by Playwright on Debian's Chromium.
 
 The server uses the run's test database (the schema is already at head), so the usual per-test
-emptying of tables applies to what the browser tests create.
+emptying of tables applies to what the browser tests create. Server, provider and browser live
+for this package only, and the server runs no job worker, so later tests are left alone.
 
 Playwright's *async* API is used, on pytest-asyncio's session loop. pytest-playwright's sync
 fixtures (``page``, ``browser``) do not mix with that loop: once the sync driver has started, the
@@ -96,7 +97,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sso_provider() -> Iterator[str]:
     """The OpenID provider's base URL. Reached as ``localhost`` while the app is ``127.0.0.1``, so
     the round trip is cross-site for the browser, as with a real provider (SameSite=Lax matters)."""
@@ -104,7 +105,7 @@ def sso_provider() -> Iterator[str]:
         yield f"http://localhost:{port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(
     database_url: str, sso_provider: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
@@ -119,6 +120,8 @@ def live_server(
         "BASE_URL": url,
         "PASSWORD_HASH_FAST": "true",
         "SIGNUP_ENABLED": "true",
+        # The server lives for the whole run: its own worker would take jobs that later tests enqueue.
+        "WORKER_IN_PROCESS": "false",
         "OIDC_DISCOVERY_URL": f"{sso_provider}/.well-known/openid-configuration",
         "OIDC_CLIENT_ID": "wabawatch-browser",
         "OIDC_CLIENT_SECRET": "browser-client-secret",
@@ -161,7 +164,7 @@ def _wait_until_healthy(server: LiveServer, timeout: float = 30.0) -> None:
     pytest.fail(f"uvicorn did not answer /healthz within {timeout}s:\n{server.log.read_text()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def chromium(browser_type_launch_args: dict[str, Any]) -> AsyncIterator[Browser]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(**browser_type_launch_args)
