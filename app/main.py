@@ -17,6 +17,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.audit.routes import routes as audit_routes
 from app.auth.oidc import OidcClient
 from app.auth.routes import routes as auth_routes
 from app.db.engine import Database, make_engine
@@ -26,12 +27,15 @@ from app.events.routes import routes as events_routes
 from app.jobs.worker import build_worker, runs_in_process
 from app.lib.crypto import Keyring
 from app.lib.passwords import PasswordHasherBox
+from app.live.hub import hub_for
+from app.live.routes import routes as live_routes
 from app.mail.routes import routes as mail_routes
 from app.mail.service import Mailer
 from app.meta.routes import routes as meta_routes
 from app.ops.routes import routes as ops_routes
 from app.settings import Settings, get_settings
 from app.tenancy.routes import routes as tenancy_routes
+from app.wabas.routes import routes as wabas_routes
 from app.web.csrf import CSRFMiddleware
 from app.web.errors import handlers as error_handlers
 from app.web.security import SecurityHeadersMiddleware
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         try:
             yield
         finally:
+            await hub_for(svc.db).close()  # open event streams end here
             await receiver.stop()
             if worker is not None:
                 await worker.close()
@@ -116,9 +121,12 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *ops_routes,
             *auth_routes,
             *tenancy_routes,
+            *live_routes,  # before the events routes: /events/stream is not an event
             *events_routes,
+            *wabas_routes,
             *mail_routes,
             *meta_routes,
+            *audit_routes,
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from app.audit import service as audit
 from app.auth import service
 from app.auth.oidc import SsoError
 from app.auth.session import current_user, login_user, logout_user
@@ -56,6 +57,8 @@ async def login(request: Request) -> Response:
             )
         except service.AuthError as exc:
             error, throttled = str(exc), isinstance(exc, service.Throttled)
+        if user is not None:
+            await audit.record_sign_in(session, user=user, method="password")
     if user is None:
         error = error or service.WRONG_CREDENTIALS
         status = 429 if throttled else 400
@@ -209,6 +212,8 @@ async def sso_callback(request: Request) -> Response:
             )
         except service.AuthError as exc:
             error = str(exc)
+        else:
+            await audit.record_sign_in(session, user=user, method="sso")
     if error is not None:
         return _sso_failed(request, error)
     next_url = safe_next(request.session.pop("sso_next", ""), "")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
 from app.meta import queries
 from app.meta.models import MetaApp
 from app.tenancy.context import OrgContext
@@ -110,7 +111,7 @@ async def save_org_app(
     """An org's own app; only owners and admins get here (the route asks for the admin role)."""
     if not ctx.can_admin:
         raise MetaAppError("Only owners and admins change apps.")
-    return await save_app(
+    saved = await save_app(
         session,
         org_id=ctx.org_id,
         app_id=app_id,
@@ -118,3 +119,16 @@ async def save_org_app(
         app_secret=app_secret,
         verify_token=verify_token,
     )
+    # Which parts changed, never their values.
+    changed = [
+        k for k, v in (("name", name), ("app_secret", app_secret), ("verify_token", verify_token)) if v
+    ]
+    await audit.record(
+        session,
+        org_id=ctx.org_id,
+        actor=ctx.user,
+        action=audit.APP_ADDED if saved.created else audit.APP_CHANGED,
+        target=saved.app.app_id,
+        details={} if saved.created else {"changed": ", ".join(changed) or "nothing"},
+    )
+    return saved

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
 from app.lib.crypto import new_token, token_digest
 from app.lib.timeutil import utcnow
 from app.tenancy import queries
@@ -123,6 +124,14 @@ async def invite(
     )
     session.add(invitation)
     await session.flush()
+    await audit.record(
+        session,
+        org_id=ctx.org_id,
+        actor=ctx.user,
+        action=audit.INVITED,
+        target=email,
+        details={"role": role.value},
+    )
     return NewInvitation(invitation=invitation, token=token)
 
 
@@ -134,6 +143,13 @@ async def revoke_invitation(
     if invitation is not None and invitation.accepted_at is None:
         invitation.revoked_at = utcnow()
         await session.flush()
+        await audit.record(
+            session,
+            org_id=ctx.org_id,
+            actor=ctx.user,
+            action=audit.INVITATION_REVOKED,
+            target=invitation.email,
+        )
     return invitation
 
 
@@ -154,6 +170,14 @@ async def accept_invitation(session: AsyncSession, *, token: str, user: User) ->
     await add_member(session, org=org, user=user, role=Role(invitation.role))
     invitation.accepted_at = utcnow()
     await session.flush()
+    await audit.record(
+        session,
+        org_id=org.id,
+        actor=user,
+        action=audit.MEMBER_ADDED,
+        target=user.email,
+        details={"role": invitation.role, "via": "invitation"},
+    )
     return org
 
 
@@ -169,6 +193,16 @@ async def change_role(
         await _keep_an_owner(session, ctx)
     membership.role = role.value
     await session.flush()
+    if current != role:
+        member = await session.get(User, membership.user_id)
+        await audit.record(
+            session,
+            org_id=ctx.org_id,
+            actor=ctx.user,
+            action=audit.ROLE_CHANGED,
+            target=member.email if member is not None else f"user {membership.user_id}",
+            details={"from": current.value, "to": role.value},
+        )
     return membership
 
 
@@ -181,8 +215,17 @@ async def remove_member(session: AsyncSession, ctx: OrgContext, *, membership_id
             raise TenancyError("Only an owner can remove an owner.")
     if Role(membership.role) == Role.OWNER:
         await _keep_an_owner(session, ctx)
+    member = await session.get(User, membership.user_id)
     await session.delete(membership)
     await session.flush()
+    await audit.record(
+        session,
+        org_id=ctx.org_id,
+        actor=ctx.user,
+        action=audit.MEMBER_REMOVED,
+        target=member.email if member is not None else f"user {membership.user_id}",
+        details={"role": membership.role, "left": leaving_self},
+    )
     return membership
 
 
