@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from app.db.engine import Database
@@ -9,6 +11,7 @@ from app.events.parsed import Severity
 from app.meta.models import MetaApp
 from app.webhooks.models import ChangeStatus, DeliveryStatus
 from app.webhooks.processing import Processor
+from app.webhooks.reprocess import reprocess
 from tests.factories import Personas
 from tests.meta.helpers import create_meta_app
 from tests.wabas.support import (
@@ -118,3 +121,28 @@ async def test_a_batch_of_several_entries_and_changes_is_split_into_each_change(
         (personas.org_other.id, "business_capability_update"),
         (personas.org.id, "phone_number_name_update"),
     }
+
+
+async def test_the_after_commit_hook_gets_the_new_event_ids_once_they_are_committed(
+    db: Database, personas: Personas, meta_app: MetaApp
+) -> None:
+    await register(db, personas.org, meta_app)
+    await store_delivery(db, meta_app, fixture("security__pin_changed"))
+    await store_delivery(db, meta_app, fixture("account_review_update__rejected"))
+    calls: list[tuple[list[int], list[int]]] = []
+
+    async def hook(event_ids: Sequence[int]) -> None:
+        # Read from another session: the events must already be committed.
+        visible = [e.id for e in await all_events(db)]
+        calls.append((list(event_ids), visible))
+
+    processor = Processor(db, hooks=[hook])
+    await processor.run_until_idle()
+
+    ids = [e.id for e in await all_events(db)]
+    assert len(ids) == 2
+    assert [sorted(given) for given, _ in calls] == [ids]
+    assert all(set(given) <= set(visible) for given, visible in calls)
+    # Reprocessing updates the same events: nothing new to announce.
+    await reprocess(processor, since=None)
+    assert len(calls) == 1
