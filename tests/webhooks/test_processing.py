@@ -9,6 +9,7 @@ import pytest
 from app.db.engine import Database
 from app.events.parsed import Severity
 from app.meta.models import MetaApp
+from app.wabas.models import Waba
 from app.webhooks.models import ChangeStatus, DeliveryStatus
 from app.webhooks.processing import Processor
 from app.webhooks.reprocess import reprocess
@@ -64,6 +65,10 @@ async def test_fixture_payloads_become_events_of_the_registering_org(
     assert all(c.status == ChangeStatus.PROCESSED for c in await all_changes(db))
     current = await state(db, waba)
     assert any(subject.startswith("phone:") for subject, _ in current)
+    async with db.read() as session:
+        refreshed = await session.get(Waba, waba.id)
+    assert refreshed is not None
+    assert refreshed.last_event_at == max(e.occurred_at for e in events)
 
 
 async def test_the_same_change_in_a_second_delivery_makes_one_event(
