@@ -446,7 +446,12 @@ async def crash_check(server: Server, db: Database, concurrency: int) -> list[st
         f"after restart: {len(answered) - len(missing)}/{len(answered)} deliveries answered 200 are stored"
         + ("  OK" if not missing else f"  LOST {len(missing)}")
     )
-    pending_sql = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
+    marker = (
+        "instr(body, CAST('crash-' AS BLOB)) > 0"
+        if db.is_sqlite
+        else "position(convert_to('crash-', 'UTF8') in body) > 0"
+    )
+    pending_sql = f"SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND {marker}"
     [(before,)] = db.query(pending_sql)
     deadline = time.monotonic() + MAX_PHASE_SECONDS
     pending = int(str(before))
@@ -455,10 +460,12 @@ async def crash_check(server: Server, db: Database, concurrency: int) -> list[st
         [(now,)] = db.query(pending_sql)
         pending = int(str(now))
     if pending == 0:
-        lines.append(f"processing: all {before} pending deliveries were processed after the restart")
+        lines.append(
+            f"processing: all {before} pending deliveries of this phase were processed after the restart"
+        )
     elif pending == int(str(before)):
         lines.append(
-            f"processing: {pending} deliveries still pending after {MAX_PHASE_SECONDS}s (no worker ran)"
+            f"processing: {pending} deliveries still pending after {MAX_PHASE_SECONDS}s (none processed)"
         )
     else:
         lines.append(
@@ -468,7 +475,11 @@ async def crash_check(server: Server, db: Database, concurrency: int) -> list[st
 
 
 @contextlib.contextmanager
-def servers(db: Database, workdir: Path) -> Iterator[tuple[Server, Server]]:
+def servers(db: Database, *, worker: bool) -> Iterator[tuple[Server, Server]]:
+    """A fresh database, an app registered through the CLI, the bare endpoint and wabawatch; with
+    ``worker`` the worker runs as the Procfile runs it (inside the web process on SQLite,
+    ``wabawatch worker`` beside it on PostgreSQL)."""
+    db.reset()
     env = {
         **os.environ,
         "DATABASE_URL": db.url,
@@ -476,6 +487,7 @@ def servers(db: Database, workdir: Path) -> Iterator[tuple[Server, Server]]:
         "SECRET_KEY": "bench-" + os.urandom(16).hex(),
         "BASE_URL": "http://127.0.0.1",
         "ENV": "development",
+        "WORKER_IN_PROCESS": "true" if worker and db.is_sqlite else "false",
     }
     # The Procfile's release step, then the app, both through the CLI.
     subprocess.run(
@@ -492,6 +504,9 @@ def servers(db: Database, workdir: Path) -> Iterator[tuple[Server, Server]]:
     )
     app = Server("app.main:app", env, "/healthz")
     bare = Server("bench.ingest:bare_app", env, "/webhooks/whatsapp/1")
+    worker_proc = None
+    if worker and not db.is_sqlite:
+        worker_proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, cwd=ROOT)
     try:
         bare.start()
         app.start()
@@ -499,51 +514,65 @@ def servers(db: Database, workdir: Path) -> Iterator[tuple[Server, Server]]:
     finally:
         app.stop()
         bare.stop()
+        if worker_proc is not None:
+            worker_proc.send_signal(signal.SIGTERM)
+            try:
+                worker_proc.wait(15)
+            except subprocess.TimeoutExpired:
+                worker_proc.kill()
+
+
+async def throughput(
+    label: str, server: Server, phase: str, workdir: Path, args: argparse.Namespace, duration: int
+) -> Result:
+    if shutil.which("wrk") is not None and not args.no_wrk:
+        bodies_file = workdir / f"{phase}.txt"
+        write_bodies(bodies_file, phase, args.bodies)
+        return run_wrk(label, server.base, bodies_file, workdir, args.concurrency, duration)
+    signed = [(b, signature(b).encode()) for b in (body_for(phase, n) for n in range(args.bodies))]
+    result, _ = await asyncio_load(label, server.port, signed, args.concurrency, duration)
+    return result
+
+
+def check_stored(db: Database, result: Result, phase: str) -> str:
+    stored, dups = delivery_counts(db, f"{phase}-")
+    ok = "OK" if stored >= result.ok - dups else "MISSING"
+    return f"  {result.ok} answered 200, {stored} distinct deliveries stored, {dups} duplicates ({ok})"
 
 
 async def main_async(args: argparse.Namespace) -> None:
     duration = min(args.duration, MAX_PHASE_SECONDS)
-    use_wrk = shutil.which("wrk") is not None and not args.no_wrk
+    rate_bodies = [body_for("rate", n) for n in range(int(args.rate * duration) + 1)]
     with tempfile.TemporaryDirectory(prefix="wabawatch-bench-") as tmp:
         workdir = Path(tmp)
         db = Database(args.db, workdir)
-        db.reset()
         print(f"database: {'SQLite (WAL) ' + db.url if db.is_sqlite else db.url}")
         print(
             f"load: concurrency {args.concurrency}, {duration}s per phase, distinct signed bodies, loopback"
         )
-        with servers(db, workdir) as (app, bare):
-            results: list[Result] = []
-            for label, server, phase in (
-                ("bare Starlette endpoint", bare, "bare"),
-                ("wabawatch receiver", app, "recv"),
-            ):
-                if use_wrk:
-                    bodies_file = workdir / f"{phase}.txt"
-                    write_bodies(bodies_file, phase, args.bodies)
-                    results.append(
-                        run_wrk(label, server.base, bodies_file, workdir, args.concurrency, duration)
-                    )
-                else:
-                    signed = [
-                        (b, signature(b).encode()) for b in (body_for(phase, n) for n in range(args.bodies))
-                    ]
-                    result, _ = await asyncio_load(label, server.port, signed, args.concurrency, duration)
-                    results.append(result)
-            for r in results:
-                print(r.line())
-            bare_r, recv_r = results
+        print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
+        print("-- intake alone (no worker)")
+        with servers(db, worker=False) as (app, bare):
+            bare_r = await throughput("bare Starlette endpoint", bare, "bare", workdir, args, duration)
+            print(bare_r.line())
+            recv_r = await throughput("receiver", app, "recv", workdir, args, duration)
+            print(recv_r.line())
+            print(check_stored(db, recv_r, "recv"))
             print(f"receiver / bare throughput: {recv_r.rps / bare_r.rps:.2f} (target >= 0.5)")
-            stored, dups = delivery_counts(db, "recv-")
-            print(
-                f"receiver phase: {recv_r.ok} answered 200, {stored} distinct deliveries stored, "
-                f"{dups} duplicates counted (stored >= 200s: {'OK' if stored >= recv_r.ok - dups else 'MISSING'})"
-            )
-            rate_bodies = [body_for("rate", n) for n in range(int(args.rate * duration) + 1)]
+            fixed = await fixed_rate(app.port, rate_bodies, args.rate, duration)
+            print(fixed.line() + "  (target p99 < 50 ms)")
+        worker = "in-process worker" if db.is_sqlite else "`wabawatch worker` process"
+        print(f"-- with the {worker}, on a fresh database")
+        with servers(db, worker=True) as (app, bare):
             fixed = await fixed_rate(app.port, rate_bodies, args.rate, duration)
             print(fixed.line() + "  (target p99 < 50 ms)")
             for line in await crash_check(app, db, args.concurrency):
                 print(line)
+            both_r = await throughput("receiver + worker", app, "both", workdir, args, duration)
+            print(both_r.line())
+            print(check_stored(db, both_r, "both"))
+            print(f"receiver + worker / bare throughput: {both_r.rps / bare_r.rps:.2f}")
+        print("load average after: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 
 def main() -> None:
