@@ -4,6 +4,7 @@ from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.db.base import Base
 from app.events import models as events_models
+from app.graph import models as graph_models
 from app.jobs import models as jobs_models
 from app.mail import models as mail_models
 from app.meta import models as meta_models
@@ -17,6 +18,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "events_models",
+    "graph_models",
     "jobs_models",
     "mail_models",
     "meta_models",

@@ -40,7 +40,10 @@ class Event(IdMixin, Base):
         ),
     )
 
-    change_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("webhook_changes.id", ondelete="CASCADE"))
+    # NULL for events wabawatch observed itself (a Graph sync found a change no webhook reported).
+    change_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("webhook_changes.id", ondelete="CASCADE"), nullable=True
+    )
     seq: Mapped[int] = mapped_column(Integer, default=0)
     app_pk: Mapped[int] = mapped_column(BigIntId, ForeignKey("meta_apps.id", ondelete="CASCADE"))
     org_id: Mapped[int | None] = mapped_column(

@@ -22,7 +22,8 @@ async def events_of_changes(session: AsyncSession, change_ids: list[int]) -> dic
             select(Event).where(Event.change_id.in_(change_ids)).order_by(Event.change_id, Event.seq)
         )
         for event in rows:
-            found[event.change_id].append(event)
+            if event.change_id is not None:  # always, given the filter; synthetic events have none
+                found[event.change_id].append(event)
     return found
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, CreatedAtMixin, IdMixin
@@ -23,6 +23,27 @@ class Waba(IdMixin, CreatedAtMixin, Base):
     name: Mapped[str] = mapped_column(String(300), default="")
     access_token: Mapped[str | None] = mapped_column(EncryptedStr(), nullable=True)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Synced from the Graph API (migration 0003): what Meta says now, whatever the webhooks said.
+    account_review_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    business_verification_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    health_status: Mapped[str | None] = mapped_column(String(40), nullable=True)  # can_send_message
+    graph_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    timezone_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    owner_business_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    owner_business_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sync_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The stored token's metadata from debug_token (never the token itself).
+    token_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    token_scopes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Our app's subscription as last read or set through Graph; None: never checked.
+    subscribed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    subscription_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    silent_after_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
 
 
 class PhoneNumber(IdMixin, CreatedAtMixin, Base):
@@ -42,6 +63,15 @@ class PhoneNumber(IdMixin, CreatedAtMixin, Base):
     digits: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # E.164 digits only
     display_phone_number: Mapped[str] = mapped_column(String(64), default="")
     verified_name: Mapped[str] = mapped_column(String(300), default="")
+    # Synced from the Graph API (migration 0003).
+    name_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    quality_rating: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    messaging_limit_tier: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    code_verification_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    throughput_level: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    graph_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    platform_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class StateEntry(IdMixin, Base):
