@@ -34,6 +34,7 @@ from app.mail.service import Mailer
 from app.meta.routes import routes as meta_routes
 from app.ops.routes import routes as ops_routes
 from app.settings import Settings, get_settings
+from app.staff.routes import routes as staff_routes
 from app.tenancy.routes import routes as tenancy_routes
 from app.wabas.routes import routes as wabas_routes
 from app.web.csrf import CSRFMiddleware
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *mail_routes,
             *meta_routes,
             *audit_routes,
+            *staff_routes,
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
