@@ -26,7 +26,9 @@ POLL_SECONDS = 0.5
 def after_commit_hooks(db: Database) -> list[EventsCommittedHook]:
     """What runs with the ids of new events once they are committed, in every worker (web process
     or ``wabawatch worker``). Live updates and alerts attach here."""
-    return []
+    from app.live.publish import publisher
+
+    return [publisher(db)]
 
 
 def job_handlers() -> dict[str, Handler]:
