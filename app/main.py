@@ -17,6 +17,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.alerts.routes import routes as alerts_routes
 from app.audit.routes import routes as audit_routes
 from app.auth.oidc import OidcClient
 from app.auth.routes import routes as auth_routes
@@ -101,7 +102,11 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
         # SQLite: the worker lives here, woken by the receiver after each commit.
-        worker = build_worker(svc.db, wakeup=svc.intake_wakeup) if runs_in_process(settings, svc.db) else None
+        worker = (
+            build_worker(svc.db, wakeup=svc.intake_wakeup, settings=settings)
+            if runs_in_process(settings, svc.db)
+            else None
+        )
         app.state.worker = worker
         if worker is not None:
             worker.start("in-process-worker")
@@ -127,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *wabas_routes,
             *mail_routes,
             *meta_routes,
+            *alerts_routes,
             *audit_routes,
             *staff_routes,
         ],

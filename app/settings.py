@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     # off for PostgreSQL (run `wabawatch worker` processes).
     worker_in_process: bool | None = None
 
+    # Alerts: Slack incoming-webhook URLs must be https on one of these hosts (comma-separated).
+    slack_allowed_hosts: str = "hooks.slack.com"
+    # Tests only (refused in production): alert URLs may be http:// and reach loopback addresses,
+    # so a local receiver can stand in for Slack. Private, link-local and reserved stay refused.
+    alerts_allow_loopback_targets: bool = False
+    alerts_send_timeout_seconds: float = 10.0
+    alerts_max_attempts: int = 6
+
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -65,6 +73,10 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def slack_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.slack_allowed_hosts.split(",") if h.strip())
 
     @property
     def oidc_enabled(self) -> bool:
@@ -88,6 +100,8 @@ class Settings(BaseSettings):
             problems.append("BASE_URL (the https:// address people open; session cookies are Secure)")
         if self.password_hash_fast:
             problems.append("PASSWORD_HASH_FAST must be off")
+        if self.alerts_allow_loopback_targets:
+            problems.append("ALERTS_ALLOW_LOOPBACK_TARGETS must be off (it is for tests)")
         if problems:
             raise InsecureSettingsError(
                 "Refusing to start in production with insecure settings. Set: " + "; ".join(problems)

@@ -1,5 +1,6 @@
 """Imports every model so ``Base.metadata`` is complete (Alembic, the schema test)."""
 
+from app.alerts import models as alerts_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.db.base import Base
@@ -15,6 +16,7 @@ from app.webhooks import models as webhooks_models
 
 __all__ = [
     "Base",
+    "alerts_models",
     "audit_models",
     "auth_models",
     "events_models",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import outbox as alerts_outbox
 from app.events import queries
 from app.events.models import Event
 from app.events.parsed import ParsedEvent, Severity
@@ -96,6 +97,8 @@ async def store_change_events(
             await session.delete(event)
             stored.removed += 1
     await session.flush()
+    # Alerts for the new events, in this transaction: they exist exactly when the events do.
+    await alerts_outbox.enqueue_for_events(session, org_id=waba.org_id, event_ids=stored.created)
     return stored
 
 

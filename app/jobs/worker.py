@@ -42,11 +42,21 @@ def build_worker(
     wakeup: asyncio.Event | None = None,
     hooks: Sequence[EventsCommittedHook] | None = None,
     poll_interval: float = POLL_SECONDS,
+    settings: Settings | None = None,
 ) -> Worker:
+    """With ``settings``, the worker also sends alerts (the passes right after processing, so an
+    alert leaves in the same round as its event)."""
     processor = Processor(db, hooks=after_commit_hooks(db) if hooks is None else hooks)
     jobs = JobRunner(db, job_handlers())
+    alerts: list[Pass] = []
+    if settings is not None:
+        from app.alerts.tasks import alert_passes
+
+        alerts = alert_passes(db, settings)
     return Worker(
-        [*processor.passes(), Pass("jobs.run", jobs.run_due)], wakeup=wakeup, poll_interval=poll_interval
+        [*processor.passes(), *alerts, Pass("jobs.run", jobs.run_due)],
+        wakeup=wakeup,
+        poll_interval=poll_interval,
     )
 
 
@@ -54,9 +64,9 @@ def runs_in_process(settings: Settings, db: Database) -> bool:
     return settings.worker_in_process if settings.worker_in_process is not None else db.is_sqlite
 
 
-async def run_worker(db: Database) -> None:
+async def run_worker(db: Database, settings: Settings | None = None) -> None:
     """Runs until SIGTERM or SIGINT, then lets the running pass commit and returns."""
-    worker = build_worker(db)
+    worker = build_worker(db, settings=settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
@@ -76,7 +86,7 @@ async def worker_command(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = open_database(settings)
     try:
-        await run_worker(db)
+        await run_worker(db, settings)
     finally:
         await db.dispose()
     return 0

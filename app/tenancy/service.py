@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import service as alerts_service
 from app.audit import service as audit
 from app.lib.crypto import new_token, token_digest
 from app.lib.timeutil import utcnow
@@ -68,6 +69,7 @@ async def create_org(
     await session.flush()
     session.add(Membership(org_id=org.id, user_id=owner.id, role=Role.OWNER.value))
     await session.flush()
+    await alerts_service.create_default_rule(session, org_id=org.id)
     return org
 
 

@@ -1,0 +1,210 @@
+"""Writing outbox rows, in the caller's transaction (services flush, never commit).
+
+``enqueue_for_events`` runs in the transaction that stores the events, so an alert exists exactly
+when its event was committed. Storm control: the first event of a (rule, WABA, field, kind) group
+goes out at once; repeats within the rule's window are counted into one follow-up row that goes out
+when the window ends ("and 12 more"). A channel on daily digest gets ``held`` rows instead, which a
+digest row gathers once a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.alerts import queries
+from app.alerts.models import (
+    AlertChannel,
+    AlertDelivery,
+    AlertRule,
+    ChannelKind,
+    DeliveryKind,
+    DeliveryStatus,
+)
+from app.alerts.rules import RuleSpec, matches
+from app.events.models import Event
+from app.events.parsed import Severity
+from app.lib.timeutil import utcnow
+
+# Events older than this when stored (a reprocess, a WABA registered days after its changes came)
+# are history, not news: they make no alerts.
+MAX_EVENT_AGE = timedelta(hours=24)
+DEFAULT_MAX_ATTEMPTS = 6
+
+
+def spec_of(rule: AlertRule) -> RuleSpec:
+    return RuleSpec(
+        fields=frozenset(rule.fields or ()),
+        kinds=frozenset(rule.kinds or ()),
+        min_severity=rule.min_severity,
+        waba_ids=frozenset(rule.waba_ids or ()),
+    )
+
+
+def usable(channel: AlertChannel) -> bool:
+    """Enabled, and (for an address) confirmed."""
+    return channel.enabled and (channel.kind != ChannelKind.EMAIL or channel.confirmed_at is not None)
+
+
+def event_link(org_slug: str, event: Event) -> str:
+    """The timeline filtered down to this event (the shared, bookmarkable filter parameters)."""
+    params = {"field": event.field, "kind": event.kind}
+    if event.waba_id:
+        params["waba"] = event.waba_id
+    params["since"] = (event.occurred_at - timedelta(seconds=1)).isoformat()
+    params["until"] = (event.occurred_at + timedelta(seconds=1)).isoformat()
+    return f"/o/{org_slug}/events?{urlencode(params)}"
+
+
+def event_payload(event: Event, *, org_slug: str, waba_name: str | None) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "field": event.field,
+        "kind": event.kind,
+        "severity": Severity(event.severity).label,
+        "waba_id": event.waba_id,
+        "waba_name": waba_name or None,
+        "phone": event.phone,
+        "occurred_at": event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "summary": event.summary,
+        "link": event_link(org_slug, event),
+    }
+
+
+def _row(org_id: int, kind: str, *, now: datetime, **values: Any) -> AlertDelivery:
+    values.setdefault("status", DeliveryStatus.QUEUED)
+    values.setdefault("run_at", now)
+    values.setdefault("max_attempts", DEFAULT_MAX_ATTEMPTS)
+    return AlertDelivery(org_id=org_id, kind=kind, attempts=0, group_count=0, created_at=now, **values)
+
+
+async def enqueue_for_events(
+    session: AsyncSession, *, org_id: int, event_ids: Sequence[int], now: datetime | None = None
+) -> int:
+    """One outbox row per (new event, channel of a matching enabled rule); how many rows changed."""
+    if not event_ids:
+        return 0
+    rules = [r for r in await queries.rules(session, org_id=org_id) if r.enabled]
+    if not rules:
+        return 0
+    now = now or utcnow()
+    channel_ids = await queries.rule_channel_ids(session, org_id=org_id)
+    channels = {c.id: c for c in await queries.channels(session, org_id=org_id) if usable(c)}
+    org = await queries.org(session, org_id)
+    if org is None or not channels:
+        return 0
+    names = await queries.waba_names(session, org_id=org_id)
+    planned: set[tuple[int, int]] = set()
+    changed = 0
+    for event in await queries.events_by_ids(session, org_id=org_id, ids=event_ids):
+        if now - event.received_at > MAX_EVENT_AGE:
+            continue
+        payload = event_payload(event, org_slug=org.slug, waba_name=names.get(event.waba_id or ""))
+        for rule in rules:
+            if not matches(
+                spec_of(rule),
+                field=event.field,
+                kind=event.kind,
+                severity=event.severity,
+                waba_id=event.waba_id,
+            ):
+                continue
+            for channel_id in channel_ids.get(rule.id, []):
+                channel = channels.get(channel_id)
+                if channel is None or (event.id, channel_id) in planned:
+                    continue
+                planned.add((event.id, channel_id))
+                await _plan(session, rule=rule, channel=channel, event=event, payload=payload, now=now)
+                changed += 1
+    return changed
+
+
+async def _plan(
+    session: AsyncSession,
+    *,
+    rule: AlertRule,
+    channel: AlertChannel,
+    event: Event,
+    payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    group_key = f"{event.waba_id or '-'}|{event.field}|{event.kind}"[:300]
+    common: dict[str, Any] = {"channel_id": channel.id, "rule_id": rule.id, "group_key": group_key}
+    if channel.daily_digest:
+        row = _row(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common)
+        row.status = DeliveryStatus.HELD
+        session.add(row)
+        await session.flush()
+        return
+    window = timedelta(minutes=max(rule.throttle_minutes, 0))
+    if window:
+        first = await queries.last_alert_in_window(
+            session, rule_id=rule.id, channel_id=channel.id, group_key=group_key, since=now - window
+        )
+        if first is not None:
+            followup = await queries.pending_followup(
+                session, rule_id=rule.id, channel_id=channel.id, group_key=group_key
+            )
+            if followup is None:
+                followup = _row(
+                    rule.org_id, DeliveryKind.FOLLOWUP, now=now, run_at=first.created_at + window, **common
+                )
+                session.add(followup)
+            followup.group_count = (followup.group_count or 0) + 1
+            followup.payload = {
+                **payload,
+                "count": followup.group_count,
+                "window_minutes": rule.throttle_minutes,
+            }
+            await session.flush()
+            return
+    session.add(_row(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common))
+    await session.flush()
+
+
+async def enqueue_test(
+    session: AsyncSession, *, org_id: int, org_slug: str, channel: AlertChannel, by: str
+) -> AlertDelivery:
+    row = _row(
+        org_id,
+        DeliveryKind.TEST,
+        now=utcnow(),
+        channel_id=channel.id,
+        max_attempts=1,
+        payload={
+            "title": "Test alert from wabawatch",
+            "summary": f"{by} sent this test to check that alerts reach {channel.label}.",
+            "link": f"/o/{org_slug}/alerts",
+            "link_label": "Alert settings",
+        },
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def enqueue_notice(
+    session: AsyncSession, *, org_id: int, to: Sequence[str], title: str, summary: str, link: str
+) -> AlertDelivery | None:
+    """Mail to people (not a channel): the org's admins, told that a channel was disabled."""
+    if not to:
+        return None
+    row = _row(
+        org_id,
+        DeliveryKind.NOTICE,
+        now=utcnow(),
+        payload={
+            "to": list(to),
+            "title": title,
+            "summary": summary,
+            "link": link,
+            "link_label": "Alert settings",
+        },
+    )
+    session.add(row)
+    await session.flush()
+    return row

@@ -1,0 +1,147 @@
+"""Reads of the alerts domain; every tenant query is filtered by org id here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, AlertRuleChannel, DeliveryKind
+from app.events.models import Event
+from app.tenancy.models import Membership, Organization, Role, User
+from app.wabas.models import Waba
+
+
+async def channels(session: AsyncSession, *, org_id: int) -> list[AlertChannel]:
+    stmt = select(AlertChannel).where(AlertChannel.org_id == org_id).order_by(AlertChannel.id)
+    return list(await session.scalars(stmt))
+
+
+async def channel(session: AsyncSession, *, org_id: int, channel_id: int) -> AlertChannel | None:
+    stmt = select(AlertChannel).where(AlertChannel.org_id == org_id, AlertChannel.id == channel_id)
+    return (await session.scalars(stmt)).first()
+
+
+async def channel_by_confirm_digest(
+    session: AsyncSession, *, org_id: int, digest: str
+) -> AlertChannel | None:
+    stmt = select(AlertChannel).where(AlertChannel.org_id == org_id, AlertChannel.confirm_digest == digest)
+    return (await session.scalars(stmt)).first()
+
+
+async def rules(session: AsyncSession, *, org_id: int) -> list[AlertRule]:
+    stmt = select(AlertRule).where(AlertRule.org_id == org_id).order_by(AlertRule.id)
+    return list(await session.scalars(stmt))
+
+
+async def rule(session: AsyncSession, *, org_id: int, rule_id: int) -> AlertRule | None:
+    stmt = select(AlertRule).where(AlertRule.org_id == org_id, AlertRule.id == rule_id)
+    return (await session.scalars(stmt)).first()
+
+
+async def rule_channel_ids(session: AsyncSession, *, org_id: int) -> dict[int, list[int]]:
+    """Channel ids of each rule of the org."""
+    stmt = (
+        select(AlertRuleChannel.rule_id, AlertRuleChannel.channel_id)
+        .join(AlertRule, AlertRule.id == AlertRuleChannel.rule_id)
+        .where(AlertRule.org_id == org_id)
+        .order_by(AlertRuleChannel.channel_id)
+    )
+    found: dict[int, list[int]] = {}
+    for rule_id, channel_id in (await session.execute(stmt)).all():
+        found.setdefault(int(rule_id), []).append(int(channel_id))
+    return found
+
+
+async def org(session: AsyncSession, org_id: int) -> Organization | None:
+    return await session.get(Organization, org_id)
+
+
+async def events_by_ids(session: AsyncSession, *, org_id: int, ids: Sequence[int]) -> list[Event]:
+    stmt = select(Event).where(Event.org_id == org_id, Event.id.in_(list(ids))).order_by(Event.id)
+    return list(await session.scalars(stmt))
+
+
+async def waba_names(session: AsyncSession, *, org_id: int) -> dict[str, str]:
+    stmt = select(Waba.waba_id, Waba.name).where(Waba.org_id == org_id)
+    return {str(w): str(n) for w, n in (await session.execute(stmt)).all()}
+
+
+async def wabas(session: AsyncSession, *, org_id: int) -> list[Waba]:
+    stmt = select(Waba).where(Waba.org_id == org_id).order_by(Waba.name, Waba.waba_id)
+    return list(await session.scalars(stmt))
+
+
+async def member_emails(session: AsyncSession, *, org_id: int, roles: Sequence[Role]) -> list[str]:
+    stmt = (
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.org_id == org_id,
+            Membership.role.in_([r.value for r in roles]),
+            User.is_active.is_(True),
+        )
+        .order_by(User.email)
+    )
+    return [str(e) for e in await session.scalars(stmt)]
+
+
+async def is_verified_member_email(session: AsyncSession, *, org_id: int, email: str) -> bool:
+    stmt = (
+        select(func.count())
+        .select_from(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.org_id == org_id, func.lower(User.email) == email, User.email_verified.is_(True))
+    )
+    return int((await session.execute(stmt)).scalar_one()) > 0
+
+
+async def last_alert_in_window(
+    session: AsyncSession, *, rule_id: int, channel_id: int, group_key: str, since: datetime
+) -> AlertDelivery | None:
+    stmt = (
+        select(AlertDelivery)
+        .where(
+            AlertDelivery.rule_id == rule_id,
+            AlertDelivery.group_key == group_key,
+            AlertDelivery.channel_id == channel_id,
+            AlertDelivery.kind == DeliveryKind.ALERT,
+            AlertDelivery.created_at >= since,
+        )
+        .order_by(AlertDelivery.created_at.desc(), AlertDelivery.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def pending_followup(
+    session: AsyncSession, *, rule_id: int, channel_id: int, group_key: str
+) -> AlertDelivery | None:
+    stmt = select(AlertDelivery).where(
+        AlertDelivery.rule_id == rule_id,
+        AlertDelivery.group_key == group_key,
+        AlertDelivery.channel_id == channel_id,
+        AlertDelivery.kind == DeliveryKind.FOLLOWUP,
+        AlertDelivery.status == "queued",
+    )
+    return (await session.scalars(stmt)).first()
+
+
+def deliveries_stmt(*, org_id: int, status: str | None = None, limit: int = 200) -> Select[AlertDelivery]:
+    stmt = select(AlertDelivery).where(AlertDelivery.org_id == org_id)
+    if status:
+        stmt = stmt.where(AlertDelivery.status == status)
+    return stmt.order_by(AlertDelivery.id.desc()).limit(limit)
+
+
+async def deliveries(
+    session: AsyncSession, *, org_id: int, status: str | None = None, limit: int = 200
+) -> list[AlertDelivery]:
+    return list(await session.scalars(deliveries_stmt(org_id=org_id, status=status, limit=limit)))
+
+
+async def delivery(session: AsyncSession, *, org_id: int, delivery_id: int) -> AlertDelivery | None:
+    stmt = select(AlertDelivery).where(AlertDelivery.org_id == org_id, AlertDelivery.id == delivery_id)
+    return (await session.scalars(stmt)).first()

@@ -1,0 +1,323 @@
+"""Alert settings under /o/{org}/alerts: owners and admins manage, viewers read, others get 404."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from app.alerts import queries, service
+from app.alerts.models import DeliveryStatus
+from app.alerts.rules import parse_names
+from app.alerts.tasks import url_policy
+from app.mail.service import Mail, MailError
+from app.tenancy import queries as tenancy_queries
+from app.tenancy.context import OrgContext, require_member
+from app.tenancy.models import Role
+from app.web import toasts
+from app.web.forms import form_fields
+from app.web.services import services
+from app.web.templating import render, templates
+
+Action = Callable[[AsyncSession, OrgContext, dict[str, str]], Awaitable[str]]
+
+
+def _index(request: Request, ctx: OrgContext) -> RedirectResponse:
+    return RedirectResponse(request.url_for("alerts:index", org_slug=ctx.org.slug), 303)
+
+
+async def index(request: Request) -> Response:
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session)
+        channels = await queries.channels(session, org_id=ctx.org_id)
+        rules = await queries.rules(session, org_id=ctx.org_id)
+        rule_channels = await queries.rule_channel_ids(session, org_id=ctx.org_id)
+        wabas = await queries.wabas(session, org_id=ctx.org_id)
+    return render(
+        request,
+        "alerts/index.html",
+        {
+            "ctx": ctx,
+            "channels": channels,
+            "channel_by_id": {c.id: c for c in channels},
+            "rules": rules,
+            "rule_channels": rule_channels,
+            "wabas": wabas,
+            "severities": ["info", "warning", "critical"],
+        },
+    )
+
+
+async def _admin_action(request: Request, run: Action) -> Response:
+    """Authorise as admin, run one service call, toast its message (or the refusal), redirect."""
+    form = await form_fields(request)
+    async with services(request).db.transaction() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        try:
+            message = await run(session, ctx, form)
+        except service.NotFound as exc:
+            raise HTTPException(404) from exc
+        except service.AlertsError as exc:
+            toasts.add(request, str(exc), "error")
+            return _index(request, ctx)
+    toasts.add(request, message, "success")
+    return _index(request, ctx)
+
+
+def _id(request: Request, name: str) -> int:
+    value: int = request.path_params[name]
+    return value
+
+
+async def add_email(request: Request) -> Response:
+    svc = services(request)
+    form = await form_fields(request)
+    async with svc.db.transaction() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        try:
+            created = await service.add_email_channel(session, ctx, address=form.get("address", ""))
+        except service.AlertsError as exc:
+            toasts.add(request, str(exc), "error")
+            return _index(request, ctx)
+        address = created.channel.label
+    if created.confirm_token is None:
+        toasts.add(request, f"{address} will receive alerts.", "success")
+        return _index(request, ctx)
+    url = (
+        svc.settings.base_url
+        + request.url_for("alerts:confirm", org_slug=ctx.org.slug, token=created.confirm_token).path
+    )
+    mail = Mail(
+        to=address,
+        subject=f"Confirm alerts from {ctx.org.name} on wabawatch",
+        text=templates.env.get_template("emails/alert.confirm.txt").render(url=url, org=ctx.org, by=ctx.user),
+    )
+    try:
+        await svc.mailer.send(mail)
+    except MailError as exc:
+        toasts.add(request, f"{address} is added, but the confirmation mail failed: {exc}.", "error")
+        return _index(request, ctx)
+    toasts.add(
+        request, f"A confirmation link was sent to {address}; alerts start once it is opened.", "success"
+    )
+    return _index(request, ctx)
+
+
+async def add_slack(request: Request) -> Response:
+    policy = url_policy(services(request).settings)
+
+    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        channel = await service.add_slack_channel(
+            session,
+            ctx,
+            url=form.get("url", ""),
+            name=form.get("name", ""),
+            policy=policy,
+        )
+        return f"{channel.label} will receive alerts."
+
+    return await _admin_action(request, run)
+
+
+async def send_test(request: Request) -> Response:
+    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        await service.send_test(session, ctx, channel_id=_id(request, "channel_id"))
+        return "A test alert is on its way; the delivery log shows how it went."
+
+    response = await _admin_action(request, run)
+    services(request).intake_wakeup.set()
+    return response
+
+
+async def channel_enabled(request: Request) -> Response:
+    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        on = form.get("enabled") == "1"
+        channel = await service.set_channel_enabled(
+            session,
+            ctx,
+            channel_id=_id(request, "channel_id"),
+            enabled=on,
+        )
+        return f"{channel.label} is {'enabled' if on else 'disabled'}."
+
+    return await _admin_action(request, run)
+
+
+async def channel_digest(request: Request) -> Response:
+    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        daily = form.get("daily") == "1"
+        channel = await service.set_channel_digest(
+            session,
+            ctx,
+            channel_id=_id(request, "channel_id"),
+            daily=daily,
+        )
+        return f"{channel.label} gets {'one daily digest' if daily else 'each alert as it happens'}."
+
+    return await _admin_action(request, run)
+
+
+async def channel_delete(request: Request) -> Response:
+    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        channel = await service.delete_channel(session, ctx, channel_id=_id(request, "channel_id"))
+        return f"{channel.label} is removed."
+
+    return await _admin_action(request, run)
+
+
+def _int(value: str, default: int) -> int:
+    try:
+        return int(value.strip()) if value.strip() else default
+    except ValueError as exc:
+        raise service.AlertsError(f"{value!r} is not a number.") from exc
+
+
+async def add_rule(request: Request) -> Response:
+    form_data = await request.form()
+    channel_ids = [_int(str(v), 0) for v in form_data.getlist("channel")]
+    waba_ids = [str(v) for v in form_data.getlist("waba") if str(v)]
+
+    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        rule = await service.create_rule(
+            session,
+            ctx,
+            service.RuleInput(
+                name=form.get("name", ""),
+                fields=parse_names(form.get("fields", "")),
+                kinds=parse_names(form.get("kinds", "")),
+                min_severity=form.get("min_severity", ""),
+                waba_ids=waba_ids,
+                channel_ids=channel_ids,
+                throttle_minutes=_int(form.get("throttle_minutes", ""), 10),
+            ),
+        )
+        return f"The rule {rule.name} is saved."
+
+    return await _admin_action(request, run)
+
+
+async def rule_enabled(request: Request) -> Response:
+    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        on = form.get("enabled") == "1"
+        rule = await service.set_rule_enabled(
+            session,
+            ctx,
+            rule_id=_id(request, "rule_id"),
+            enabled=on,
+        )
+        return f"The rule {rule.name} is {'enabled' if on else 'disabled'}."
+
+    return await _admin_action(request, run)
+
+
+async def rule_delete(request: Request) -> Response:
+    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        rule = await service.delete_rule(session, ctx, rule_id=_id(request, "rule_id"))
+        return f"The rule {rule.name} is removed."
+
+    return await _admin_action(request, run)
+
+
+async def deliveries(request: Request) -> Response:
+    status = request.query_params.get("status") or None
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session)
+        rows = await queries.deliveries(session, org_id=ctx.org_id, status=status)
+        channels = {c.id: c for c in await queries.channels(session, org_id=ctx.org_id)}
+    return render(
+        request,
+        "alerts/deliveries.html",
+        {
+            "ctx": ctx,
+            "rows": rows,
+            "channels": channels,
+            "status": status or "",
+            "failed": DeliveryStatus.FAILED,
+        },
+    )
+
+
+async def retry(request: Request) -> Response:
+    async with services(request).db.transaction() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        try:
+            await service.retry_delivery(session, ctx, delivery_id=_id(request, "delivery_id"))
+        except service.NotFound as exc:
+            raise HTTPException(404) from exc
+        except service.AlertsError as exc:
+            toasts.add(request, str(exc), "error")
+        else:
+            toasts.add(request, "The delivery is queued again.", "success")
+    services(request).intake_wakeup.set()
+    return RedirectResponse(request.url_for("alerts:deliveries", org_slug=ctx.org.slug), 303)
+
+
+async def confirm(request: Request) -> Response:
+    """The link from the confirmation mail (no sign-in needed). GET only shows a button, so mail
+    scanners that open links do not confirm addresses."""
+    async with services(request).db.transaction() as session:
+        org = await tenancy_queries.org_by_slug(session, request.path_params["org_slug"])
+        if org is None:
+            raise HTTPException(404)
+        if request.method == "GET":
+            return render(request, "alerts/confirm.html", {"org_name": org.name, "done": None})
+        channel = await service.confirm_email_channel(
+            session, org_id=org.id, token=request.path_params["token"]
+        )
+        done = channel.label if channel else None
+    return render(
+        request, "alerts/confirm.html", {"org_name": org.name, "done": done}, status_code=200 if done else 400
+    )
+
+
+routes = [
+    Route("/o/{org_slug}/alerts", index, name="alerts:index"),
+    Route("/o/{org_slug}/alerts/channels/email", add_email, methods=["POST"], name="alerts:add_email"),
+    Route("/o/{org_slug}/alerts/channels/slack", add_slack, methods=["POST"], name="alerts:add_slack"),
+    Route(
+        "/o/{org_slug}/alerts/channels/{channel_id:int}/test", send_test, methods=["POST"], name="alerts:test"
+    ),
+    Route(
+        "/o/{org_slug}/alerts/channels/{channel_id:int}/enabled",
+        channel_enabled,
+        methods=["POST"],
+        name="alerts:channel_enabled",
+    ),
+    Route(
+        "/o/{org_slug}/alerts/channels/{channel_id:int}/digest",
+        channel_digest,
+        methods=["POST"],
+        name="alerts:channel_digest",
+    ),
+    Route(
+        "/o/{org_slug}/alerts/channels/{channel_id:int}/delete",
+        channel_delete,
+        methods=["POST"],
+        name="alerts:channel_delete",
+    ),
+    Route("/o/{org_slug}/alerts/rules", add_rule, methods=["POST"], name="alerts:add_rule"),
+    Route(
+        "/o/{org_slug}/alerts/rules/{rule_id:int}/enabled",
+        rule_enabled,
+        methods=["POST"],
+        name="alerts:rule_enabled",
+    ),
+    Route(
+        "/o/{org_slug}/alerts/rules/{rule_id:int}/delete",
+        rule_delete,
+        methods=["POST"],
+        name="alerts:rule_delete",
+    ),
+    Route("/o/{org_slug}/alerts/deliveries", deliveries, name="alerts:deliveries"),
+    Route(
+        "/o/{org_slug}/alerts/deliveries/{delivery_id:int}/retry",
+        retry,
+        methods=["POST"],
+        name="alerts:retry",
+    ),
+    Route("/o/{org_slug}/alerts/confirm/{token}", confirm, methods=["GET", "POST"], name="alerts:confirm"),
+]

@@ -1,0 +1,91 @@
+"""Alerts to Slack incoming webhooks (Block Kit), posted with httpx2.
+
+The URL is checked by ``url_guard`` before every post (its host may resolve elsewhere by now) and
+redirects are never followed. Slack answers 200 "ok"; 404 ``no_service`` / 410
+``channel_is_archived`` (and a few other bodies) mean the webhook is gone for good; 429 and 5xx are
+worth retrying, as are timeouts and broken connections; any other answer is permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from functools import cache
+
+import httpx2
+
+from app.alerts import render
+from app.alerts.messages import AlertMessage
+from app.alerts.transports import ChannelGone, DeliveryError, PermanentFailure, Target
+from app.alerts.url_guard import RefusedTarget, UrlPolicy, check_url
+
+GONE_BODIES = frozenset(
+    {"no_service", "channel_is_archived", "channel_not_found", "team_disabled", "invalid_token", "no_team"}
+)
+_MASK = "[redacted]"
+
+
+class _HideWebhookPaths(logging.Filter):
+    """httpx2 logs each request's URL; an incoming-webhook URL's path is its secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                a.copy_with(path="/" + _MASK) if isinstance(a, httpx2.URL) and "/services/" in a.path else a
+                for a in record.args
+            )
+        return True
+
+
+_filter = _HideWebhookPaths()
+
+
+def hide_webhook_paths() -> None:
+    logger = logging.getLogger("httpx2")
+    if _filter not in logger.filters:
+        logger.addFilter(_filter)
+
+
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs ~0.1 s: once per process."""
+    return httpx2.create_ssl_context()
+
+
+class SlackTransport:
+    """One short-lived client per post (the worker owns no long-lived resources to close)."""
+
+    def __init__(self, *, policy: UrlPolicy, base_url: str, timeout: float) -> None:
+        self.policy = policy
+        self.base_url = base_url
+        self.timeout = timeout
+        hide_webhook_paths()
+
+    async def send(self, target: Target, message: AlertMessage) -> None:
+        if not target.url:
+            raise PermanentFailure("the channel has no webhook URL")
+        try:
+            await check_url(target.url, self.policy)
+        except RefusedTarget as exc:
+            raise PermanentFailure(str(exc)) from exc
+        payload = render.slack_payload(message, base_url=self.base_url)
+        try:
+            async with httpx2.AsyncClient(
+                timeout=self.timeout, follow_redirects=False, verify=_ssl_context()
+            ) as http:
+                response = await http.post(target.url, json=payload)
+        except httpx2.TimeoutException as exc:
+            raise DeliveryError(f"Slack did not answer in time ({type(exc).__name__})") from exc
+        except httpx2.TransportError as exc:
+            raise DeliveryError(f"could not reach Slack ({type(exc).__name__})") from exc
+        body = response.text.strip()[:200]
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status in (404, 410) or body in GONE_BODIES:
+            raise ChannelGone(f"Slack answered {status} {body!r}: the webhook is gone")
+        if 300 <= status < 400:
+            raise PermanentFailure(f"Slack answered a redirect ({status}); redirects are not followed")
+        if status == 429 or status >= 500:
+            raise DeliveryError(f"Slack answered {status} {body!r}")
+        raise PermanentFailure(f"Slack answered {status} {body!r}")
