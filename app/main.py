@@ -33,6 +33,7 @@ from app.live.routes import routes as live_routes
 from app.mail.routes import routes as mail_routes
 from app.mail.service import Mailer
 from app.meta.routes import routes as meta_routes
+from app.ops.inspector_routes import routes as inspector_routes
 from app.ops.routes import routes as ops_routes
 from app.settings import Settings, get_settings
 from app.staff.routes import routes as staff_routes
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *alerts_routes,
             *audit_routes,
             *staff_routes,
+            *inspector_routes,
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),

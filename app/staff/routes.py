@@ -22,7 +22,7 @@ from app.events.export import event_json
 from app.events.filters import FilterError, parse_filters, scoped_events
 from app.events.models import Event
 from app.lib import phones
-from app.staff import access, queries
+from app.staff import access, inspector_routes, queries
 from app.staff.access import ReasonRequired, StaffOrgAccess
 from app.web.forms import form_fields
 from app.web.services import services
@@ -83,7 +83,12 @@ async def open_org(request: Request) -> Response:
                 access.grant(request, org, reason)
                 home = str(request.url_for("staff:org", org_slug=org.slug))
                 # Only pages of this org under /staff: never an open redirect.
-                allowed = next_url.startswith(request.url_for("staff:org", org_slug=org.slug).path)
+                allowed = (
+                    next_url.startswith(
+                        (request.url_for("staff:org", org_slug=org.slug).path, "/staff/apps/")
+                    )
+                    and "//" not in next_url
+                )
                 return RedirectResponse(next_url if allowed else home, 303)
     context = {"org": org, "error": error, "next": next_url, "reason": access.granted_reason(request, org)}
     return render(request, "staff/open.html", context, status_code=400 if error else 200)
@@ -166,4 +171,5 @@ routes = [
     Route("/staff/orgs/{org_slug}", org_overview, name="staff:org"),
     Route("/staff/orgs/{org_slug}/events", org_events, name="staff:events"),
     Route("/staff/orgs/{org_slug}/events/{event_pk:int}", org_event, name="staff:event"),
+    *inspector_routes.routes,
 ]

@@ -13,12 +13,14 @@ through the columns' own bind processors, so the stored format is exactly the OR
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 
 from app.db.engine import _sqlite_pragmas
 from app.db.url import async_url, is_sqlite
@@ -37,6 +39,7 @@ COLUMNS = (
     "attempts",
     "next_attempt_at",
 )
+LOCK_WAIT_SECONDS = 10.0
 # SQLite allows 32766 parameters per statement; keep batches well below.
 MAX_ROWS_PER_STATEMENT = 2000
 
@@ -48,8 +51,19 @@ def sync_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL", connec
     if is_sqlite(url):
         engine = create_engine(url, pool_size=connections, max_overflow=0)
         event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous))
+        event.listen(engine, "connect", _no_busy_wait)
         return engine
     return create_engine(url, pool_size=connections, max_overflow=0, pool_pre_ping=True)
+
+
+def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite's own busy handler sleeps with a growing backoff (up to 100 ms a try), so the write lock
+    # freed by the worker was often taken again before the writer woke; the writer retries itself.
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
 
 
 def _unchanged(value: Any) -> Any:
@@ -72,6 +86,7 @@ def upsert_sql(rows: int, placeholder: str) -> str:
 class BatchStore:
     def __init__(self, engine: Engine, *, threads: int = 1) -> None:
         self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
         self._placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         table = WebhookDelivery.__table__
         self._processors: list[Callable[[Any], Any]] = [
@@ -88,7 +103,21 @@ class BatchStore:
         return cls(engine, threads=threads)
 
     def _store(self, rows: list[dict[str, Any]]) -> None:
+        """SQLite: while another connection holds the write lock, retry every millisecond (the
+        intake answers Meta, so it goes before the worker) for up to ``LOCK_WAIT_SECONDS``."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return self._store_once(rows)
+            except OperationalError as exc:
+                if not (self._sqlite and _is_busy(exc)) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.001)
+
+    def _store_once(self, rows: list[dict[str, Any]]) -> None:
         with self._engine.begin() as conn:
+            if self._sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
                 chunk = rows[start : start + MAX_ROWS_PER_STATEMENT]
                 params = tuple(

@@ -174,6 +174,8 @@ def staff_urls(event_pk: int, app_id: str) -> list[tuple[str, str]]:
         ("GET", "/staff/orgs/acme"),
         ("GET", "/staff/orgs/acme/events"),
         ("GET", f"/staff/orgs/acme/events/{event_pk}"),
+        ("GET", f"/staff/apps/{app_id}"),
+        ("POST", f"/staff/apps/{app_id}/deliveries/1/reprocess"),
     ]
 
 

@@ -202,3 +202,22 @@ async def test_a_commit_wakes_the_intake_worker(
     woken = asyncio.create_task(wakeup.wait())  # an in-process worker may clear it again at once
     assert await post(client, body_for(1)) == 200
     await asyncio.wait_for(woken, 2)
+
+
+async def test_a_delivery_waits_for_a_write_lock_held_elsewhere_then_is_stored(
+    client: httpx2.AsyncClient, db: Database, meta_app: MetaApp
+) -> None:
+    async with db.engine.connect() as conn:
+        if db.is_sqlite:
+            await conn.exec_driver_sql(
+                "BEGIN IMMEDIATE"
+            )  # SQLite's single write lock, as the worker takes it
+        else:
+            await conn.begin()
+            await conn.execute(text("LOCK TABLE webhook_deliveries IN EXCLUSIVE MODE"))
+        posted = asyncio.create_task(post(client, body_for(1)))
+        await asyncio.sleep(0.3)
+        assert not posted.done()  # not answered while the delivery cannot be committed
+        await conn.rollback()
+    assert await posted == 200
+    assert list(await stored_hashes(db)) == [hashlib.sha256(body_for(1)).hexdigest()]

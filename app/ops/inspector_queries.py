@@ -1,0 +1,177 @@
+"""Reads for the delivery inspector of one Meta app. Every read is by the app's primary key (or its
+app id, for rejection counters); the routes decide who may see which app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.meta.models import MetaApp
+from app.wabas.models import Waba
+from app.webhooks.intake_counters import SIGNATURE_REASONS
+from app.webhooks.models import ChangeStatus, WebhookChange, WebhookDelivery, WebhookRejection
+
+RECENT = 50
+
+
+@dataclass(frozen=True)
+class FieldSeen:
+    field: str
+    count: int
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class Checklist:
+    last_handshake_at: datetime | None
+    fields: list[FieldSeen]
+    last_delivery_at: datetime | None
+    valid_deliveries: int  # in the window, duplicates counted
+    signature_failures: int  # in the window
+    mtls_verified: int  # among the RECENT newest deliveries
+    mtls_unverified: int
+    mtls_unknown: int
+    wabas_registered: int
+    window_days: int
+
+    @property
+    def valid_share(self) -> float | None:
+        total = self.valid_deliveries + self.signature_failures
+        return None if total == 0 else self.valid_deliveries / total
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    received_at: datetime
+    size: int
+    duplicate_count: int
+    status: str
+    attempts: int
+    last_error: str | None
+    client_cert_verified: bool | None
+    changes: int
+    body_kept: bool
+
+
+async def checklist(session: AsyncSession, app: MetaApp, *, now: datetime, window_days: int = 7) -> Checklist:
+    since = now - timedelta(days=window_days)
+    rows = await session.execute(
+        select(WebhookChange.field, func.count(), func.max(WebhookChange.received_at))
+        .where(WebhookChange.app_pk == app.id)
+        .group_by(WebhookChange.field)
+        .order_by(WebhookChange.field)
+    )
+    fields = [FieldSeen(field, int(count), last) for field, count, last in rows]
+    last_delivery = await session.scalar(
+        select(func.max(WebhookDelivery.received_at)).where(WebhookDelivery.app_pk == app.id)
+    )
+    valid = await session.scalar(
+        select(func.count() + func.coalesce(func.sum(WebhookDelivery.duplicate_count), 0)).where(
+            WebhookDelivery.app_pk == app.id, WebhookDelivery.received_at >= since
+        )
+    )
+    failures = await session.scalar(
+        select(func.coalesce(func.sum(WebhookRejection.count), 0)).where(
+            WebhookRejection.app_id == app.app_id,
+            WebhookRejection.reason.in_(SIGNATURE_REASONS),
+            WebhookRejection.hour >= since,
+        )
+    )
+    recent = (
+        select(WebhookDelivery.client_cert_verified)
+        .where(WebhookDelivery.app_pk == app.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(RECENT)
+        .subquery()
+    )
+    verdicts = {
+        v: int(n) for v, n in await session.execute(select(recent.c[0], func.count()).group_by(recent.c[0]))
+    }
+    wabas = await session.scalar(select(func.count()).select_from(Waba).where(Waba.app_pk == app.id))
+    return Checklist(
+        last_handshake_at=app.last_verified_at,
+        fields=fields,
+        last_delivery_at=last_delivery,
+        valid_deliveries=int(valid or 0),
+        signature_failures=int(failures or 0),
+        mtls_verified=verdicts.get(True, 0),
+        mtls_unverified=verdicts.get(False, 0),
+        mtls_unknown=verdicts.get(None, 0),
+        wabas_registered=int(wabas or 0),
+        window_days=window_days,
+    )
+
+
+async def recent_deliveries(
+    session: AsyncSession, app: MetaApp, *, status: str | None = None
+) -> list[DeliveryRow]:
+    changes = (
+        select(func.count())
+        .where(WebhookChange.delivery_id == WebhookDelivery.id)
+        .correlate(WebhookDelivery)
+        .scalar_subquery()
+    )
+    stmt = select(
+        WebhookDelivery.id,
+        WebhookDelivery.received_at,
+        WebhookDelivery.size,
+        WebhookDelivery.duplicate_count,
+        WebhookDelivery.status,
+        WebhookDelivery.attempts,
+        WebhookDelivery.last_error,
+        WebhookDelivery.client_cert_verified,
+        changes,
+        WebhookDelivery.body.is_not(None),
+    ).where(WebhookDelivery.app_pk == app.id)
+    if status:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    rows = await session.execute(stmt.order_by(WebhookDelivery.id.desc()).limit(RECENT))
+    return [DeliveryRow(*row) for row in rows]
+
+
+async def delivery_of_app(session: AsyncSession, app: MetaApp, delivery_id: int) -> WebhookDelivery | None:
+    found: WebhookDelivery | None = await session.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.app_pk == app.id, WebhookDelivery.id == delivery_id)
+    )
+    return found
+
+
+async def unrouted_changes(session: AsyncSession, app: MetaApp) -> list[WebhookChange]:
+    stmt = (
+        select(WebhookChange)
+        .where(WebhookChange.app_pk == app.id, WebhookChange.status == ChangeStatus.UNROUTED)
+        .order_by(WebhookChange.id.desc())
+        .limit(RECENT)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def signature_failures_by_hour(
+    session: AsyncSession, app: MetaApp, *, now: datetime, hours: int = 48
+) -> list[tuple[datetime, str, int]]:
+    rows = await session.execute(
+        select(WebhookRejection.hour, WebhookRejection.reason, WebhookRejection.count)
+        .where(
+            WebhookRejection.app_id == app.app_id,
+            WebhookRejection.reason.in_(SIGNATURE_REASONS),
+            WebhookRejection.hour >= now - timedelta(hours=hours),
+        )
+        .order_by(WebhookRejection.hour.desc(), WebhookRejection.reason)
+    )
+    return [(hour, reason, int(count)) for hour, reason, count in rows]
+
+
+async def app_of_org(session: AsyncSession, *, org_id: int, app_id: str) -> MetaApp | None:
+    found: MetaApp | None = await session.scalar(
+        select(MetaApp).where(MetaApp.org_id == org_id, MetaApp.app_id == app_id)
+    )
+    return found
+
+
+async def app_by_app_id(session: AsyncSession, app_id: str) -> MetaApp | None:
+    found: MetaApp | None = await session.scalar(select(MetaApp).where(MetaApp.app_id == app_id))
+    return found
