@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.events.models import Event
+from app.lib.timeutil import parse_iso8601
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,16 @@ def _text(details: dict[str, Any], key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def _when(value: object) -> str:
+    """Meta's expiry as people read it ("2025-12-06 05:46 UTC")."""
+    if not isinstance(value, str) or not value:
+        return "further notice"
+    try:
+        return parse_iso8601(value).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return value
+
+
 def _facts(event: Event) -> list[tuple[str, str]]:
     details: dict[str, Any] = event.details if isinstance(event.details, dict) else {}
     facts: list[tuple[str, str]] = []
@@ -232,7 +243,7 @@ def _facts(event: Event) -> list[tuple[str, str]]:
             if not isinstance(item, dict):
                 continue
             blocked = str(item.get("type") or "unspecified")
-            facts.append(("Blocked", f"{blocked} until {item.get('expires_at') or 'further notice'}"))
+            facts.append(("Blocked", f"{blocked} until {_when(item.get('expires_at'))}"))
             if item.get("remediation"):
                 facts.append(("Meta's remediation", str(item["remediation"])))
         if (violation := _text(details, "violation_type")) is not None:

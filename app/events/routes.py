@@ -1,96 +1,207 @@
-"""The org's timeline page, ``/o/{org_slug}/events``: newest first, 50 per page, keyset "older" link.
+"""The org's timeline (``/o/{org_slug}/events``), its exports, event detail and acknowledgement.
 
-Filters accepted so far: ``waba`` (WABA id) and ``severity`` (minimum: info, warning, critical).
+Filters come from ``app.events.filters`` (the same parameters for the page, the exports and the live
+stream); a malformed value is a 400 that says what is wrong. Pages are newest first, 50 rows, with a
+keyset "Older events" link (``before=<cursor>``) that HTMX swaps in place and that also works as a
+plain link. Exports stream every matching row oldest first (like ``wabawatch events``), read in
+batches by keyset, so memory does not grow with the number of rows.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from app.events import timeline_queries as queries
-from app.events.export import event_json
+from app.events.acknowledge import AcknowledgeError, acknowledge, needs_acknowledgement
+from app.events.explanations import explain
+from app.events.export import event_json, iso
+from app.events.exports import csv_lines, json_chunks
+from app.events.filters import FilterError, Filters, parse_filters
 from app.events.models import Event
 from app.events.parsed import Severity
 from app.lib import phones
 from app.tenancy.context import OrgContext, require_member
+from app.tenancy.models import Role
 from app.web.services import services
 from app.web.templating import render
 
 PAGE_SIZE = 50
+# Fields whose raw values carry people's messages: the detail page shows only their parsed details.
+PRIVATE_FIELDS = frozenset({"messages", "smb_message_echoes", "history", "smb_app_state_sync"})
 
 
-def parse_filter(request: Request) -> tuple[queries.EventFilter, queries.Cursor | None]:
-    """The filter and cursor from the query string; ValueError says in words what is malformed."""
-    params = request.query_params
-    severity = Severity.from_label(params["severity"]) if params.get("severity") else None
-    before = queries.Cursor.decode(params["before"]) if params.get("before") else None
-    waba = params.get("waba", "").strip() or None
-    return queries.EventFilter(waba_id=waba, min_severity=severity), before
-
-
-def filter_params(where: queries.EventFilter) -> dict[str, str]:
-    params: dict[str, str] = {}
-    if where.waba_id:
-        params["waba"] = where.waba_id
-    if where.min_severity is not None:
-        params["severity"] = where.min_severity.label
-    return params
+def parse_filter(request: Request) -> tuple[Filters, queries.Cursor | None]:
+    """The filters and cursor from the query string; ``FilterError`` says what is malformed."""
+    filters = parse_filters(request.query_params)
+    try:
+        before = (
+            queries.Cursor.decode(request.query_params["before"])
+            if request.query_params.get("before")
+            else None
+        )
+    except ValueError as exc:
+        raise FilterError(
+            "“before” is not a position this page made; start again from the newest events."
+        ) from exc
+    return filters, before
 
 
 def row_view(event: Event) -> dict[str, Any]:
-    """The exported fields plus a readable time; the template escapes every value."""
+    """What ``events/_row.html`` shows of an event (the exported fields plus state for the page);
+    the live stream renders new rows with the same fragment and this same dict."""
     return {
         **event_json(event),
+        "pk": event.id,
         "occurred_text": event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "phone_text": phones.pretty(event.phone) if event.phone else "",
+        "needs_ack": needs_acknowledgement(event),
+        "acknowledged_at": iso(event.acknowledged_at) if event.acknowledged_at else None,
     }
+
+
+def timeline_url(request: Request, org_slug: str, filters: Filters, **extra: str) -> str:
+    query = urlencode({**filters.params(), **extra})
+    base = str(request.url_for("events:timeline", org_slug=org_slug).path)
+    return f"{base}?{query}" if query else base
 
 
 async def timeline(request: Request) -> Response:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
         try:
-            where, before = parse_filter(request)
-        except ValueError as exc:
-            context = _context(ctx, where=queries.EventFilter(), events=[], error=str(exc))
+            filters, before = parse_filter(request)
+        except FilterError as exc:
+            context = _context(request, ctx, filters=Filters(), events=[], error=str(exc))
             return render(request, "events/timeline.html", context, status_code=400)
         events = await queries.newest_first(
-            session, org_id=ctx.org_id, where=where, before=before, limit=PAGE_SIZE + 1
+            session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
         )
     older_url = None
     if len(events) > PAGE_SIZE:
         events = events[:PAGE_SIZE]
-        query = urlencode({**filter_params(where), "before": queries.Cursor.of(events[-1]).encode()})
-        older_url = f"{request.url_for('events:timeline', org_slug=ctx.org.slug)}?{query}"
-    context = _context(ctx, where=where, events=events, older_url=older_url, paged=before is not None)
+        cursor = queries.Cursor.of(events[-1]).encode()
+        older_url = timeline_url(request, ctx.org.slug, filters, before=cursor)
+    context = _context(
+        request, ctx, filters=filters, events=events, older_url=older_url, paged=before is not None
+    )
     return render(request, "events/timeline.html", context, block="rows")
 
 
 def _context(
+    request: Request,
     ctx: OrgContext,
     *,
-    where: queries.EventFilter,
+    filters: Filters,
     events: list[Event],
     older_url: str | None = None,
     paged: bool = False,
     error: str | None = None,
 ) -> dict[str, Any]:
+    query = urlencode(filters.params())
     return {
         "ctx": ctx,
         "events": [row_view(event) for event in events],
         "older_url": older_url,
-        "where": where,
+        "filters": filters,
+        "where": filters,
         "paged": paged,
         "error": error,
         "severities": [s.label for s in Severity],
+        "export_query": f"?{query}" if query else "",
     }
+
+
+async def detail(request: Request) -> Response:
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session)
+        event = await queries.event_of_org(
+            session, org_id=ctx.org_id, event_pk=request.path_params["event_pk"]
+        )
+        if event is None:
+            raise HTTPException(404)
+        source = await queries.delivery_of_event(session, event=event)
+        related = await queries.related_events(session, org_id=ctx.org_id, event=event)
+        acked_by = await queries.user_email(session, event.acknowledged_by_id)
+    change, delivery = source if source is not None else (None, None)
+    raw = None
+    if change is not None and event.field not in PRIVATE_FIELDS:
+        raw = json.dumps(change.value, indent=2, ensure_ascii=False, sort_keys=True)
+    context = {
+        "ctx": ctx,
+        "event": row_view(event),
+        "details": json.dumps(event.details, indent=2, ensure_ascii=False, sort_keys=True),
+        "explained": explain(event),
+        "raw": raw,
+        "private": event.field in PRIVATE_FIELDS,
+        "change": change,
+        "delivery": delivery,
+        "related": [row_view(e) for e in related],
+        "acked_by": acked_by,
+    }
+    return render(request, "events/detail.html", context)
+
+
+async def acknowledge_event(request: Request) -> Response:
+    """HTMX: answers the acknowledgement fragment; a plain form post goes back to the detail page."""
+    event_pk = request.path_params["event_pk"]
+    async with services(request).db.transaction() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        try:
+            event = await acknowledge(session, ctx, event_pk=event_pk)
+        except AcknowledgeError as exc:
+            return Response(str(exc), status_code=400, media_type="text/plain")
+        if event is None:
+            raise HTTPException(404)
+        view = row_view(event)
+        acked_by = await queries.user_email(session, event.acknowledged_by_id)
+    if request.headers.get("HX-Request") != "true":
+        return RedirectResponse(
+            request.url_for("events:detail", org_slug=ctx.org.slug, event_pk=event_pk), 303
+        )
+    return render(request, "events/_ack.html", {"ctx": ctx, "event": view, "acked_by": acked_by})
+
+
+async def _export_scope(request: Request) -> tuple[OrgContext, Filters | str]:
+    """The org and the filters, or the words saying why the filters are malformed."""
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session)
+    try:
+        return ctx, parse_filters(request.query_params)
+    except FilterError as exc:
+        return ctx, str(exc)
+
+
+def _download_name(ctx: OrgContext, extension: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{ctx.org.slug}-events.{extension}"'}
+
+
+async def export_csv(request: Request) -> Response:
+    ctx, filters = await _export_scope(request)
+    if isinstance(filters, str):
+        return PlainTextResponse(filters, status_code=400)
+    body = csv_lines(services(request).db, org_id=ctx.org_id, filters=filters)
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=_download_name(ctx, "csv"))
+
+
+async def export_json(request: Request) -> Response:
+    ctx, filters = await _export_scope(request)
+    if isinstance(filters, str):
+        return PlainTextResponse(filters, status_code=400)
+    body = json_chunks(services(request).db, org_id=ctx.org_id, filters=filters)
+    return StreamingResponse(body, media_type="application/json", headers=_download_name(ctx, "json"))
 
 
 routes = [
     Route("/o/{org_slug}/events", timeline, name="events:timeline"),
+    Route("/o/{org_slug}/events.csv", export_csv, name="events:csv"),
+    Route("/o/{org_slug}/events.json", export_json, name="events:json"),
+    Route("/o/{org_slug}/events/{event_pk:int}", detail, name="events:detail"),
+    Route("/o/{org_slug}/events/{event_pk:int}/ack", acknowledge_event, methods=["POST"], name="events:ack"),
 ]

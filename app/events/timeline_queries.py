@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.filters import Filters, apply_filters, scoped_events
 from app.events.models import Event
+from app.tenancy.models import User
 from app.webhooks.models import WebhookChange, WebhookDelivery
 
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
@@ -160,3 +161,11 @@ async def history_of_phone(
         .limit(limit)
     )
     return list(reversed(list(await session.scalars(stmt))))
+
+
+async def user_email(session: AsyncSession, user_id: int | None) -> str | None:
+    """Who acknowledged an event (users are not tenant-owned; the id comes from an org's event)."""
+    if user_id is None:
+        return None
+    found: str | None = await session.scalar(select(User.email).where(User.id == user_id))
+    return found

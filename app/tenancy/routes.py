@@ -14,6 +14,7 @@ from app.mail.service import Mail, MailError
 from app.tenancy import queries, service
 from app.tenancy.context import OrgContext, require_member, require_signed_in
 from app.tenancy.models import Role
+from app.wabas import overview
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
@@ -59,7 +60,8 @@ async def orgs(request: Request) -> Response:
 async def home(request: Request) -> Response:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
-    return render(request, "tenancy/home.html", {"ctx": ctx})
+        cards = await overview.overview(session, org_id=ctx.org_id)
+    return render(request, "tenancy/home.html", {"ctx": ctx, "cards": cards})
 
 
 async def members(request: Request) -> Response:

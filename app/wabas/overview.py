@@ -1,0 +1,176 @@
+"""Read models for the org overview and the WABA and phone-number pages (reads only, org-scoped).
+
+A ``WabaCard`` gathers one WABA's current state (from ``state_entries``), its phone numbers' state,
+its last event time and its open events (warning and critical, not yet acknowledged). The overview
+lists cards most urgent first: banned/restricted/rejected accounts, then open critical events, then
+open warnings, then flagged or downgraded numbers, then by name. The whole overview costs four
+queries whatever the number of WABAs.
+
+Subscription state is the ``subscription`` state entry (``{"subscribed": bool}``) when the Graph
+sync has recorded one; without it the card says it is not known.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.events.models import Event
+from app.lib import phones
+from app.wabas.models import PhoneNumber, StateEntry, Waba
+
+_BAD_BAN = ("DISABLE", "SCHEDULE_FOR_DISABLE")
+_BAD_QUALITY = ("FLAGGED", "DOWNGRADE")
+
+
+@dataclass
+class PhoneCard:
+    phone: PhoneNumber
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if self.phone.digits:
+            return phones.pretty(self.phone.digits)
+        return self.phone.display_phone_number or f"number id {self.phone.phone_number_id}"
+
+    @property
+    def quality(self) -> str | None:
+        value = self.state.get("quality", {})
+        return str(value.get("rating") or value.get("event") or "") or None
+
+    @property
+    def tier(self) -> str | None:
+        return str(self.state.get("messaging_limit", {}).get("tier") or "") or None
+
+    @property
+    def name_status(self) -> str | None:
+        return str(self.state.get("name", {}).get("status") or "") or None
+
+    @property
+    def requested_name(self) -> str | None:
+        return str(self.state.get("name", {}).get("requested_name") or "") or None
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.quality in _BAD_QUALITY or self.name_status == "REJECTED"
+
+
+@dataclass
+class WabaCard:
+    waba: Waba
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    phones: list[PhoneCard] = field(default_factory=list)
+    open_warning: int = 0
+    open_critical: int = 0
+
+    @property
+    def review(self) -> str | None:
+        return str(self.state.get("review", {}).get("decision") or "") or None
+
+    @property
+    def ban(self) -> dict[str, Any] | None:
+        ban = self.state.get("ban")
+        return ban if ban and ban.get("state") in _BAD_BAN else None
+
+    @property
+    def restrictions(self) -> list[dict[str, Any]]:
+        found = self.state.get("restriction", {}).get("restrictions")
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+
+    @property
+    def restricted_until(self) -> str | None:
+        return str(self.state.get("restriction", {}).get("expires_at") or "") or None
+
+    @property
+    def subscribed(self) -> bool | None:
+        value = self.state.get("subscription", {}).get("subscribed")
+        return value if isinstance(value, bool) else None
+
+    @property
+    def last_event_at(self) -> datetime | None:
+        return self.waba.last_event_at
+
+    @property
+    def attention(self) -> tuple[int, ...]:
+        """Sort key, most urgent first (negated so that ``sorted`` puts it first)."""
+        blocked = bool(self.ban or self.restrictions or self.review == "REJECTED")
+        return (
+            -int(blocked),
+            -self.open_critical,
+            -self.open_warning,
+            -sum(p.needs_attention for p in self.phones),
+        )
+
+
+def _state_by_subject(entries: list[StateEntry]) -> dict[tuple[int, str], dict[str, dict[str, Any]]]:
+    by: dict[tuple[int, str], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for entry in entries:
+        by[(entry.waba_pk, entry.subject)][entry.key] = dict(entry.value)
+    return by
+
+
+async def open_counts(session: AsyncSession, *, org_id: int) -> dict[str | None, dict[int, int]]:
+    """WABA id -> severity -> open (unacknowledged warning/critical) events. The literal severity
+    lets both databases use the partial ``ix_events_org_open`` index."""
+    rows = await session.execute(
+        select(Event.waba_id, Event.severity, func.count())
+        .where(
+            Event.org_id == org_id,
+            Event.severity >= literal_column("1"),
+            Event.acknowledged_at.is_(None),
+        )
+        .group_by(Event.waba_id, Event.severity)
+    )
+    counts: dict[str | None, dict[int, int]] = defaultdict(dict)
+    for waba_id, severity, count in rows.all():
+        counts[waba_id][severity] = count
+    return counts
+
+
+async def _cards(session: AsyncSession, *, org_id: int, wabas: list[Waba]) -> list[WabaCard]:
+    if not wabas:
+        return []
+    pks = [w.id for w in wabas]
+    phone_rows = await session.scalars(
+        select(PhoneNumber)
+        .where(PhoneNumber.org_id == org_id, PhoneNumber.waba_pk.in_(pks))
+        .order_by(PhoneNumber.id)
+    )
+    entries = list(
+        await session.scalars(
+            select(StateEntry).where(StateEntry.org_id == org_id, StateEntry.waba_pk.in_(pks))
+        )
+    )
+    state = _state_by_subject(entries)
+    counts = await open_counts(session, org_id=org_id)
+    cards = {w.id: WabaCard(w, state.get((w.id, "waba"), {})) for w in wabas}
+    for phone in phone_rows:
+        cards[phone.waba_pk].phones.append(
+            PhoneCard(phone, state.get((phone.waba_pk, f"phone:{phone.id}"), {}))
+        )
+    for card in cards.values():
+        by_severity = counts.get(card.waba.waba_id, {})
+        card.open_warning = by_severity.get(1, 0)
+        card.open_critical = sum(n for sev, n in by_severity.items() if sev >= 2)
+    return list(cards.values())
+
+
+async def overview(session: AsyncSession, *, org_id: int) -> list[WabaCard]:
+    """Every WABA of the org as a card, most urgent first."""
+    wabas = list(await session.scalars(select(Waba).where(Waba.org_id == org_id)))
+    cards = await _cards(session, org_id=org_id, wabas=wabas)
+    return sorted(cards, key=lambda c: (*c.attention, c.waba.name.lower(), c.waba.waba_id))
+
+
+async def waba_card(session: AsyncSession, *, org_id: int, waba_pk: int) -> WabaCard | None:
+    """One WABA of the org as a card; None for another org's WABA (the page answers 404)."""
+    waba = await session.scalar(select(Waba).where(Waba.org_id == org_id, Waba.id == waba_pk))
+    if waba is None:
+        return None
+    return (await _cards(session, org_id=org_id, wabas=[waba]))[0]

@@ -1,0 +1,82 @@
+"""A WABA's page and a phone number's page: current state plus the newest events.
+
+Both answer 404 for another org's WABA or number (and for a number asked for under another WABA).
+The phone page charts the number's messaging-limit tier and quality events as server-rendered SVG.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.events import timeline_queries as queries
+from app.events.filters import Filters
+from app.events.routes import row_view, timeline_url
+from app.tenancy.context import require_member
+from app.wabas import overview
+from app.wabas.chart import QUALITY_FIELDS, tier_chart
+from app.web.services import services
+from app.web.templating import render
+
+RECENT = 20
+
+
+async def waba_detail(request: Request) -> Response:
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session)
+        card = await overview.waba_card(session, org_id=ctx.org_id, waba_pk=request.path_params["waba_pk"])
+        if card is None:
+            raise HTTPException(404)
+        filters = Filters(waba_id=card.waba.waba_id)
+        events = await queries.newest_first(
+            session, org_id=ctx.org_id, where=filters, before=None, limit=RECENT
+        )
+    context: dict[str, Any] = {
+        "ctx": ctx,
+        "card": card,
+        "events": [row_view(e) for e in events],
+        "timeline_url": timeline_url(request, ctx.org.slug, filters),
+    }
+    return render(request, "wabas/detail.html", context)
+
+
+async def phone_detail(request: Request) -> Response:
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session)
+        card = await overview.waba_card(session, org_id=ctx.org_id, waba_pk=request.path_params["waba_pk"])
+        phone = (
+            next((p for p in card.phones if p.phone.id == request.path_params["phone_pk"]), None)
+            if card
+            else None
+        )
+        if card is None or phone is None:
+            raise HTTPException(404)
+        digits = phone.phone.digits
+        events, history = [], []
+        if digits:
+            filters = Filters(phone=digits)
+            events = await queries.newest_first(
+                session, org_id=ctx.org_id, where=filters, before=None, limit=RECENT
+            )
+            history = await queries.history_of_phone(
+                session, org_id=ctx.org_id, phone=digits, fields=QUALITY_FIELDS
+            )
+    context: dict[str, Any] = {
+        "ctx": ctx,
+        "card": card,
+        "phone": phone,
+        "events": [row_view(e) for e in events],
+        "chart": tier_chart(history),
+        "timeline_url": timeline_url(request, ctx.org.slug, Filters(phone=digits)) if digits else None,
+    }
+    return render(request, "wabas/phone.html", context)
+
+
+routes = [
+    Route("/o/{org_slug}/wabas/{waba_pk:int}", waba_detail, name="wabas:detail"),
+    Route("/o/{org_slug}/wabas/{waba_pk:int}/phones/{phone_pk:int}", phone_detail, name="wabas:phone"),
+]

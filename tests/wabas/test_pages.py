@@ -1,0 +1,148 @@
+"""The org overview's WABA cards, the WABA page and the phone-number page (with its tier chart)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx2
+
+from app.db.engine import Database
+from tests.events.test_timeline_support import (
+    PHONE,
+    WABA_A,
+    WABA_B,
+    deliver,
+    make_world,
+    name_update,
+    quality,
+    restriction,
+    security,
+)
+from tests.factories import Personas, login
+
+WABA_C = "109999999999999"
+
+
+def card_order(html: str) -> list[str]:
+    return re.findall(r'data-testid="waba-card">\s*<h3><a [^>]+>([^<]+)</a>', html)
+
+
+async def test_overview_shows_state_and_puts_what_needs_attention_first(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(
+        db,
+        {
+            WABA_A: (personas.org, "Alpha calm"),
+            WABA_B: (personas.org, "Bravo restricted"),
+            WABA_C: (personas.org_other, "Other org's"),
+        },
+    )
+    await deliver(db, world, WABA_A, quality("UPGRADE", "TIER_10K"))
+    await deliver(db, world, WABA_A, name_update("APPROVED", "Alpha Shop"))
+    await deliver(db, world, WABA_B, restriction("RESTRICTED_BIZ_INITIATED_MESSAGING", 1_765_000_000))
+    await deliver(db, world, WABA_B, security("PIN_RESET_REQUEST", phone="15550002222"))
+    await deliver(db, world, WABA_C, security("PIN_RESET_REQUEST", requester="other-org-secret"))
+    await login(client, personas.viewer)
+
+    page = await client.get("/o/acme")
+    assert page.status_code == 200
+    assert card_order(page.text) == ["Bravo restricted", "Alpha calm"]
+    assert "Other org" not in page.text
+    assert "other-org-secret" not in page.text
+    assert "RESTRICTED_BIZ_INITIATED_MESSAGING until 2025-12-06T05:46:40+00:00" in page.text
+    assert "2 critical, 0 warning" in page.text  # the restriction and the PIN reset request
+    assert "0 critical, 0 warning" in page.text
+    assert "TIER_10K" in page.text
+    assert "UPGRADE" in page.text
+    assert "APPROVED" in page.text
+    assert "+1 555-078-3881" in page.text
+
+
+async def test_overview_without_wabas_says_so(client: httpx2.AsyncClient, personas: Personas) -> None:
+    await login(client, personas.viewer)
+    page = await client.get("/o/acme")
+    assert "No WhatsApp Business Account is connected yet." in page.text
+
+
+async def test_waba_page_shows_state_and_its_own_events_only(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(db, {WABA_A: (personas.org, "Alpha"), WABA_B: (personas.org, "Bravo")})
+    await deliver(db, world, WABA_A, name_update("REJECTED", "<script>alert(1)</script>", "Bad name"))
+    await deliver(db, world, WABA_B, security("PIN_CHANGED", phone="15550002222"))
+    await login(client, personas.viewer)
+    page = await client.get(f"/o/acme/wabas/{world.wabas[WABA_A].id}")
+    assert page.status_code == 200
+    assert page.text.count('data-testid="event-row"') == 1
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert f"waba={WABA_A}" in page.text  # the full, filtered timeline
+    assert "REJECTED" in page.text
+
+
+async def test_phone_page_charts_quality_and_tier_history(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(db, {WABA_A: (personas.org, "Alpha")})
+    await deliver(db, world, WABA_A, quality("ONBOARDING", "TIER_250"))
+    await deliver(db, world, WABA_A, quality("UPGRADE", "TIER_1K"))
+    await deliver(db, world, WABA_A, quality("FLAGGED", "TIER_1K"))
+    await deliver(db, world, WABA_A, quality("DOWNGRADE", "TIER_250"))
+    await deliver(db, world, WABA_A, quality("UPGRADE", "TIER_SOMETHING_NEW"))
+    await login(client, personas.viewer)
+    overview = await client.get("/o/acme")
+    phone_link = re.search(r'href="(?:http://testserver)?(/o/acme/wabas/\d+/phones/\d+)"', overview.text)
+    assert phone_link is not None
+    page = await client.get(phone_link.group(1))
+    assert page.status_code == 200
+    assert 'data-testid="tier-chart"' in page.text
+    svg = page.text[page.text.index("<svg") : page.text.index("</svg>")]
+    assert svg.count("<circle") == 5
+    for css in ("bad", "warn", "good", "neutral"):
+        assert f'class="dot {css}"' in svg
+    assert "style=" not in svg  # the CSP allows no inline style
+    assert "<script" not in svg
+    assert "TIER_SOMETHING_NEW" in page.text  # listed, not drawn at a made-up height
+    assert page.text.count('data-testid="event-row"') == 5
+    assert 'data-testid="tier">TIER_SOMETHING_NEW' in page.text
+
+
+async def test_phone_page_without_history_says_so(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(db, {WABA_A: (personas.org, "Alpha")})
+    await deliver(db, world, WABA_A, security("PIN_CHANGED"))
+    await login(client, personas.viewer)
+    overview = await client.get("/o/acme")
+    phone_link = re.search(r'href="(?:http://testserver)?(/o/acme/wabas/\d+/phones/\d+)"', overview.text)
+    assert phone_link is not None
+    page = await client.get(phone_link.group(1))
+    assert 'data-testid="no-history"' in page.text
+    assert PHONE[-4:] in page.text
+
+
+async def test_another_orgs_waba_and_phone_are_404(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(
+        db, {WABA_A: (personas.org_other, "Bravo secret"), WABA_B: (personas.org, "Mine")}
+    )
+    await deliver(db, world, WABA_A, security("PIN_CHANGED"))
+    await deliver(db, world, WABA_B, security("PIN_CHANGED", phone="15550002222"))
+    await login(client, personas.viewer)
+    theirs = world.wabas[WABA_A].id
+    mine = world.wabas[WABA_B].id
+    page = await client.get(f"/o/acme/wabas/{theirs}")
+    assert page.status_code == 404
+    assert "Bravo secret" not in page.text
+    own = await client.get("/o/acme")
+    my_phone = re.search(rf'href="(?:http://testserver)?/o/acme/wabas/{mine}/phones/(\d+)"', own.text)
+    assert my_phone is not None
+    their_phone_pk = int(my_phone.group(1)) - 1  # the other org's number was created first
+    assert (await client.get(f"/o/acme/wabas/{theirs}/phones/{their_phone_pk}")).status_code == 404
+    assert (await client.get(f"/o/acme/wabas/{mine}/phones/{their_phone_pk}")).status_code == 404
+    assert (await client.get(f"/o/acme/wabas/{mine}/phones/{my_phone.group(1)}")).status_code == 200
+    client.cookies.clear()
+    await login(client, personas.outsider)
+    assert (await client.get(f"/o/acme/wabas/{mine}")).status_code == 404
