@@ -144,6 +144,23 @@ def cmd_waba_add(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def cmd_waba_connect(args: argparse.Namespace, settings: Settings) -> int:
+    from app.wabas.connect import connect_command
+
+    token = read_secret("System-user access token: ")
+    return run_async(
+        connect_command(settings, waba_id=args.waba_id, org_slug=args.org, app_id=args.app, token=token)
+    )
+
+
+def cmd_waba_subscription(args: argparse.Namespace, settings: Settings) -> int:
+    from app.wabas.subscriptions import subscription_command
+
+    return run_async(
+        subscription_command(settings, action=args.waba_command, waba_id=args.waba_id, org_slug=args.org)
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wabawatch", description="WhatsApp Business Account webhook dashboard"
@@ -218,6 +235,22 @@ def build_parser() -> argparse.ArgumentParser:
     waba_add.add_argument("--app", required=True, help="the Meta app id its webhooks arrive through")
     waba_add.add_argument("--name", default="", help="a name to show for the WABA")
     waba_add.set_defaults(handler=cmd_waba_add)
+    waba_connect = waba_sub.add_parser(
+        "connect", help="check a system-user token (on standard input) with Graph, store it and sync the WABA"
+    )
+    waba_connect.add_argument("waba_id", metavar="WABA_ID")
+    waba_connect.add_argument("--org", required=True, help="org URL name")
+    waba_connect.add_argument("--app", required=True, help="the Meta app id the token belongs to")
+    waba_connect.set_defaults(handler=cmd_waba_connect)
+    for verb, text in (
+        ("subscribe", "subscribe our app to the WABA's webhooks (POST subscribed_apps)"),
+        ("unsubscribe", "unsubscribe our app (DELETE subscribed_apps)"),
+        ("status", "the subscribed apps, ours marked, and the latest rate-limit usage"),
+    ):
+        waba_verb = waba_sub.add_parser(verb, help=text)
+        waba_verb.add_argument("waba_id", metavar="WABA_ID")
+        waba_verb.add_argument("--org", required=True, help="org URL name")
+        waba_verb.set_defaults(handler=cmd_waba_subscription)
     return parser
 
 

@@ -25,6 +25,7 @@ from app.db.engine import Database, make_engine
 from app.db.migrate import head_revision
 from app.db.types import set_keyring
 from app.events.routes import routes as events_routes
+from app.graph.client import GraphClient
 from app.jobs.worker import build_worker, runs_in_process
 from app.lib.crypto import Keyring
 from app.lib.passwords import PasswordHasherBox
@@ -38,6 +39,7 @@ from app.ops.routes import routes as ops_routes
 from app.settings import Settings, get_settings
 from app.staff.routes import routes as staff_routes
 from app.tenancy.routes import routes as tenancy_routes
+from app.wabas.connect_routes import routes as wabas_connect_routes
 from app.wabas.routes import routes as wabas_routes
 from app.web.csrf import CSRFMiddleware
 from app.web.errors import handlers as error_handlers
@@ -70,6 +72,7 @@ def build_services(settings: Settings) -> Services:
             sender=settings.mail_from,
         ),
         oidc=OidcClient(settings) if settings.oidc_enabled else None,
+        graph=GraphClient.from_settings(settings),
     )
 
 
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             await receiver.stop()
             if worker is not None:
                 await worker.close()
+            await svc.graph.aclose()
             await svc.db.dispose()
 
     web = Starlette(
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *tenancy_routes,
             *live_routes,  # before the events routes: /events/stream is not an event
             *events_routes,
+            *wabas_connect_routes,
             *wabas_routes,
             *mail_routes,
             *meta_routes,

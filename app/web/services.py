@@ -14,6 +14,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.auth.oidc import OidcClient
+    from app.graph.client import GraphClient
     from app.mail.service import Mailer
 
 
@@ -24,6 +25,8 @@ class Services:
     hasher: PasswordHasherBox
     mailer: Mailer
     oidc: OidcClient | None
+    # One Graph client per process: its connections and rate-limit tracker are shared by every request.
+    graph: GraphClient
     # Set after deliveries are committed, so an in-process worker wakes at once instead of polling.
     intake_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 

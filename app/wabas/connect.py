@@ -1,0 +1,225 @@
+"""Connecting a WABA with a pasted system-user token (the page and ``wabawatch waba connect``).
+
+Two steps, so that no database transaction stays open during Graph calls:
+``inspect`` checks the token with debug_token and reads the WABA and its numbers (Graph only);
+``store`` registers the WABA (or refreshes one the org registered before), keeps the token
+encrypted with its metadata, and applies the sync (flushes, never commits).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import delete as delete_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.db.engine import Database
+from app.events.models import Event
+from app.graph import queries as graph_queries
+from app.graph.client import GraphClient
+from app.graph.errors import GraphError
+from app.graph.nodes import TokenInfo
+from app.lib.timeutil import utcnow
+from app.meta.models import MetaApp
+from app.settings import Settings
+from app.tenancy import queries as tenancy_queries
+from app.tenancy.models import Organization, User
+from app.wabas import queries as wabas_queries
+from app.wabas import service as wabas_service
+from app.wabas import subscriptions, sync
+from app.wabas.models import Waba
+from app.webhooks.models import WebhookChange
+
+WABA_CONNECTED = "waba.connected"
+_WABA_ID = re.compile(r"^\d{1,64}$")
+MAX_TOKEN = 2000
+
+
+class ConnectError(Exception):
+    """The WABA cannot be connected; the message says why and what to do, in words."""
+
+
+@dataclass(frozen=True)
+class Inspection:
+    waba_id: str
+    token: TokenInfo
+    snapshot: sync.Snapshot
+
+
+@dataclass(frozen=True)
+class Connected:
+    waba: Waba
+    routed: int
+    phones: int
+    new: bool
+
+
+def clean_waba_id(value: str) -> str:
+    waba_id = value.strip()
+    if not _WABA_ID.match(waba_id):
+        raise ConnectError(
+            f"“{waba_id[:80]}” is not a WABA id: it is digits only (Business Settings → Accounts)."
+        )
+    return waba_id
+
+
+async def inspect(graph: GraphClient, *, app: MetaApp, waba_id: str, token: str) -> Inspection:
+    """Checks the token before anything is stored: valid, of this app, with whatsapp_business_management
+    on this WABA; then reads the WABA and its phone numbers. Raises ConnectError in words."""
+    waba_id = clean_waba_id(waba_id)
+    token = token.strip()
+    if not token or len(token) > MAX_TOKEN or any(c.isspace() for c in token):
+        raise ConnectError("Paste the system user's access token (one line, no spaces).")
+    try:
+        info = await graph.debug_token(token, app_id=app.app_id, app_secret=app.app_secret)
+        problem = info.problem_with(waba_id, app_id=app.app_id)
+        if problem:
+            raise ConnectError(problem)
+        snapshot = await sync.fetch(graph, waba_id, token)
+    except GraphError as exc:
+        raise ConnectError(str(exc)) from exc
+    return Inspection(waba_id=waba_id, token=info, snapshot=snapshot)
+
+
+async def store(
+    session: AsyncSession,
+    *,
+    org: Organization,
+    app: MetaApp,
+    inspection: Inspection,
+    token: str,
+    actor: User | None,
+) -> Connected:
+    """Registers the WABA for ``org`` (routing its earlier unrouted changes) or, when the org has it
+    already through this app, replaces its token and connects it again; then applies the sync."""
+    existing = await wabas_queries.waba_for_routing(session, app_pk=app.id, waba_id=inspection.waba_id)
+    if existing is not None and existing.org_id != org.id:
+        raise ConnectError(
+            f"WABA {inspection.waba_id} is already connected by another organization through app {app.app_id}."
+        )
+    routed, new = 0, existing is None
+    if existing is None:
+        try:
+            waba, routed = await wabas_service.register_waba(
+                session, org=org, app=app, waba_id=inspection.waba_id, name=inspection.snapshot.waba.name
+            )
+        except wabas_service.WabaError as exc:
+            raise ConnectError(str(exc)) from exc
+    else:
+        waba = existing
+    now = utcnow()
+    waba.access_token = token.strip()
+    waba.token_checked_at = now
+    waba.token_expires_at = inspection.token.expires_at
+    waba.token_scopes = list(inspection.token.scopes)
+    waba.connected_at = now
+    waba.disconnected_at = None
+    result = await sync.apply_snapshot(session, waba, inspection.snapshot, now=now)
+    await audit.record(
+        session,
+        org_id=org.id,
+        actor=actor,
+        action=WABA_CONNECTED,
+        target=f"WABA {waba.waba_id}",
+        details={"app_id": app.app_id, "phones": result.phones, "routed_changes": routed, "new": new},
+    )
+    return Connected(waba=waba, routed=routed, phones=result.phones, new=new)
+
+
+WABA_DISCONNECTED = "waba.disconnected"
+WABA_DELETED = "waba.deleted"
+
+
+class LifecycleError(Exception):
+    """Disconnect or delete refused; the message says why."""
+
+
+async def disconnect(
+    db: Database, graph: GraphClient, *, org_id: int, waba_pk: int, actor: User | None, unsubscribe: bool
+) -> str:
+    """Stops syncing and forgets the token; events, numbers and state stay. With ``unsubscribe`` the
+    app is unsubscribed first, and a refusal from Meta stops the disconnect (nothing changes)."""
+    if unsubscribe:
+        outcome = await subscriptions.toggle(
+            db, graph, org_id=org_id, waba_pk=waba_pk, subscribe=False, actor=actor
+        )
+        if not outcome.ok:
+            raise LifecycleError(f"Not disconnected: {outcome.message}")
+    async with db.transaction() as session:
+        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        if waba is None:
+            raise LifecycleError("No such WABA.")
+        waba.access_token = None
+        waba.disconnected_at = utcnow()
+        await audit.record(
+            session,
+            org_id=org_id,
+            actor=actor,
+            action=WABA_DISCONNECTED,
+            target=f"WABA {waba.waba_id}",
+            details={"unsubscribed": unsubscribe},
+        )
+        waba_id = waba.waba_id
+    also = " and unsubscribed" if unsubscribe else ""
+    return f"WABA {waba_id} is disconnected{also}: its history stays, and nothing is synced any more."
+
+
+async def delete(
+    session: AsyncSession, *, org_id: int, waba_pk: int, actor: User | None, confirm: str
+) -> str:
+    """Deletes the WABA, its numbers, state and events (and the org's webhook changes behind them),
+    once ``confirm`` is its WABA id. The raw deliveries stay until retention purges them."""
+    waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+    if waba is None:
+        raise LifecycleError("No such WABA.")
+    if confirm.strip() != waba.waba_id:
+        raise LifecycleError(f"Not deleted: type the WABA id {waba.waba_id} to confirm.")
+    waba_id = waba.waba_id
+    await session.execute(delete_(Event).where(Event.org_id == org_id, Event.waba_pk == waba.id))
+    await session.execute(
+        delete_(WebhookChange).where(
+            WebhookChange.org_id == org_id,
+            WebhookChange.app_pk == waba.app_pk,
+            WebhookChange.waba_id == waba_id,
+        )
+    )
+    await session.delete(waba)
+    await audit.record(session, org_id=org_id, actor=actor, action=WABA_DELETED, target=f"WABA {waba_id}")
+    return f"WABA {waba_id} and its events are deleted."
+
+
+async def connect_command(settings: Settings, *, waba_id: str, org_slug: str, app_id: str, token: str) -> int:
+    """``wabawatch waba connect``: the page's service code, with the token from standard input."""
+    from app.cli import CommandError
+    from app.cli_tasks import open_database
+
+    db = open_database(settings)
+    try:
+        async with db.read() as session:
+            org = await tenancy_queries.org_by_slug(session, org_slug)
+            if org is None:
+                raise CommandError(f"no organization {org_slug!r}")
+            app = await graph_queries.usable_app(session, org_id=org.id, app_id=app_id)
+            if app is None:
+                raise CommandError(f"no Meta app {app_id!r} for {org_slug} (add it with `wabawatch app add`)")
+        async with GraphClient.from_settings(settings) as graph:
+            inspection = await inspect(graph, app=app, waba_id=waba_id, token=token)
+        async with db.transaction() as session:
+            org = await tenancy_queries.org_by_slug(session, org_slug)
+            app = await graph_queries.usable_app(session, org_id=org.id if org else 0, app_id=app_id)
+            if org is None or app is None:
+                raise CommandError("the organization or the app was removed meanwhile")
+            done = await store(session, org=org, app=app, inspection=inspection, token=token, actor=None)
+    except ConnectError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await db.dispose()
+    print(f"connected WABA {done.waba.waba_id} ({done.waba.name}) for {org_slug} through Meta app {app_id}")
+    print(f"{done.phones} phone number{'s' if done.phones != 1 else ''} synced")
+    if done.routed:
+        print(
+            f"{done.routed} earlier change{'s' if done.routed != 1 else ''} routed to {org_slug}; the worker processes them"
+        )
+    return 0

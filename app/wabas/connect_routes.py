@@ -1,0 +1,229 @@
+"""Connecting WABAs through the Graph API, and each WABA's connection page: synced state, refresh,
+the subscription panel (toggled in place with HTMX), disconnect and delete.
+
+Owners and admins change things; viewers see the state only. Another org's WABA is a 404.
+No handler holds a transaction open across a Graph call (the services take care of that).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from app.graph import queries as graph_queries
+from app.graph.errors import GraphError
+from app.tenancy.context import OrgContext, require_member
+from app.tenancy.models import Role
+from app.wabas import connect, subscriptions, sync
+from app.web import toasts
+from app.web.forms import form_fields
+from app.web.services import services
+from app.web.templating import is_htmx, render
+
+CONNECT_FIELDS = ("app_id", "waba_id")  # never the token: it is not sent back to the page
+
+
+async def connect_page(request: Request) -> Response:
+    """GET shows the paste-a-token form; POST checks the token with Graph, then connects and syncs."""
+    svc = services(request)
+    form = await form_fields(request) if request.method == "POST" else {}
+    async with svc.db.read() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        apps = await graph_queries.usable_apps(session, org_id=ctx.org_id)
+        app = (
+            await graph_queries.usable_app(session, org_id=ctx.org_id, app_id=form.get("app_id", "").strip())
+            if form
+            else None
+        )
+    error = None
+    if request.method == "POST":
+        try:
+            if app is None:
+                raise connect.ConnectError(
+                    "Choose one of the Meta apps listed (add your own under Settings → Meta apps)."
+                )
+            inspection = await connect.inspect(
+                svc.graph, app=app, waba_id=form.get("waba_id", ""), token=form.get("access_token", "")
+            )
+            async with svc.db.transaction() as session:
+                ctx = await require_member(request, session, role=Role.ADMIN)
+                app = await graph_queries.usable_app(session, org_id=ctx.org_id, app_id=app.app_id)
+                assert app is not None
+                done = await connect.store(
+                    session,
+                    org=ctx.org,
+                    app=app,
+                    inspection=inspection,
+                    token=form.get("access_token", ""),
+                    actor=ctx.user,
+                )
+        except connect.ConnectError as exc:
+            error = str(exc)
+        else:
+            routed = f" {done.routed} earlier notifications are now routed to it." if done.routed else ""
+            toasts.add(
+                request,
+                f"WABA {done.waba.waba_id} is connected: {done.phones} phone numbers synced.{routed}",
+                "success",
+            )
+            return RedirectResponse(
+                request.url_for("wabas:connection", org_slug=ctx.org.slug, waba_pk=done.waba.id), 303
+            )
+    context: dict[str, Any] = {
+        "ctx": ctx,
+        "apps": apps,
+        "error": error,
+        "form": {k: form.get(k, "") for k in CONNECT_FIELDS},
+    }
+    return render(request, "wabas/connect.html", context, status_code=400 if error else 200)
+
+
+async def _member(request: Request, role: Role = Role.VIEWER) -> tuple[OrgContext, int]:
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session, role=role)
+        waba = await graph_queries.waba(session, org_id=ctx.org_id, waba_pk=request.path_params["waba_pk"])
+    if waba is None:
+        raise HTTPException(404)
+    return ctx, waba.id
+
+
+async def _status(request: Request, ctx: OrgContext, waba_pk: int) -> subscriptions.Status:
+    svc = services(request)
+    try:
+        return await subscriptions.read_status(svc.db, svc.graph, org_id=ctx.org_id, waba_pk=waba_pk)
+    except sync.NotConnected as exc:
+        async with svc.db.read() as session:
+            status = await subscriptions.offline_status(session, org_id=ctx.org_id, waba_pk=waba_pk)
+        status.error = str(exc)
+        return status
+
+
+def _panel(
+    request: Request,
+    ctx: OrgContext,
+    status: subscriptions.Status,
+    *,
+    message: str | None = None,
+    ok: bool = True,
+) -> Response:
+    context: dict[str, Any] = {
+        "ctx": ctx,
+        "status": status,
+        "waba": status.waba,
+        "message": message,
+        "ok": ok,
+    }
+    return render(request, "wabas/connection.html", context, block="panel", status_code=200)
+
+
+async def connection_page(request: Request) -> Response:
+    """The WABA's Graph side: synced state and the subscription panel (read live from Graph)."""
+    ctx, waba_pk = await _member(request)
+    status = await _status(request, ctx, waba_pk)
+    return _panel(request, ctx, status)
+
+
+async def toggle_subscription(request: Request) -> Response:
+    """POST action=subscribe|unsubscribe; HTMX swaps the panel in place, a plain form gets a redirect."""
+    ctx, waba_pk = await _member(request, Role.ADMIN)
+    svc = services(request)
+    form = await form_fields(request)
+    action = form.get("action", "")
+    if action not in ("subscribe", "unsubscribe"):
+        raise HTTPException(400, "action must be subscribe or unsubscribe")
+    try:
+        outcome = await subscriptions.toggle(
+            svc.db,
+            svc.graph,
+            org_id=ctx.org_id,
+            waba_pk=waba_pk,
+            subscribe=action == "subscribe",
+            actor=ctx.user,
+            override_callback_uri=form.get("override_callback_uri", ""),
+            verify_token=form.get("verify_token", ""),
+        )
+    except (subscriptions.SubscriptionError, sync.NotConnected) as exc:
+        message, ok, status = str(exc), False, await _status(request, ctx, waba_pk)
+    else:
+        message, ok, status = outcome.message, outcome.ok, outcome.status
+    if not is_htmx(request):
+        toasts.add(request, message, "success" if ok else "error")
+        return RedirectResponse(
+            request.url_for("wabas:connection", org_slug=ctx.org.slug, waba_pk=waba_pk), 303
+        )
+    return _panel(request, ctx, status, message=message, ok=ok)
+
+
+async def refresh(request: Request) -> Response:
+    ctx, waba_pk = await _member(request, Role.ADMIN)
+    svc = services(request)
+    try:
+        result = await sync.sync_waba(svc.db, svc.graph, org_id=ctx.org_id, waba_pk=waba_pk)
+    except (GraphError, sync.NotConnected) as exc:
+        toasts.add(request, str(exc), "error")
+    else:
+        drift = len(result.drift_event_ids)
+        note = f"; {drift} changed without a webhook" if drift else ""
+        toasts.add(request, f"Synced from Meta: {result.phones} phone numbers{note}.", "success")
+    return RedirectResponse(request.url_for("wabas:connection", org_slug=ctx.org.slug, waba_pk=waba_pk), 303)
+
+
+async def disconnect(request: Request) -> Response:
+    """Stops syncing and forgets the token (history stays); optionally unsubscribes first."""
+    ctx, waba_pk = await _member(request, Role.ADMIN)
+    svc = services(request)
+    form = await form_fields(request)
+    try:
+        message = await connect.disconnect(
+            svc.db,
+            svc.graph,
+            org_id=ctx.org_id,
+            waba_pk=waba_pk,
+            actor=ctx.user,
+            unsubscribe=form.get("unsubscribe") == "1",
+        )
+    except connect.LifecycleError as exc:
+        toasts.add(request, str(exc), "error")
+    else:
+        toasts.add(request, message, "success")
+    return RedirectResponse(request.url_for("wabas:connection", org_slug=ctx.org.slug, waba_pk=waba_pk), 303)
+
+
+async def delete(request: Request) -> Response:
+    """Deletes the WABA and its events, once its id is typed as confirmation."""
+    ctx, waba_pk = await _member(request, Role.ADMIN)
+    svc = services(request)
+    form = await form_fields(request)
+    org_slug = ctx.org.slug
+    try:
+        async with svc.db.transaction() as session:
+            ctx = await require_member(request, session, role=Role.ADMIN)
+            message = await connect.delete(
+                session, org_id=ctx.org_id, waba_pk=waba_pk, actor=ctx.user, confirm=form.get("confirm", "")
+            )
+    except connect.LifecycleError as exc:
+        toasts.add(request, str(exc), "error")
+        return RedirectResponse(request.url_for("wabas:connection", org_slug=org_slug, waba_pk=waba_pk), 303)
+    toasts.add(request, message, "success")
+    return RedirectResponse(request.url_for("tenancy:home", org_slug=org_slug), 303)
+
+
+routes = [
+    Route("/o/{org_slug}/wabas/connect", connect_page, methods=["GET", "POST"], name="wabas:connect"),
+    Route("/o/{org_slug}/wabas/{waba_pk:int}/subscription", connection_page, name="wabas:connection"),
+    Route(
+        "/o/{org_slug}/wabas/{waba_pk:int}/subscription",
+        toggle_subscription,
+        methods=["POST"],
+        name="wabas:subscription_toggle",
+    ),
+    Route("/o/{org_slug}/wabas/{waba_pk:int}/refresh", refresh, methods=["POST"], name="wabas:refresh"),
+    Route(
+        "/o/{org_slug}/wabas/{waba_pk:int}/disconnect", disconnect, methods=["POST"], name="wabas:disconnect"
+    ),
+    Route("/o/{org_slug}/wabas/{waba_pk:int}/delete", delete, methods=["POST"], name="wabas:delete"),
+]

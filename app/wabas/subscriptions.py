@@ -1,0 +1,321 @@
+"""Our app's webhook subscription on a WABA: read (GET subscribed_apps), subscribe (POST, with an
+optional override callback URL and verify token) and unsubscribe (DELETE), for the panel and the CLI.
+
+Each function owns its transactions, the way a task does, because the Graph call in the middle
+must not hold one open: read the token, call Graph, then record what happened. Every toggle,
+succeeded or refused, is kept in subscription_changes (who, when, what, Meta's answer in words)
+and in the audit log; the latest rate-limit usage is kept per WABA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.db.engine import Database
+from app.graph import queries as graph_queries
+from app.graph.client import GraphClient
+from app.graph.errors import GraphError
+from app.graph.models import SubscriptionAction, SubscriptionChange, WabaUsage
+from app.graph.nodes import SubscribedApp
+from app.lib.timeutil import utcnow
+from app.settings import Settings
+from app.tenancy import queries as tenancy_queries
+from app.tenancy.models import User
+from app.wabas import queries as wabas_queries
+from app.wabas.models import StateEntry, Waba
+from app.wabas.sync import NotConnected, save_usage
+
+SUBSCRIBED = "waba.subscribed"
+UNSUBSCRIBED = "waba.unsubscribed"
+COMMAND_LINE = "command line"
+MAX_OVERRIDE = 200
+
+
+class SubscriptionError(ValueError):
+    """The request itself is wrong (before any Graph call); the message says why."""
+
+
+@dataclass(frozen=True)
+class AppRow:
+    app_id: str
+    name: str
+    override_callback_uri: str | None
+    ours: bool
+
+
+@dataclass
+class Status:
+    """What the panel and ``waba status`` show."""
+
+    waba: Waba
+    our_app_id: str
+    apps: list[AppRow] | None  # None: Graph could not be read (see ``error``)
+    error: str | None = None
+    usage: WabaUsage | None = None
+    changes: list[SubscriptionChange] = field(default_factory=list)
+    silent_for: timedelta | None = None  # set when subscribed but nothing arrived for too long
+
+    @property
+    def subscribed(self) -> bool | None:
+        if self.apps is None:
+            return self.waba.subscribed
+        return any(row.ours for row in self.apps)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str
+    status: Status
+
+
+def _rows(apps: list[SubscribedApp], our_app_id: str) -> list[AppRow]:
+    return [AppRow(a.app_id, a.name, a.override_callback_uri, a.app_id == our_app_id) for a in apps]
+
+
+def silence(waba: Waba, changes: list[SubscriptionChange], now: datetime) -> timedelta | None:
+    """How long a subscribed WABA has been silent, once that exceeds its silent_after_hours."""
+    if not waba.subscribed:
+        return None
+    subscribed_at = next(
+        (c.created_at for c in changes if c.ok and c.action == SubscriptionAction.SUBSCRIBE), None
+    )
+    since = max(
+        (t for t in (waba.last_event_at, subscribed_at, waba.connected_at) if t is not None), default=None
+    )
+    if since is None:
+        return None
+    quiet = now - since
+    return quiet if quiet >= timedelta(hours=waba.silent_after_hours) else None
+
+
+async def _remember(session: AsyncSession, waba: Waba, subscribed: bool) -> None:
+    """Our subscription as Meta last told it, on the WABA and as its ``subscription`` state entry
+    (which the WABA cards read)."""
+    now = utcnow()
+    waba.subscribed = subscribed
+    waba.subscription_checked_at = now
+    entry = await wabas_queries.state_entry(session, waba_pk=waba.id, subject="waba", key="subscription")
+    if entry is None:
+        session.add(
+            StateEntry(
+                org_id=waba.org_id,
+                waba_pk=waba.id,
+                subject="waba",
+                key="subscription",
+                value={"subscribed": subscribed},
+                occurred_at=now,
+                event_id=None,
+            )
+        )
+    else:
+        entry.value = {"subscribed": subscribed}
+        entry.occurred_at = now
+    await session.flush()
+
+
+async def _token(db: Database, *, org_id: int, waba_pk: int) -> tuple[str, str, str]:
+    """(WABA id, token, our app id), or NotConnected / LookupError (no such WABA in this org)."""
+    async with db.read() as session:
+        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        if waba is None:
+            raise LookupError(waba_pk)
+        if not waba.access_token:
+            raise NotConnected(
+                f"WABA {waba.waba_id} has no access token: connect it with a system-user token first."
+            )
+        app = await graph_queries.app_of_waba(session, waba)
+        return waba.waba_id, waba.access_token, app.app_id
+
+
+async def read_status(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int) -> Status:
+    """Asks Graph which apps are subscribed (a failure becomes ``error``, in words) and records it."""
+    waba_id, token, our_app_id = await _token(db, org_id=org_id, waba_pk=waba_pk)
+    apps: list[AppRow] | None = None
+    error = None
+    try:
+        apps = _rows(await graph.list_subscribed_apps(waba_id, token), our_app_id)
+    except GraphError as exc:
+        error = str(exc)
+    return await _record(
+        db, graph, org_id=org_id, waba_pk=waba_pk, our_app_id=our_app_id, apps=apps, error=error
+    )
+
+
+async def toggle(
+    db: Database,
+    graph: GraphClient,
+    *,
+    org_id: int,
+    waba_pk: int,
+    subscribe: bool,
+    actor: User | None,
+    override_callback_uri: str = "",
+    verify_token: str = "",
+) -> Outcome:
+    """POSTs or DELETEs our subscription, records who did it and Meta's answer, then reads the list
+    again so that the panel shows Meta's view rather than a guess."""
+    override = override_callback_uri.strip() if subscribe else ""
+    verify = verify_token.strip() if subscribe else ""
+    if override and (not override.startswith("https://") or len(override) > MAX_OVERRIDE):
+        raise SubscriptionError(
+            f"The override callback URL must be an https:// URL of at most {MAX_OVERRIDE} characters."
+        )
+    if bool(override) != bool(verify):
+        raise SubscriptionError(
+            "An override callback URL needs a verify token, and a verify token needs the URL."
+        )
+    waba_id, token, our_app_id = await _token(db, org_id=org_id, waba_pk=waba_pk)
+    error = None
+    try:
+        if subscribe:
+            await graph.subscribe_app(
+                waba_id, token, override_callback_uri=override or None, verify_token=verify or None
+            )
+        else:
+            await graph.unsubscribe_app(waba_id, token)
+    except GraphError as exc:
+        error = str(exc)
+    action = SubscriptionAction.SUBSCRIBE if subscribe else SubscriptionAction.UNSUBSCRIBE
+    async with db.transaction() as session:
+        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        if waba is None:
+            raise LookupError(waba_pk)
+        session.add(
+            SubscriptionChange(
+                org_id=org_id,
+                waba_pk=waba_pk,
+                user_id=actor.id if actor is not None else None,
+                actor=actor.email if actor is not None else COMMAND_LINE,
+                action=action,
+                override_callback_uri=override or None,
+                ok=error is None,
+                error=error,
+            )
+        )
+        if error is None:
+            await _remember(session, waba, subscribe)
+        await audit.record(
+            session,
+            org_id=org_id,
+            actor=actor,
+            action=SUBSCRIBED if subscribe else UNSUBSCRIBED,
+            target=f"WABA {waba_id}",
+            details={"ok": error is None, "error": error, "override_callback_uri": override or None},
+        )
+    if error is not None:
+        status = await _record(
+            db, graph, org_id=org_id, waba_pk=waba_pk, our_app_id=our_app_id, apps=None, error=None
+        )
+        return Outcome(False, error, status)
+    status = await read_status(db, graph, org_id=org_id, waba_pk=waba_pk)
+    done = (
+        f"Subscribed app {our_app_id} to WABA {waba_id}'s webhooks"
+        + (f" with the override callback {override}" if override else "")
+        if subscribe
+        else f"Unsubscribed app {our_app_id} from WABA {waba_id}'s webhooks"
+    )
+    return Outcome(True, done + ".", status)
+
+
+async def _record(
+    db: Database,
+    graph: GraphClient,
+    *,
+    org_id: int,
+    waba_pk: int,
+    our_app_id: str,
+    apps: list[AppRow] | None,
+    error: str | None,
+) -> Status:
+    async with db.transaction() as session:
+        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        if waba is None:
+            raise LookupError(waba_pk)
+        if apps is not None:
+            await _remember(session, waba, any(row.ours for row in apps))
+        latest = graph.usage.latest(waba.waba_id)
+        usage = await save_usage(session, waba, latest) if latest is not None else None
+        if usage is None:
+            usage = await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk)
+        changes = await graph_queries.subscription_changes(session, org_id=org_id, waba_pk=waba_pk)
+        status = Status(
+            waba=waba, our_app_id=our_app_id, apps=apps, error=error, usage=usage, changes=changes
+        )
+        status.silent_for = silence(waba, changes, utcnow())
+        return status
+
+
+async def offline_status(session: AsyncSession, *, org_id: int, waba_pk: int) -> Status:
+    """What is known without asking Graph (a WABA without a token)."""
+    waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+    if waba is None:
+        raise LookupError(waba_pk)
+    app = await graph_queries.app_of_waba(session, waba)
+    changes = await graph_queries.subscription_changes(session, org_id=org_id, waba_pk=waba_pk)
+    usage = await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk)
+    return Status(waba=waba, our_app_id=app.app_id, apps=None, usage=usage, changes=changes)
+
+
+def describe(status: Status) -> list[str]:
+    """``waba status``'s lines: our state, every subscribed app (ours marked) and the latest usage."""
+    state = {None: "not known", True: "subscribed", False: "not subscribed"}[status.subscribed]
+    lines = [f"WABA {status.waba.waba_id}: our app {status.our_app_id} is {state}"]
+    for row in status.apps or []:
+        mark = "* " if row.ours else "  "
+        override = f" -> {row.override_callback_uri}" if row.override_callback_uri else ""
+        lines.append(f"{mark}{row.app_id} {row.name}{override}")
+    if status.apps == []:
+        lines.append("  (no app is subscribed)")
+    if status.usage is not None:
+        held = f", held back until {status.usage.held_until:%H:%M} UTC" if status.usage.held_until else ""
+        lines.append(f"rate limit: {status.usage.peak}% of the hourly Graph calls used{held}")
+    else:
+        lines.append("rate limit: no usage reported yet")
+    if status.silent_for is not None:
+        lines.append(
+            f"warning: subscribed, but no event for {int(status.silent_for.total_seconds() // 3600)} hours"
+        )
+    return lines
+
+
+async def subscription_command(settings: Settings, *, action: str, waba_id: str, org_slug: str) -> int:
+    """``wabawatch waba subscribe|unsubscribe|status``; a Graph error exits 1 with the message in words."""
+    from app.cli import CommandError
+    from app.cli_tasks import open_database
+
+    db = open_database(settings)
+    try:
+        async with db.read() as session:
+            org = await tenancy_queries.org_by_slug(session, org_slug)
+            if org is None:
+                raise CommandError(f"no organization {org_slug!r}")
+            waba = await wabas_queries.waba_of_org(session, org_id=org.id, waba_id=waba_id.strip())
+            if waba is None:
+                raise CommandError(f"no WABA {waba_id!r} in {org_slug}")
+            org_id, waba_pk = org.id, waba.id
+        async with GraphClient.from_settings(settings) as graph:
+            if action == "status":
+                status = await read_status(db, graph, org_id=org_id, waba_pk=waba_pk)
+                for line in describe(status):
+                    print(line)
+                if status.error:
+                    raise CommandError(status.error)
+                return 0
+            outcome = await toggle(
+                db, graph, org_id=org_id, waba_pk=waba_pk, subscribe=action == "subscribe", actor=None
+            )
+    except NotConnected as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await db.dispose()
+    if not outcome.ok:
+        raise CommandError(outcome.message)
+    print(outcome.message)
+    for line in describe(outcome.status)[1:]:
+        print(line)
+    return 0

@@ -1,0 +1,279 @@
+"""Syncing a WABA and its phone numbers from the Graph API, and noticing what the webhooks missed.
+
+``fetch`` talks to Graph (no database); ``apply_snapshot`` writes what it read (flushes, never
+commits). Where a polled value differs from what wabawatch last knew — the webhook state
+(state_entries) when a webhook ever set it, else the value the previous sync read — one event
+says so ("changed without a webhook") and, for keys the webhooks also set, the state follows it,
+so the same difference is reported once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.alerts import outbox as alerts_outbox
+from app.db.engine import Database
+from app.events.models import Event
+from app.events.parsed import Severity, StateUpdate
+from app.graph import queries as graph_queries
+from app.graph.client import GraphClient
+from app.graph.errors import GraphError
+from app.graph.models import WabaUsage
+from app.graph.nodes import PhoneNumberInfo, WabaInfo
+from app.graph.usage import BusinessStatus
+from app.lib.timeutil import utcnow
+from app.wabas import queries as wabas_queries
+from app.wabas import service as wabas_service
+from app.wabas.models import PhoneNumber, Waba
+
+SYNC_FIELD = "graph_sync"
+DRIFT_KIND = "changed_without_webhook"
+# Meta names a rejected display name REJECTED in webhooks and DECLINED on the phone number node.
+_SAME = {"REJECTED": "DECLINED"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What Graph said about one WABA at one moment."""
+
+    waba: WabaInfo
+    phones: list[PhoneNumberInfo]
+    usage: BusinessStatus | None
+
+
+@dataclass
+class SyncResult:
+    phones: int = 0
+    drift_event_ids: list[int] = field(default_factory=list)
+
+
+async def fetch(graph: GraphClient, waba_id: str, token: str) -> Snapshot:
+    info = await graph.get_waba(waba_id, token)
+    phones = await graph.list_phone_numbers(waba_id, token)
+    return Snapshot(waba=info, phones=phones, usage=graph.usage.latest(waba_id))
+
+
+def _norm(value: str | None) -> str | None:
+    return _SAME.get(value, value) if value else None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One polled value: where the webhooks keep it (``key``, None: they never say) and how."""
+
+    label: str
+    key: str | None
+    read: Callable[[dict[str, Any]], str | None]  # state value -> comparable text
+    build: Callable[[str], dict[str, Any]]  # polled text -> state value
+
+
+def _get(name: str) -> Callable[[dict[str, Any]], str | None]:
+    return lambda value: str(value[name]) if value.get(name) else None
+
+
+def _no_state(value: str) -> dict[str, Any]:
+    """Checks without a webhook key never build state."""
+    return {}
+
+
+WABA_CHECKS = {
+    "account_review_status": Check("Account review", "review", _get("decision"), lambda v: {"decision": v}),
+    "health_status": Check("Messaging health", None, _get(""), _no_state),
+}
+PHONE_CHECKS = {
+    "name_status": Check(
+        "Display name status",
+        "name",
+        _get("status"),
+        lambda v: {"status": v, "requested_name": None, "reason": None},
+    ),
+    "messaging_limit_tier": Check(
+        "Messaging limit", "messaging_limit", _get("tier"), lambda v: {"tier": v, "previous": None}
+    ),
+    "quality_rating": Check("Quality rating", None, _get(""), _no_state),
+    "throughput_level": Check(
+        "Throughput", "throughput", _get("level"), lambda v: {"level": v, "event": None}
+    ),
+}
+
+
+async def apply_snapshot(
+    session: AsyncSession, waba: Waba, snapshot: Snapshot, *, now: datetime | None = None
+) -> SyncResult:
+    now = now or utcnow()
+    result = SyncResult()
+    info = snapshot.waba
+    polled = {"account_review_status": info.account_review_status, "health_status": info.can_send_message}
+    for column, check in WABA_CHECKS.items():
+        await _compare(session, result, waba, None, column, check, polled[column], now)
+    if info.name:
+        waba.name = info.name[:300]
+    waba.business_verification_status = info.business_verification_status[:40] or None
+    waba.graph_status = info.status[:40] or None
+    waba.currency = info.currency[:8] or None
+    waba.timezone_id = info.timezone_id[:16] or None
+    waba.owner_business_id = info.owner_business_id[:64] or None
+    waba.owner_business_name = info.owner_business_name[:300] or None
+    waba.synced_at = now
+    waba.sync_error = None
+    for phone_info in snapshot.phones:
+        await _apply_phone(session, result, waba, phone_info, now)
+        result.phones += 1
+    if snapshot.usage is not None:
+        await save_usage(session, waba, snapshot.usage)
+    await session.flush()
+    await alerts_outbox.enqueue_for_events(session, org_id=waba.org_id, event_ids=result.drift_event_ids)
+    return result
+
+
+async def _apply_phone(
+    session: AsyncSession, result: SyncResult, waba: Waba, info: PhoneNumberInfo, now: datetime
+) -> None:
+    digits = re.sub(r"\D", "", info.display_phone_number)[:32] or None
+    phone = await wabas_service.phone_for_event(
+        session, waba, digits=digits, phone_number_id=info.id[:64] or None, display=info.display_phone_number
+    )
+    if phone is None:
+        return
+    if info.verified_name:
+        phone.verified_name = info.verified_name[:300]
+    if info.display_phone_number:
+        phone.display_phone_number = info.display_phone_number[:64]
+    polled = {
+        "name_status": info.name_status,
+        "messaging_limit_tier": info.messaging_limit_tier,
+        "quality_rating": info.quality_rating,
+        "throughput_level": info.throughput_level,
+    }
+    for column, check in PHONE_CHECKS.items():
+        await _compare(session, result, waba, phone, column, check, polled[column], now)
+    phone.code_verification_status = info.code_verification_status[:40] or None
+    phone.graph_status = info.status[:40] or None
+    phone.platform_type = info.platform_type[:40] or None
+    phone.synced_at = now
+
+
+async def _compare(
+    session: AsyncSession,
+    result: SyncResult,
+    waba: Waba,
+    phone: PhoneNumber | None,
+    column: str,
+    check: Check,
+    polled: str,
+    now: datetime,
+) -> None:
+    """Stores ``polled`` in ``column`` and records a drift event when it contradicts what was known."""
+    owner: Waba | PhoneNumber = phone if phone is not None else waba
+    previous: str | None = getattr(owner, column)
+    setattr(owner, column, polled[:40] or None)
+    if not polled:
+        return
+    known, source = previous, "the previous sync"
+    if check.key is not None:
+        subject = f"phone:{phone.id}" if phone is not None else "waba"
+        entry = await wabas_queries.state_entry(session, waba_pk=waba.id, subject=subject, key=check.key)
+        if entry is not None and check.read(dict(entry.value)):
+            known, source = check.read(dict(entry.value)), "the webhooks"
+    if known is None or _norm(known) == _norm(polled):
+        return
+    event = await record_drift(session, waba, phone, check.label, known, polled, source=source, now=now)
+    result.drift_event_ids.append(event.id)
+    if check.key is not None:
+        await wabas_service.apply_state(
+            session,
+            waba=waba,
+            phone=phone,
+            update_=StateUpdate("phone" if phone is not None else "waba", check.key, check.build(polled)),
+            occurred_at=now,
+            event_id=event.id,
+        )
+
+
+async def record_drift(
+    session: AsyncSession,
+    waba: Waba,
+    phone: PhoneNumber | None,
+    label: str,
+    known: str,
+    polled: str,
+    *,
+    source: str,
+    now: datetime,
+) -> Event:
+    """An event without a webhook change behind it: Graph says ``polled`` where ``source`` said ``known``."""
+    where = f" of {phone.display_phone_number or phone.phone_number_id}" if phone is not None else ""
+    event = Event(
+        change_id=None,
+        seq=0,
+        app_pk=waba.app_pk,
+        org_id=waba.org_id,
+        waba_pk=waba.id,
+        waba_id=waba.waba_id,
+        phone=phone.digits if phone is not None else None,
+        phone_number_id=phone.phone_number_id if phone is not None else None,
+        field=SYNC_FIELD,
+        kind=DRIFT_KIND,
+        severity=int(Severity.WARNING),
+        occurred_at=now,
+        received_at=now,
+        summary=f"{label}{where} changed without a webhook: {known} → {polled} (found by a Graph sync)",
+        details={"what": label, "known": known, "known_from": source, "polled": polled, "source": "graph"},
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def save_usage(session: AsyncSession, waba: Waba, status: BusinessStatus) -> WabaUsage:
+    """Keeps the latest usage reading of the WABA, so that every process shows the same figure."""
+    usage = await graph_queries.usage_of(session, org_id=waba.org_id, waba_pk=waba.id)
+    if usage is None:
+        usage = WabaUsage(org_id=waba.org_id, waba_pk=waba.id)
+        session.add(usage)
+    readings = status.readings
+    usage.observed_at = status.observed_at
+    usage.call_count = max((r.call_count for r in readings), default=0)
+    usage.total_cputime = max((r.total_cputime for r in readings), default=0)
+    usage.total_time = max((r.total_time for r in readings), default=0)
+    usage.regain_minutes = status.regain_minutes
+    usage.held_until = status.held_until
+    await session.flush()
+    return usage
+
+
+class NotConnected(Exception):
+    """The WABA has no stored token, or was disconnected: there is nothing to sync with."""
+
+
+async def sync_waba(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int) -> SyncResult:
+    """The whole refresh, as the page, the CLI and the worker run it: read the token, call Graph with
+    no transaction open, then apply what it said in one transaction. A Graph failure is kept on the
+    WABA (shown on its page) and raised."""
+    async with db.read() as session:
+        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        if waba is None or not waba.access_token or waba.disconnected_at is not None:
+            raise NotConnected("This WABA is not connected: connect it with a token first.")
+        waba_id, token = waba.waba_id, waba.access_token
+    try:
+        snapshot = await fetch(graph, waba_id, token)
+    except GraphError as exc:
+        async with db.transaction() as session:
+            failed = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+            if failed is not None:
+                failed.sync_error = str(exc)
+                status = graph.usage.latest(waba_id)
+                if status is not None:
+                    await save_usage(session, failed, status)
+        raise
+    async with db.transaction() as session:
+        current = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        if current is None:
+            raise NotConnected("This WABA was deleted while it was being synced.")
+        return await apply_snapshot(session, current, snapshot)
