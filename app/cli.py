@@ -41,6 +41,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=True,
         timeout_graceful_shutdown=10,
         log_level="info",
+        log_config=None,  # uvicorn's lines go through the app's JSON handler (app.ops.logs)
         access_log=False,
     )
     return 0

@@ -35,6 +35,7 @@ from app.mail.routes import routes as mail_routes
 from app.mail.service import Mailer
 from app.meta.routes import routes as meta_routes
 from app.ops.inspector_routes import routes as inspector_routes
+from app.ops.logs import RequestIdMiddleware, configure_logging
 from app.ops.routes import routes as ops_routes
 from app.settings import Settings, get_settings
 from app.staff.routes import routes as staff_routes
@@ -82,11 +83,12 @@ class Dispatcher:
     def __init__(self, web: Starlette, webhooks: ASGIApp) -> None:
         self.web = web
         self.webhooks = webhooks
+        self._webhooks_with_id = RequestIdMiddleware(webhooks)
         self.state = web.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(WEBHOOK_PREFIX):
-            await self.webhooks(scope, receive, send)
+            await self._webhooks_with_id(scope, receive, send)
         else:
             await self.web(scope, receive, send)
 
@@ -94,6 +96,7 @@ class Dispatcher:
 def create_app(settings: Settings | None = None) -> Dispatcher:
     settings = settings or get_settings()
     settings.check_production()
+    configure_logging(settings.log_format)
     if not (HTMX_DIST / "htmx.min.js").exists():
         raise MissingAssets(f"{HTMX_DIST} is missing: run `npm ci --ignore-scripts` in {ROOT}")
 
@@ -144,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *inspector_routes,
         ],
         middleware=[
+            Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
             Middleware(
                 SessionMiddleware,

@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     graph_api_base: str = "https://graph.facebook.com"
     graph_api_version: str = "v24.0"
     webhook_max_body_bytes: int = 3 * 1024 * 1024
+    # Operations (issue 7). /metrics answers 404 while METRICS_TOKEN is unset.
+    metrics_token: SecretStr | None = None
+    # /readyz says "not ready" when the oldest unprocessed delivery or change is older than this.
+    ready_max_lag_seconds: int = 300
+    log_format: Literal["json", "text"] = "json"
+    # Default retention for orgs without their own policy (account events are kept).
+    retention_deliveries_days: int = 30
+    retention_messages_days: int = 7
+    # Mutual TLS is terminated at the reverse proxy (deploy/nginx/wabawatch.conf). When required,
+    # webhook POSTs count only from a trusted proxy address that says the client certificate was
+    # verified (X-Client-Verify: SUCCESS) for Meta's subject (X-Client-DN); others get 403.
+    webhook_require_client_cert: bool = False
+    webhook_trusted_proxies: str = "127.0.0.1,::1"
+    webhook_client_cert_cn: str = "client.webhooks.fbclientcerts.com"
     # Process webhooks inside the web process. Unset: on for SQLite (one command runs everything),
     # off for PostgreSQL (run `wabawatch worker` processes).
     worker_in_process: bool | None = None

@@ -21,7 +21,10 @@ async def test_healthz_answers_while_the_process_lives(client: httpx2.AsyncClien
 async def test_readyz_is_ready_at_head(client: httpx2.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "schema": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "schema": "ok", "worker": "ok"},
+    }
 
 
 async def test_readyz_says_why_it_is_not_ready_until_the_schema_is_at_head(
