@@ -18,7 +18,7 @@ from app.events.models import Event
 from app.events.parsed import ParsedEvent, Severity
 from app.wabas import service as wabas_service
 from app.wabas.models import Waba
-from app.wabas.service import fit
+from app.wabas.service import LoadedRows, fit
 from app.webhooks.models import WebhookChange
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ async def store_change_events(
     waba: Waba,
     parsed: Sequence[ParsedEvent],
     existing_events: Sequence[Event] | None = None,
+    loaded: LoadedRows | None = None,
 ) -> StoredEvents:
     """Upserts one event per parsed item, finds or creates its phone number, applies its state
     updates (only if newer than the stored state) and moves the WABA's last_event_at.
@@ -58,6 +59,7 @@ async def store_change_events(
             digits=item.phone_digits,
             phone_number_id=item.phone_number_id,
             display=item.display_phone_number,
+            loaded=loaded,
         )
         event = existing.get(seq)
         if event is None:
@@ -88,6 +90,7 @@ async def store_change_events(
                 update_=update_,
                 occurred_at=item.occurred_at,
                 event_id=event.id,
+                loaded=loaded,
             )
         if waba.last_event_at is None or item.occurred_at > waba.last_event_at:
             waba.last_event_at = item.occurred_at

@@ -6,6 +6,7 @@ Services flush but never commit: the caller owns the transaction.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +90,47 @@ async def route_registered(session: AsyncSession) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass
+class LoadedRows:
+    """Phone numbers and state entries one processing batch has already read, so that a batch of
+    changes about the same WABA asks for them once. ``clear()`` after a savepoint rolls back: the
+    rollback expired (or removed) what the savepoint had touched."""
+
+    phones: dict[tuple[int, str, str], PhoneNumber] = field(default_factory=dict)
+    states: dict[tuple[int, str, str], StateEntry] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.phones.clear()
+        self.states.clear()
+
+    def remember_phone(self, phone: PhoneNumber) -> None:
+        if phone.phone_number_id:
+            self.phones[(phone.waba_pk, "id", phone.phone_number_id)] = phone
+        if phone.digits:
+            self.phones[(phone.waba_pk, "digits", phone.digits)] = phone
+
+
+async def _find_phone(
+    session: AsyncSession, waba: Waba, digits: str | None, phone_number_id: str | None, loaded: LoadedRows
+) -> PhoneNumber | None:
+    if phone_number_id:
+        phone = loaded.phones.get((waba.id, "id", phone_number_id))
+        if phone is None:
+            phone = await queries.phone_by_number_id(
+                session, waba_pk=waba.id, phone_number_id=phone_number_id
+            )
+        if phone is not None:
+            return phone
+    if digits:
+        phone = loaded.phones.get((waba.id, "digits", digits))
+        if phone is not None and phone.phone_number_id in (None, phone_number_id):
+            return phone
+        return await queries.phone_by_digits(
+            session, waba_pk=waba.id, digits=digits, phone_number_id=phone_number_id
+        )
+    return None
+
+
 async def phone_for_event(
     session: AsyncSession,
     waba: Waba,
@@ -96,6 +138,7 @@ async def phone_for_event(
     digits: str | None,
     phone_number_id: str | None,
     display: str | None,
+    loaded: LoadedRows | None = None,
 ) -> PhoneNumber | None:
     """Finds the WABA's number by phone number id, else by digits, creating it when new; fills in
     whichever of the two was not known yet. None when the event names no number."""
@@ -103,13 +146,8 @@ async def phone_for_event(
         return None
     fit("phone number id", phone_number_id, 64)
     fit("phone digits", digits, 32)
-    phone = None
-    if phone_number_id:
-        phone = await queries.phone_by_number_id(session, waba_pk=waba.id, phone_number_id=phone_number_id)
-    if phone is None and digits:
-        phone = await queries.phone_by_digits(
-            session, waba_pk=waba.id, digits=digits, phone_number_id=phone_number_id
-        )
+    loaded = loaded if loaded is not None else LoadedRows()
+    phone = await _find_phone(session, waba, digits, phone_number_id, loaded)
     if phone is None:
         phone = PhoneNumber(org_id=waba.org_id, waba_pk=waba.id, display_phone_number="", verified_name="")
         session.add(phone)
@@ -119,7 +157,9 @@ async def phone_for_event(
         phone.digits = digits
     if display and not phone.display_phone_number:
         phone.display_phone_number = display[:64]  # shown only; an id that does not fit fails instead
-    await session.flush()
+    if phone.id is None:  # new: its id names its state subject
+        await session.flush()
+    loaded.remember_phone(phone)
     return phone
 
 
@@ -136,6 +176,7 @@ async def apply_state(
     update_: StateUpdate,
     occurred_at: datetime,
     event_id: int,
+    loaded: LoadedRows | None = None,
 ) -> bool:
     """Sets one state key unless a newer event already set it: a late delivery of an older change
     never rolls state back. False when nothing changed (older, or a phone update without a number)."""
@@ -147,24 +188,27 @@ async def apply_state(
         subject = "waba"
     fit("state key", update_.key, 40)
     value: dict[str, Any] = dict(update_.value)
-    entry = await queries.state_entry(session, waba_pk=waba.id, subject=subject, key=update_.key)
+    key = (waba.id, subject, update_.key)
+    entry = loaded.states.get(key) if loaded is not None else None
     if entry is None:
-        session.add(
-            StateEntry(
-                org_id=waba.org_id,
-                waba_pk=waba.id,
-                subject=subject,
-                key=update_.key,
-                value=value,
-                occurred_at=occurred_at,
-                event_id=event_id,
-            )
+        entry = await queries.state_entry(session, waba_pk=waba.id, subject=subject, key=update_.key)
+    if entry is None:
+        entry = StateEntry(
+            org_id=waba.org_id,
+            waba_pk=waba.id,
+            subject=subject,
+            key=update_.key,
+            value=value,
+            occurred_at=occurred_at,
+            event_id=event_id,
         )
+        session.add(entry)
     elif _newer(occurred_at, event_id, entry):
         entry.value = value
         entry.occurred_at = occurred_at
         entry.event_id = event_id
     else:
         return False
-    await session.flush()
+    if loaded is not None:
+        loaded.states[key] = entry
     return True

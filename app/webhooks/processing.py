@@ -44,6 +44,7 @@ from app.lib.timeutil import utcnow
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import Waba
+from app.wabas.service import LoadedRows
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -244,6 +245,7 @@ async def process_change(
     now: datetime,
     waba: Waba | None,
     existing_events: Sequence[Event],
+    loaded: LoadedRows | None = None,
 ) -> ChangeResult:
     """Stores the events and state of one change, routed to ``waba`` (the WABA registered now for
     its app and WABA id, locked by the caller), or marks it unrouted when there is none: its events
@@ -262,7 +264,7 @@ async def process_change(
         received_at=change.received_at,
     )
     stored = await events_service.store_change_events(
-        session, change=change, waba=waba, parsed=parsed, existing_events=existing_events
+        session, change=change, waba=waba, parsed=parsed, existing_events=existing_events, loaded=loaded
     )
     change.status, change.processed_at = ChangeStatus.PROCESSED, now
     await session.flush()
@@ -427,18 +429,25 @@ class Processor:
         keys = {(c.app_pk, c.waba_id) for c in changes if c.waba_id is not None}
         wabas = await wabas_queries.wabas_for_routing(session, keys, lock=True)
         existing = await events_queries.events_of_changes(session, list(attempts_of))
+        loaded = LoadedRows()
         for change in changes:
             change_id = change.id
             waba = wabas.get((change.app_pk, change.waba_id)) if change.waba_id is not None else None
             try:
                 async with session.begin_nested():
                     result = await process_change(
-                        session, change, now=now, waba=waba, existing_events=existing[change_id]
+                        session,
+                        change,
+                        now=now,
+                        waba=waba,
+                        existing_events=existing[change_id],
+                        loaded=loaded,
                     )
             except Exception as exc:
                 report.failed += 1
                 await self._change_failed(session, change_id, attempts_of[change_id], exc, now=now)
-                # The rollback expired what the savepoint had changed: load the WABAs afresh.
+                # The rollback expired what the savepoint had changed: load it afresh.
+                loaded.clear()
                 wabas = await wabas_queries.wabas_for_routing(session, keys, lock=True)
                 continue
             created.extend(result.created)
