@@ -195,3 +195,20 @@ async def test_open_streams_end_when_the_app_shuts_down(
             with pytest.raises(EOFError):
                 await asyncio.wait_for(reading, 3)
         await until(lambda: hub_for(other_db).subscriber_count() == 0)
+
+
+async def test_the_timeline_listens_with_its_filters_and_the_overview_refreshes_on_state(
+    client: httpx2.AsyncClient, personas: Personas
+) -> None:
+    await login(client, personas.viewer)
+    page = await client.get(f"/o/acme/events?waba={WABA}&severity=warning")
+    assert page.status_code == 200
+    [connect] = re.findall(r'hx-sse:connect="([^"]+)"', page.text)
+    assert connect.startswith("/o/acme/events/stream?")
+    assert f"waba={WABA}" in connect
+    assert "severity=warning" in connect
+    assert 'hx-target="#event-rows" hx-swap="afterbegin"' in page.text
+
+    home = await client.get("/o/acme")
+    assert 'hx-sse:connect="/o/acme/events/stream"' in home.text
+    assert 'hx-trigger="state from:body"' in home.text

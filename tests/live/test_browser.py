@@ -1,0 +1,109 @@
+"""In Chromium: a signed webhook posted to the running server shows up in an open timeline, at
+the top, without a reload; the overview re-reads its cards when the stream says state changed.
+
+The server here runs its own in-process worker (the browser package's shared server does not), so
+it lives only for this module.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+from playwright.async_api import Page, Request, expect
+
+from app.db.engine import Database
+from tests.browser.conftest import ROOT, LiveServer, PageProblems, _wait_until_healthy, free_port
+from tests.conftest import TEST_KEY
+from tests.factories import PASSWORD, Personas
+from tests.live.helpers import WABA, post_webhook, register, webhook_body
+
+
+@pytest.fixture(scope="module")
+def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ENV": "development",
+        "SECRET_KEY": "browser-test-secret-key-0123456789-abcdefgh",
+        "ENCRYPTION_KEYS": TEST_KEY,
+        "BASE_URL": url,
+        "PASSWORD_HASH_FAST": "true",
+        "WORKER_IN_PROCESS": "true",
+    }
+    for name in ("SMTP_URL", "OIDC_DISCOVERY_URL"):
+        env.pop(name, None)
+    log = tmp_path_factory.mktemp("live-browser") / "uvicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(url=url, env=env, process=process, log=log)
+    try:
+        _wait_until_healthy(server)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+async def sign_in(page: Page, email: str) -> None:
+    await page.goto("/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(re.compile(r"/o/acme$"))
+
+
+async def open_listening(page: Page, path: str) -> None:
+    """Opens the page and waits until its event stream is connected."""
+    async with page.expect_response(lambda r: "/events/stream" in r.url and r.status == 200):
+        await page.goto(path)
+    await page.evaluate("() => { window.notReloaded = true; }")
+
+
+async def test_a_posted_webhook_appears_at_the_top_of_the_open_timeline_and_the_overview_refreshes(
+    watched_page: Page, live_server: LiveServer, problems: PageProblems, db: Database, personas: Personas
+) -> None:
+    """One test for both pages: the server caches Meta apps for a while, so every test of this
+    module's server would otherwise need the same app row."""
+    await register(db, (personas.org, WABA))
+    page = watched_page
+    await sign_in(page, personas.viewer.email)
+    await open_listening(page, "/o/acme/events")
+    overview = await page.context.new_page()
+    await open_listening(overview, "/o/acme")
+    rows = page.locator("#event-rows [data-testid=event-row]")
+    await expect(rows).to_have_count(0)
+
+    def is_refresh(request: Request) -> bool:
+        return request.url.endswith("/o/acme") and request.headers.get("hx-request") == "true"
+
+    async with httpx2.AsyncClient(base_url=live_server.url) as meta:
+        async with overview.expect_request(is_refresh, timeout=5000):
+            started = time.monotonic()
+            await post_webhook(meta, webhook_body())
+            await expect(rows).to_have_count(1, timeout=5000)
+            first_seconds = time.monotonic() - started
+        await post_webhook(meta, webhook_body(field_name="security"))
+        await expect(rows).to_have_count(2, timeout=5000)
+
+    # The newest is on top, and neither page was reloaded.
+    await expect(rows.first.locator("code")).to_have_text("security")
+    assert await page.evaluate("() => window.notReloaded") is True
+    assert await overview.evaluate("() => window.notReloaded") is True
+    await expect(overview.get_by_test_id("overview")).to_have_count(1)
+    assert first_seconds < 3, first_seconds
+    problems.assert_none()
