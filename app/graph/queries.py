@@ -3,6 +3,8 @@ subscription history. Every tenant read filters by org id."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,12 +62,17 @@ async def subscription_changes(
     return list(rows)
 
 
-async def connected_wabas(session: AsyncSession) -> list[tuple[int, int]]:
-    """(org id, WABA pk) of every WABA with a token that is not disconnected: the worker's sync list.
-    Cross-tenant by design: the worker syncs every org's WABAs, each in its own org."""
+async def connected_wabas(session: AsyncSession, *, synced_before: datetime) -> list[tuple[int, int]]:
+    """(org id, WABA pk) of every WABA with a token, not disconnected, not synced since
+    ``synced_before``: the worker's sync list. Cross-tenant by design: the worker syncs every org's
+    WABAs, each within its own org."""
     rows = await session.execute(
         select(Waba.org_id, Waba.id)
-        .where(Waba.access_token.is_not(None), Waba.disconnected_at.is_(None))
+        .where(
+            Waba.access_token.is_not(None),
+            Waba.disconnected_at.is_(None),
+            or_(Waba.synced_at.is_(None), Waba.synced_at < synced_before),
+        )
         .order_by(Waba.synced_at.is_not(None), Waba.synced_at, Waba.id)
     )
     return [(org_id, pk) for org_id, pk in rows.all()]

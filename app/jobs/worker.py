@@ -51,8 +51,11 @@ def build_worker(
     alerts: list[Pass] = []
     if settings is not None:
         from app.alerts.tasks import alert_passes
+        from app.wabas.sync import PeriodicSync
 
         alerts = alert_passes(db, settings)
+        # Connected WABAs are re-read from the Graph API about hourly (issue 4).
+        alerts.append(Pass("wabas.sync", PeriodicSync(db, settings).run))
     return Worker(
         [*processor.passes(), *alerts, Pass("jobs.run", jobs.run_due)],
         wakeup=wakeup,

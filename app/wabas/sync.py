@@ -9,10 +9,11 @@ so the same difference is reported once.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,11 +27,14 @@ from app.graph.client import GraphClient
 from app.graph.errors import GraphError
 from app.graph.models import WabaUsage
 from app.graph.nodes import PhoneNumberInfo, WabaInfo
-from app.graph.usage import BusinessStatus
+from app.graph.usage import BusinessStatus, UsageTracker
 from app.lib.timeutil import utcnow
+from app.settings import Settings
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import PhoneNumber, Waba
+
+log = logging.getLogger(__name__)
 
 SYNC_FIELD = "graph_sync"
 DRIFT_KIND = "changed_without_webhook"
@@ -277,3 +281,54 @@ async def sync_waba(db: Database, graph: GraphClient, *, org_id: int, waba_pk: i
         if current is None:
             raise NotConnected("This WABA was deleted while it was being synced.")
         return await apply_snapshot(session, current, snapshot)
+
+
+class PeriodicSync:
+    """The worker's pass: syncs each connected WABA once per ``every`` (a few per pass, the least
+    recently synced first). A WABA whose sync failed waits a whole ``every`` before its next try, so a
+    broken token or a throttled business does not make the worker spin; the error is on its page."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        every: timedelta = timedelta(hours=1),
+        batch: int = 5,
+        check_every: timedelta = timedelta(minutes=1),
+        usage: UsageTracker | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.every = every
+        self.batch = batch
+        self.usage = usage or UsageTracker()
+        self.check_every = check_every
+        self._failed_until: dict[int, datetime] = {}
+        self._next_check: datetime | None = None
+
+    async def due(self, now: datetime) -> list[tuple[int, int]]:
+        async with self.db.read() as session:
+            wabas = await graph_queries.connected_wabas(session, synced_before=now - self.every)
+        return [w for w in wabas if self._failed_until.get(w[1], now) <= now][: self.batch]
+
+    async def run(self) -> int:
+        """How many WABAs it synced (or tried to); the worker polls often, the database is asked
+        at most once per ``check_every`` while nothing is due."""
+        now = utcnow()
+        if self._next_check is not None and now < self._next_check:
+            return 0
+        due = await self.due(now)
+        if not due:
+            self._next_check = now + self.check_every
+            return 0
+        async with GraphClient.from_settings(self.settings, usage=self.usage) as graph:
+            for org_id, waba_pk in due:
+                try:
+                    await sync_waba(self.db, graph, org_id=org_id, waba_pk=waba_pk)
+                except (GraphError, NotConnected) as exc:
+                    log.warning("periodic sync of WABA pk %d failed: %s", waba_pk, type(exc).__name__)
+                    self._failed_until[waba_pk] = now + self.every
+                else:
+                    self._failed_until.pop(waba_pk, None)
+        return len(due)
