@@ -37,6 +37,7 @@ from app.meta.routes import routes as meta_routes
 from app.ops.inspector_routes import routes as inspector_routes
 from app.ops.logs import RequestIdMiddleware, configure_logging
 from app.ops.routes import routes as ops_routes
+from app.retention.routes import routes as retention_routes
 from app.settings import Settings, get_settings
 from app.staff.routes import routes as staff_routes
 from app.tenancy.routes import routes as tenancy_routes
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *audit_routes,
             *staff_routes,
             *inspector_routes,
+            *retention_routes,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

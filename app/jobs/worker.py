@@ -56,6 +56,10 @@ def build_worker(
         alerts = alert_passes(db, settings)
         # Connected WABAs are re-read from the Graph API about hourly (issue 4).
         alerts.append(Pass("wabas.sync", PeriodicSync(db, settings).run))
+        # Retention (issue 7): hourly, in batches of short transactions.
+        from app.retention.tasks import PeriodicPurge
+
+        alerts.append(Pass("retention.purge", PeriodicPurge(db, settings).run))
     return Worker(
         [*processor.passes(), *alerts, Pass("jobs.run", jobs.run_due)],
         wakeup=wakeup,
