@@ -29,6 +29,7 @@ from app.web.templating import templates
 REPLAY_LIMIT = 200
 RESYNC_SECONDS = 20.0
 STATE_EVENT = "state"
+LIVE_COMMENT = "live"
 _REMEMBERED = 1000
 
 
@@ -85,6 +86,8 @@ async def messages(db: Database, hub: Hub, spec: StreamRequest) -> AsyncIterator
                 )
         for message in as_messages(spec, sent.fresh(backlog)):
             yield message
+        # A comment (ignored by browsers): from here on, news of new events is being listened for.
+        yield ServerSentEvent(comment=LIVE_COMMENT)
         while True:
             notice = await sub.next(RESYNC_SECONDS)
             if notice is CLOSED:

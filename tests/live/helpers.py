@@ -66,6 +66,7 @@ class SSEReader:
         self.response = response
         self.seen: list[Message] = []
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self.live = asyncio.Event()  # set by the server's ": live" comment, after any replay
         self._task = asyncio.create_task(self._parse())
 
     async def _parse(self) -> None:
@@ -77,6 +78,9 @@ class SSEReader:
                         current.data = "\n".join(data)
                         self._queue.put_nowait(current)
                     current, data = Message(), []
+                    continue
+                if line == ": live":
+                    self.live.set()
                     continue
                 name, _, value = line.partition(":")
                 value = value[1:] if value.startswith(" ") else value

@@ -50,6 +50,7 @@ async def stream(
         assert response.headers["content-type"].startswith("text/event-stream")
         await until(lambda: hub.subscriber_count(org_id) > before)
         reader = SSEReader(response)
+        await asyncio.wait_for(reader.live.wait(), 5)
         try:
             yield reader
         finally:

@@ -1,0 +1,99 @@
+"""PostgreSQL: two app processes on one database. A signed webhook posted to process A (the only
+one with a worker) appears on an event stream opened against process B: the fan-out crosses
+processes through LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from sqlalchemy import select
+
+from app.db.engine import Database
+from app.events.models import Event
+from tests.browser.conftest import ROOT, LiveServer, _wait_until_healthy, free_port
+from tests.conftest import TEST_KEY
+from tests.factories import Personas, login
+from tests.live.helpers import OTHER_WABA, WABA, SSEReader, post_webhook, register, webhook_body
+
+
+def start(database_url: str, log_dir: Path, *, worker: bool) -> LiveServer:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ENV": "development",
+        "SECRET_KEY": "live-test-secret-key-0123456789-abcdefghij",
+        "ENCRYPTION_KEYS": TEST_KEY,
+        "BASE_URL": url,
+        "PASSWORD_HASH_FAST": "true",
+        "WORKER_IN_PROCESS": "true" if worker else "false",
+    }
+    for name in ("SMTP_URL", "OIDC_DISCOVERY_URL"):
+        env.pop(name, None)
+    log = log_dir / f"uvicorn-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return LiveServer(url=url, env=env, process=process, log=log)
+
+
+@pytest.fixture(scope="module")
+def two_servers(
+    db_kind: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    if db_kind != "postgresql":
+        pytest.skip("cross-process fan-out is PostgreSQL's (SQLite runs one web process)")
+    log_dir = tmp_path_factory.mktemp("two-processes")
+    servers = (start(database_url, log_dir, worker=True), start(database_url, log_dir, worker=False))
+    try:
+        for server in servers:
+            _wait_until_healthy(server)
+        yield servers
+    finally:
+        for server in servers:
+            server.process.terminate()
+        for server in servers:
+            # A stream still open must not hold up shutdown.
+            assert server.process.wait(15) is not None
+
+
+async def test_a_webhook_posted_to_one_process_reaches_a_stream_on_the_other(
+    two_servers: tuple[LiveServer, LiveServer], db: Database, personas: Personas
+) -> None:
+    a, b = two_servers
+    await register(db, (personas.org, WABA), (personas.org_other, OTHER_WABA))
+    async with (
+        httpx2.AsyncClient(base_url=a.url, timeout=10) as meta,
+        httpx2.AsyncClient(base_url=b.url, timeout=10) as browser,
+    ):
+        await login(browser, personas.viewer)
+        async with browser.stream("GET", "/o/acme/events/stream") as response:
+            assert response.status_code == 200
+            sse = SSEReader(response)
+            try:
+                await asyncio.wait_for(sse.live.wait(), 10)
+                await post_webhook(meta, webhook_body(OTHER_WABA))  # another org's: never shown here
+                await post_webhook(meta, webhook_body(WABA))
+                [row] = await sse.rows(1, timeout=10)
+                state = await sse.next(5)
+            finally:
+                await sse.close()
+    async with db.read() as session:
+        mine = (await session.scalars(select(Event).where(Event.org_id == personas.org.id))).one()
+    assert row.id == str(mine.id)
+    assert f'id="event-{mine.id}"' in row.data
+    assert (state.event, state.id) == ("state", str(mine.id))
+    assert all(m.id == str(mine.id) for m in sse.seen)
