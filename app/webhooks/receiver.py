@@ -22,6 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
+from app.ops.mtls import ClientCertCheck
 from app.web.services import Services
 from app.webhooks import intake_counters as counters
 from app.webhooks.intake_apps import AppCache, KnownApp
@@ -57,6 +58,9 @@ def _is_json_object(body: bytes) -> bool:
 
 
 def inspect(secret: bytes, body: bytes, signature: str) -> Inspection:
+    """Checks ``signature`` (the header's value) over the raw bytes, then whether they are JSON."""
+    if not signature.startswith(SIGNATURE_PREFIX):
+        return Inspection(False, "", False)
     expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
     given = signature[len(SIGNATURE_PREFIX) :].strip().lower()
     signed = hmac.compare_digest(expected.encode(), given.encode("ascii", "replace"))
@@ -128,10 +132,12 @@ class WebhookReceiver:
         self.counters: counters.RejectionCounter | None = None
         self._store: BatchStore | None = None
         self._max_body = 0
+        self._client_cert: ClientCertCheck | None = None
 
     async def start(self, services: Services) -> None:
         self._services = services
         self._max_body = services.settings.webhook_max_body_bytes
+        self._client_cert = ClientCertCheck.from_settings(services.settings)
         self.apps = AppCache(services.db)
         apps = self.apps
         self._store = BatchStore.for_url(
@@ -217,41 +223,46 @@ class WebhookReceiver:
         client = scope.get("client")
         return str(client[0]) if client else "unknown"
 
+    async def _refuse(self, scope: Scope, send: Send, app: KnownApp, reason: str) -> None:
+        """Counted (in memory, flushed about once a second) and answered; nothing else is kept."""
+        assert self.counters is not None
+        self.counters.add(app_id=app.app_id, app_pk=app.pk, reason=reason, client=self._client(scope))
+        if reason == counters.TOO_LARGE:
+            await respond(send, 413, "Payload Too Large", [(b"connection", b"close")])
+        else:
+            await respond(send, 401, "Unauthorized")
+
     async def _delivery(self, scope: Scope, receive: Receive, send: Send, app: KnownApp) -> None:
         assert self.writer is not None
-        assert self.counters is not None
+        if self._client_cert is not None and not self._client_cert.verified(scope):
+            # WEBHOOK_REQUIRE_CLIENT_CERT: only via the proxy that verified Meta's certificate.
+            assert self.counters is not None
+            self.counters.add(
+                app_id=app.app_id, app_pk=app.pk, reason="client_cert", client=self._client(scope)
+            )
+            await respond(send, 403, "Forbidden")
+            return
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > self._max_body:
-            self.counters.add(
-                app_id=app.app_id, app_pk=app.pk, reason=counters.TOO_LARGE, client=self._client(scope)
-            )
-            await respond(send, 413, "Payload Too Large", [(b"connection", b"close")])
+            await self._refuse(scope, send, app, counters.TOO_LARGE)  # without reading the body
             return
         try:
             body = await read_body(receive, self._max_body)
         except TooLarge:
-            self.counters.add(
-                app_id=app.app_id, app_pk=app.pk, reason=counters.TOO_LARGE, client=self._client(scope)
-            )
-            await respond(send, 413, "Payload Too Large", [(b"connection", b"close")])
+            await self._refuse(scope, send, app, counters.TOO_LARGE)
             return
         except Disconnected:
             return
         signature = _header(scope, b"x-hub-signature-256")
-        if not signature or not signature.startswith(SIGNATURE_PREFIX):
-            reason = counters.MISSING_SIGNATURE if not signature else counters.BAD_SIGNATURE
-            self.counters.add(app_id=app.app_id, app_pk=app.pk, reason=reason, client=self._client(scope))
-            await respond(send, 401, "Unauthorized")
+        if not signature:
+            await self._refuse(scope, send, app, counters.MISSING_SIGNATURE)
             return
         if len(body) > THREAD_THRESHOLD:
             result = await asyncio.to_thread(inspect, app.secret, body, signature)
         else:
             result = inspect(app.secret, body, signature)
         if not result.signed:
-            self.counters.add(
-                app_id=app.app_id, app_pk=app.pk, reason=counters.BAD_SIGNATURE, client=self._client(scope)
-            )
-            await respond(send, 401, "Unauthorized")
+            await self._refuse(scope, send, app, counters.BAD_SIGNATURE)
             return
         status = DeliveryStatus.PENDING if result.is_json_object else DeliveryStatus.INVALID_JSON
         try:
