@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from app.settings import InsecureSettingsError, Settings, get_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -263,10 +265,22 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, InsecureSettingsError) as exc:
         print(f"wabawatch: {exc}", file=sys.stderr)
         return 1
+    except DBAPIError as exc:
+        first_line = (str(exc.orig).splitlines() or [""])[0]
+        print(
+            f"wabawatch: the database refused the command ({type(exc.orig).__name__}: {first_line}). "
+            "If the schema is behind, run `wabawatch db upgrade`.",
+            file=sys.stderr,
+        )
+        return 1
     except ValueError as exc:
         print(f"wabawatch: {exc}", file=sys.stderr)
         return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m app.cli` runs this file as __main__, a second copy of the module: call the real
+    # app.cli so the CommandError that app.cli_tasks raises is the class main() catches.
+    from app.cli import main as installed_main
+
+    sys.exit(installed_main())

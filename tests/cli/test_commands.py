@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx2
@@ -10,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db.engine import Database
-from app.db.migrate import head_revision
+from app.db.migrate import head_revision, upgrade_head
 from app.tenancy.models import Membership, Organization, User
 from tests.cli.helpers import run_main, wabawatch
 from tests.factories import Personas, login
@@ -143,3 +146,31 @@ def test_db_upgrade_builds_the_schema_in_a_new_sqlite_file(tmp_path: Path) -> No
     assert journal == "wal"
     again = wabawatch("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_python_dash_m_refuses_in_words_like_the_installed_script(tmp_path: Path) -> None:
+    upgrade_head(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "user", "create", "a@example.com", "--org", "a", "--role", "owner"],
+        input="short\n",
+        env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "wabawatch: Use at least 10 characters."
+
+
+async def test_a_database_without_the_schema_gets_told_to_upgrade(
+    tmp_path: Path, monkeypatch: MonkeyPatch, capsys: Capture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    args = ("user", "create", "a@example.com", "--org", "a", "--role", "owner")
+    result = await run_main(monkeypatch, capsys, *args, env={"DATABASE_URL": url}, stdin=SECRET + "\n")
+    assert result.status == 1
+    assert result.stderr.startswith("wabawatch: the database refused the command (OperationalError")
+    assert "run `wabawatch db upgrade`" in result.stderr
+    assert "Traceback" not in result.stderr
