@@ -66,6 +66,11 @@ def row_view(event: Event) -> dict[str, Any]:
     }
 
 
+def events_url(request: Request, ctx: OrgContext) -> str:
+    """The timeline's URL, which rows extend with an event id (see ``events/_row.html``)."""
+    return str(request.url_for("events:timeline", org_slug=ctx.org.slug))
+
+
 def timeline_url(request: Request, org_slug: str, filters: Filters, **extra: str) -> str:
     query = urlencode({**filters.params(), **extra})
     base = str(request.url_for("events:timeline", org_slug=org_slug).path)
@@ -108,6 +113,7 @@ def _context(
     return {
         "ctx": ctx,
         "events": [row_view(event) for event in events],
+        "events_url": events_url(request, ctx),
         "older_url": older_url,
         "filters": filters,
         "where": filters,

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from app.events import timeline_queries as queries
 from app.events.filters import Filters
-from app.events.routes import row_view, timeline_url
+from app.events.routes import events_url, row_view, timeline_url
 from app.tenancy.context import require_member
 from app.wabas import overview
 from app.wabas.chart import QUALITY_FIELDS, tier_chart
@@ -39,6 +39,7 @@ async def waba_detail(request: Request) -> Response:
         "ctx": ctx,
         "card": card,
         "events": [row_view(e) for e in events],
+        "events_url": events_url(request, ctx),
         "timeline_url": timeline_url(request, ctx.org.slug, filters),
     }
     return render(request, "wabas/detail.html", context)
@@ -70,6 +71,7 @@ async def phone_detail(request: Request) -> Response:
         "card": card,
         "phone": phone,
         "events": [row_view(e) for e in events],
+        "events_url": events_url(request, ctx),
         "chart": tier_chart(history),
         "timeline_url": timeline_url(request, ctx.org.slug, Filters(phone=digits)) if digits else None,
     }
