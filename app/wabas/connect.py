@@ -20,7 +20,7 @@ from app.events.models import Event
 from app.graph import queries as graph_queries
 from app.graph.client import GraphClient
 from app.graph.errors import GraphError
-from app.graph.nodes import TokenInfo
+from app.graph.nodes import WABA_MANAGEMENT, TokenInfo
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
 from app.settings import Settings
@@ -81,6 +81,28 @@ async def inspect(graph: GraphClient, *, app: MetaApp, waba_id: str, token: str)
     except GraphError as exc:
         raise ConnectError(str(exc)) from exc
     return Inspection(waba_id=waba_id, token=info, snapshot=snapshot)
+
+
+async def granted_wabas(graph: GraphClient, *, app: MetaApp, token: str) -> list[tuple[str, str]]:
+    """(WABA id, name) of each WABA the token was granted whatsapp_business_management on, as
+    debug_token's granular scopes list them; a name Graph will not give is shown as empty."""
+    try:
+        info = await graph.debug_token(token, app_id=app.app_id, app_secret=app.app_secret)
+    except GraphError as exc:
+        raise ConnectError(str(exc)) from exc
+    if not info.is_valid or WABA_MANAGEMENT not in info.scopes:
+        raise ConnectError(info.problem_with("", app_id=app.app_id) or "The login granted no WABA.")
+    if not info.waba_ids:
+        raise ConnectError(
+            "The login granted no WhatsApp Business Account: start again and tick at least one."
+        )
+    found: list[tuple[str, str]] = []
+    for waba_id in info.waba_ids[:20]:
+        try:
+            found.append((waba_id, (await graph.get_waba(waba_id, token)).name))
+        except GraphError:
+            found.append((waba_id, ""))
+    return found
 
 
 async def store(

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from app.graph import login
 from app.graph import queries as graph_queries
 from app.graph.errors import GraphError
 from app.tenancy.context import OrgContext, require_member
@@ -212,7 +213,98 @@ async def delete(request: Request) -> Response:
     return RedirectResponse(request.url_for("tenancy:home", org_slug=org_slug), 303)
 
 
+async def facebook_start(request: Request) -> Response:
+    """Starts Facebook Login for Business for one of the org's usable apps."""
+    svc = services(request)
+    async with svc.db.read() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        app = await graph_queries.usable_app(
+            session, org_id=ctx.org_id, app_id=request.query_params.get("app_id", "").strip()
+        )
+    if app is None:
+        toasts.add(request, "Choose one of the Meta apps listed.", "error")
+        return RedirectResponse(request.url_for("wabas:connect", org_slug=ctx.org.slug), 303)
+    callback = str(request.url_for("wabas:facebook_callback", org_slug=ctx.org.slug))
+    return await login.redirect(
+        request, app, base_url=svc.graph.base_url, version=svc.graph.version, redirect_uri=callback
+    )
+
+
+async def facebook_callback(request: Request) -> Response:
+    """Meta sends the admin back here with a code: exchange it, then list the WABAs the token was
+    granted (debug_token's granular scopes) for the admin to pick from."""
+    svc = services(request)
+    async with svc.db.read() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        app = await graph_queries.usable_app(
+            session, org_id=ctx.org_id, app_id=login.started_for(request) or ""
+        )
+    error = None
+    choices: list[tuple[str, str]] = []
+    try:
+        if app is None:
+            raise login.LoginError("This Facebook login was not started here. Start again.")
+        token = await login.finish(request, app, base_url=svc.graph.base_url, version=svc.graph.version)
+        choices = await connect.granted_wabas(svc.graph, app=app, token=token)
+    except (login.LoginError, connect.ConnectError) as exc:
+        login.forget(request)
+        error = str(exc)
+    context: dict[str, Any] = {"ctx": ctx, "app": app, "choices": choices, "error": error}
+    return render(request, "wabas/connect_facebook.html", context, status_code=400 if error else 200)
+
+
+async def facebook_pick(request: Request) -> Response:
+    """Connects the WABAs the admin ticked, each checked and synced like a pasted token."""
+    svc = services(request)
+    form = await request.form()
+    picked = [str(v) for v in form.getlist("waba")][:50]
+    async with svc.db.read() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        app = await graph_queries.usable_app(
+            session, org_id=ctx.org_id, app_id=login.started_for(request) or ""
+        )
+    token = login.token_of(request)
+    if app is None or token is None:
+        toasts.add(request, "The Facebook login has expired. Start again.", "error")
+        return RedirectResponse(request.url_for("wabas:connect", org_slug=ctx.org.slug), 303)
+    connected = 0
+    for waba_id in picked:
+        try:
+            inspection = await connect.inspect(svc.graph, app=app, waba_id=waba_id, token=token)
+            async with svc.db.transaction() as session:
+                member = await require_member(request, session, role=Role.ADMIN)
+                current = await graph_queries.usable_app(session, org_id=member.org_id, app_id=app.app_id)
+                assert current is not None
+                await connect.store(
+                    session,
+                    org=member.org,
+                    app=current,
+                    inspection=inspection,
+                    token=token,
+                    actor=member.user,
+                )
+            connected += 1
+        except connect.ConnectError as exc:
+            toasts.add(request, f"WABA {waba_id[:64]}: {exc}", "error")
+    login.forget(request)
+    if connected:
+        toasts.add(
+            request,
+            f"{connected} WABA{'s' if connected != 1 else ''} connected through Facebook Login.",
+            "success",
+        )
+    return RedirectResponse(request.url_for("tenancy:home", org_slug=ctx.org.slug), 303)
+
+
 routes = [
+    Route("/o/{org_slug}/wabas/connect/facebook", facebook_start, name="wabas:facebook_start"),
+    Route("/o/{org_slug}/wabas/connect/facebook/callback", facebook_callback, name="wabas:facebook_callback"),
+    Route(
+        "/o/{org_slug}/wabas/connect/facebook/pick",
+        facebook_pick,
+        methods=["POST"],
+        name="wabas:facebook_pick",
+    ),
     Route("/o/{org_slug}/wabas/connect", connect_page, methods=["GET", "POST"], name="wabas:connect"),
     Route("/o/{org_slug}/wabas/{waba_pk:int}/subscription", connection_page, name="wabas:connection"),
     Route(
