@@ -474,6 +474,19 @@ async def crash_check(server: Server, db: Database, concurrency: int) -> list[st
     return lines
 
 
+def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        input=stdin,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"wabawatch {' '.join(args)} failed:\n{done.stderr}")
+
+
 @contextlib.contextmanager
 def servers(db: Database, *, worker: bool) -> Iterator[tuple[Server, Server]]:
     """A fresh database, an app registered through the CLI, the bare endpoint and wabawatch; with
@@ -490,18 +503,8 @@ def servers(db: Database, *, worker: bool) -> Iterator[tuple[Server, Server]]:
         "WORKER_IN_PROCESS": "true" if worker and db.is_sqlite else "false",
     }
     # The Procfile's release step, then the app, both through the CLI.
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True
-    )
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "app", "add", APP_ID, "--verify-token", "bench-token"],
-        input=SECRET + "\n",
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    run_cli(env, "db", "upgrade")
+    run_cli(env, "app", "add", APP_ID, "--verify-token", "bench-token", stdin=SECRET + "\n")
     app = Server("app.main:app", env, "/healthz")
     bare = Server("bench.ingest:bare_app", env, "/webhooks/whatsapp/1")
     worker_proc = None
