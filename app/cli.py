@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -71,15 +72,22 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from app.cli_tasks import seed_demo
     from app.db.migrate import upgrade_head
+    from app.graph.demo_process import connect_demo_wabas, start_fake_graph
 
     upgrade_head(settings.database_url)
     asyncio.run(seed_demo(settings))
+    graph_url, _fake = start_fake_graph()
+    # The served app reads its settings from the environment: point it at the fake too.
+    os.environ["GRAPH_API_BASE"] = graph_url
+    settings = settings.model_copy(update={"graph_api_base": graph_url})
+    connected = asyncio.run(connect_demo_wabas(settings))
     base = f"http://{args.host}:{args.port}"
     print(f"\n  wabawatch demo is running at {base}/login")
     print("  sign in as  owner@demo.example  with password  demo-password-1")
     print("  (admin@demo.example and viewer@demo.example use the same password)", flush=True)
     from app.webhooks.demo_traffic import DEMO_APP_ID, DemoTraffic
 
+    print(f"  fake Graph API at {graph_url}: {connected} demo WABAs connected (sync, subscriptions)")
     print(f"  simulated Meta webhooks: one every few seconds to {base}/webhooks/whatsapp/{DEMO_APP_ID}\n")
     DemoTraffic(base).start()
     return cmd_serve(args, settings)
