@@ -94,13 +94,12 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "db" not in request.fixturenames:
         return
     database: Database = request.getfixturevalue("db")
+    # DELETE, children first: on PostgreSQL a TRUNCATE of every table costs 100+ ms per test,
+    # a DELETE of a handful of rows a few ms. Ids keep growing across tests; nothing relies on them.
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with database.engine.begin() as conn:
-        if database.is_sqlite:
-            for name in tables:
-                await conn.execute(text(f'DELETE FROM "{name}"'))
-        else:
-            await conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+        for name in tables:
+            await conn.execute(text(f'DELETE FROM "{name}"'))
 
 
 def new_client(app: Dispatcher) -> httpx2.AsyncClient:
