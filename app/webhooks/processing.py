@@ -2,7 +2,7 @@
 
 Two passes of the worker, each over rows it claims (``app.jobs.claims``):
 
-split
+split (``app.webhooks.splitting``)
     A pending delivery becomes one ``WebhookChange`` per ``entry[].changes[]``, inserted or ignored
     on (app_pk, dedup_key): a change Meta sends again, in any delivery, becomes nothing new. The
     change is routed to the org that registered (app, WABA), or kept as unrouted until one does.
@@ -17,17 +17,13 @@ once the batch has committed, with the ids of the events it created.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +31,7 @@ from app.db.engine import Database
 from app.events import queries as events_queries
 from app.events import service as events_service
 from app.events.models import Event
-from app.events.parsing import change_dedup_key, parse_change, routing_waba_id
+from app.events.parsing import parse_change
 from app.events.service import EventsCommittedHook
 from app.jobs import claims
 from app.jobs.backoff import retry_delay
@@ -46,189 +42,12 @@ from app.wabas import service as wabas_service
 from app.wabas.models import Waba
 from app.wabas.service import LoadedRows
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
+from app.webhooks.splitting import clip, split_delivery
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 ROUTE_SWEEP_SECONDS = 30.0
-_MAX_ERROR = 2000
-
-
-class NotSplittable(ValueError):
-    """The body is not a Meta notification at all (not JSON, not an object, no entry list)."""
-
-
-@dataclass(frozen=True)
-class SplitChange:
-    entry_index: int
-    change_index: int
-    field: str
-    entry_id: str
-    entry_time: datetime | None
-    waba_id: str | None
-    dedup_key: str
-    value: dict[str, Any]
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite(text: str) -> float:
-    """JSON numbers beyond a double (1e999) would be stored as Infinity, which is not JSON either."""
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"the number {text[:20]} is out of range")
-    return number
-
-
-def _id_text(raw: Any) -> str | None:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return str(raw)
-    if isinstance(raw, str) and raw.strip():
-        return raw.strip()
-    return None
-
-
-def _unix_time(raw: Any) -> datetime | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None
-    try:
-        return datetime.fromtimestamp(raw, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def split_body(body: bytes) -> tuple[list[SplitChange], list[str]]:
-    """The changes of a delivery body, and what was wrong with the parts that could not be split.
-
-    Raises NotSplittable when nothing can be: not JSON, not an object, no entry list.
-    """
-    try:
-        data = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise NotSplittable(f"body is not JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise NotSplittable(f"body is a JSON {type(data).__name__}, not an object")
-    entries = data.get("entry")
-    if not isinstance(entries, list):
-        raise NotSplittable('body has no "entry" list')
-    found: list[SplitChange] = []
-    problems: list[str] = []
-    for i, entry in enumerate(entries):
-        where = f"entry[{i}]"
-        entry_id = _id_text(entry.get("id")) if isinstance(entry, dict) else None
-        raw_changes = entry.get("changes") if isinstance(entry, dict) else None
-        if not isinstance(entry, dict):
-            problems.append(f"{where} is not an object")
-        elif entry_id is None or len(entry_id) > 64:
-            problems.append(f"{where} has no usable id")
-        elif not isinstance(raw_changes, list):
-            problems.append(f'{where} has no "changes" list')
-        else:
-            entry_time = _unix_time(entry.get("time"))
-            for j, change in enumerate(raw_changes):
-                item = _split_change(change, i, j, entry_id, entry_time)
-                if isinstance(item, str):
-                    problems.append(f"{where}.changes[{j}] {item}")
-                else:
-                    found.append(item)
-    return found, problems
-
-
-def _split_change(
-    change: Any, entry_index: int, change_index: int, entry_id: str, entry_time: datetime | None
-) -> SplitChange | str:
-    """The change, or what is wrong with it."""
-    if not isinstance(change, dict):
-        return "is not an object"
-    field, value = change.get("field"), change.get("value")
-    if not isinstance(field, str) or not field.strip() or len(field) > 100:
-        return "has no usable field name"
-    if not isinstance(value, dict):
-        return "has no value object"
-    waba_id = routing_waba_id(field, value, entry_id)
-    if waba_id is not None and len(waba_id) > 64:
-        return "names a WABA id longer than 64 characters"
-    return SplitChange(
-        entry_index=entry_index,
-        change_index=change_index,
-        field=field,
-        entry_id=entry_id,
-        entry_time=entry_time,
-        waba_id=waba_id,
-        dedup_key=change_dedup_key(field=field, entry_id=entry_id, entry_time=entry_time, value=value),
-        value=value,
-    )
-
-
-async def _insert_changes(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT (app_pk, dedup_key) DO NOTHING; how many rows were new.
-
-    Rows go in dedup_key order, so two workers inserting overlapping changes lock them in the same
-    order and wait for each other instead of deadlocking.
-    """
-    if not rows:
-        return 0
-    dialect = postgresql if claims.dialect_name(session) == "postgresql" else sqlite
-    table = WebhookChange.__table__
-    stmt = (
-        dialect.insert(table)
-        .on_conflict_do_nothing(index_elements=["app_pk", "dedup_key"])
-        .returning(table.c.id)
-    )
-    result = await session.execute(stmt, sorted(rows, key=lambda row: str(row["dedup_key"])))
-    return len(result.all())
-
-
-async def split_delivery(session: AsyncSession, delivery: WebhookDelivery, *, now: datetime) -> int:
-    """Splits one delivery into changes and marks it processed (or failed, saying why); returns
-    how many changes were new."""
-    delivery.processed_at = now
-    delivery.next_attempt_at = None
-    if delivery.body is None:
-        delivery.status, delivery.last_error = DeliveryStatus.FAILED, "body was purged before it was split"
-        return 0
-    try:
-        items, problems = split_body(delivery.body)
-    except NotSplittable as exc:
-        delivery.status, delivery.last_error = DeliveryStatus.FAILED, str(exc)
-        return 0
-    routes = await wabas_queries.routes_for(
-        session, app_pk=delivery.app_pk, waba_ids=[i.waba_id for i in items if i.waba_id]
-    )
-    rows: dict[str, dict[str, Any]] = {}
-    for item in items:
-        org_id = routes.get(item.waba_id) if item.waba_id else None
-        rows.setdefault(
-            item.dedup_key,
-            {
-                "delivery_id": delivery.id,
-                "app_pk": delivery.app_pk,
-                "entry_index": item.entry_index,
-                "change_index": item.change_index,
-                "field": item.field,
-                "entry_id": item.entry_id,
-                "entry_time": item.entry_time,
-                "waba_id": item.waba_id,
-                "org_id": org_id,
-                "dedup_key": item.dedup_key,
-                "value": item.value,
-                "received_at": delivery.received_at,
-                "status": ChangeStatus.PENDING if org_id is not None else ChangeStatus.UNROUTED,
-                "attempts": 0,
-            },
-        )
-    new = await _insert_changes(session, list(rows.values()))
-    if problems:
-        delivery.status = DeliveryStatus.FAILED
-        total = len(items) + len(problems)
-        delivery.last_error = _clip(
-            f"{len(problems)} of {total} parts could not be split: " + "; ".join(problems)
-        )
-    else:
-        delivery.status, delivery.last_error = DeliveryStatus.PROCESSED, None
-    return new
 
 
 @dataclass
@@ -275,11 +94,7 @@ def describe(exc: BaseException) -> str:
     """The error in words, without the SQL statement and parameters SQLAlchemy appends."""
     if isinstance(exc, StatementError) and exc.orig is not None:
         exc = exc.orig
-    return _clip(f"{type(exc).__name__}: {exc}")
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
+    return clip(f"{type(exc).__name__}: {exc}")
 
 
 @dataclass
