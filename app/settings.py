@@ -73,7 +73,6 @@ class Settings(BaseSettings):
     # so a local receiver can stand in for Slack. Private, link-local and reserved stay refused.
     alerts_allow_loopback_targets: bool = False
     alerts_send_timeout_seconds: float = 10.0
-    alerts_max_attempts: int = 6
 
     @field_validator("base_url")
     @classmethod

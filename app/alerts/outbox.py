@@ -10,6 +10,7 @@ digest row gathers once a day.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -82,29 +83,63 @@ def _row(org_id: int, kind: str, *, now: datetime, **values: Any) -> AlertDelive
     return AlertDelivery(org_id=org_id, kind=kind, attempts=0, group_count=0, created_at=now, **values)
 
 
+@dataclass
+class OrgAlertConfig:
+    """An org's enabled rules and usable channels, read once per transaction (a processing batch
+    stores many changes of one org: this keeps the per-change cost at zero queries when nothing
+    matches)."""
+
+    org_slug: str
+    rules: list[AlertRule]
+    channel_ids: dict[int, list[int]]
+    channels: dict[int, AlertChannel]
+    waba_names: dict[str, str]
+
+
+async def _config(session: AsyncSession, org_id: int) -> OrgAlertConfig | None:
+    cache: dict[int, OrgAlertConfig | None] = session.info.setdefault("alerts.config", {})
+    if org_id in cache:
+        return cache[org_id]
+    found = None
+    rules = [r for r in await queries.rules(session, org_id=org_id) if r.enabled]
+    org = await queries.org(session, org_id) if rules else None
+    if org is not None:
+        channels = {c.id: c for c in await queries.channels(session, org_id=org_id) if usable(c)}
+        if channels:
+            found = OrgAlertConfig(
+                org_slug=org.slug,
+                rules=rules,
+                channel_ids=await queries.rule_channel_ids(session, org_id=org_id),
+                channels=channels,
+                waba_names=await queries.waba_names(session, org_id=org_id),
+            )
+    cache[org_id] = found
+    return found
+
+
+def forget_config(session: AsyncSession) -> None:
+    """After alert settings change inside a transaction that also stores events (tests, scripts)."""
+    session.info.pop("alerts.config", None)
+
+
 async def enqueue_for_events(
     session: AsyncSession, *, org_id: int, event_ids: Sequence[int], now: datetime | None = None
 ) -> int:
     """One outbox row per (new event, channel of a matching enabled rule); how many rows changed."""
     if not event_ids:
         return 0
-    rules = [r for r in await queries.rules(session, org_id=org_id) if r.enabled]
-    if not rules:
+    config = await _config(session, org_id)
+    if config is None:
         return 0
     now = now or utcnow()
-    channel_ids = await queries.rule_channel_ids(session, org_id=org_id)
-    channels = {c.id: c for c in await queries.channels(session, org_id=org_id) if usable(c)}
-    org = await queries.org(session, org_id)
-    if org is None or not channels:
-        return 0
-    names = await queries.waba_names(session, org_id=org_id)
     planned: set[tuple[int, int]] = set()
     changed = 0
-    for event in await queries.events_by_ids(session, org_id=org_id, ids=event_ids):
-        if now - event.received_at > MAX_EVENT_AGE:
+    for event_id in event_ids:
+        event = await session.get(Event, event_id)  # the caller's new events: from the identity map
+        if event is None or event.org_id != org_id or now - event.received_at > MAX_EVENT_AGE:
             continue
-        payload = event_payload(event, org_slug=org.slug, waba_name=names.get(event.waba_id or ""))
-        for rule in rules:
+        payload: dict[str, Any] | None = None
+        for rule in config.rules:
             if not matches(
                 spec_of(rule),
                 field=event.field,
@@ -113,11 +148,14 @@ async def enqueue_for_events(
                 waba_id=event.waba_id,
             ):
                 continue
-            for channel_id in channel_ids.get(rule.id, []):
-                channel = channels.get(channel_id)
+            for channel_id in config.channel_ids.get(rule.id, []):
+                channel = config.channels.get(channel_id)
                 if channel is None or (event.id, channel_id) in planned:
                     continue
                 planned.add((event.id, channel_id))
+                if payload is None:
+                    name = config.waba_names.get(event.waba_id or "")
+                    payload = event_payload(event, org_slug=config.org_slug, waba_name=name)
                 await _plan(session, rule=rule, channel=channel, event=event, payload=payload, now=now)
                 changed += 1
     return changed
@@ -138,7 +176,6 @@ async def _plan(
         row = _row(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common)
         row.status = DeliveryStatus.HELD
         session.add(row)
-        await session.flush()
         return
     window = timedelta(minutes=max(rule.throttle_minutes, 0))
     if window:
@@ -163,7 +200,6 @@ async def _plan(
             await session.flush()
             return
     session.add(_row(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common))
-    await session.flush()
 
 
 async def enqueue_test(

@@ -9,7 +9,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, AlertRuleChannel, DeliveryKind
-from app.events.models import Event
 from app.tenancy.models import Membership, Organization, Role, User
 from app.wabas.models import Waba
 
@@ -57,11 +56,6 @@ async def rule_channel_ids(session: AsyncSession, *, org_id: int) -> dict[int, l
 
 async def org(session: AsyncSession, org_id: int) -> Organization | None:
     return await session.get(Organization, org_id)
-
-
-async def events_by_ids(session: AsyncSession, *, org_id: int, ids: Sequence[int]) -> list[Event]:
-    stmt = select(Event).where(Event.org_id == org_id, Event.id.in_(list(ids))).order_by(Event.id)
-    return list(await session.scalars(stmt))
 
 
 async def waba_names(session: AsyncSession, *, org_id: int) -> dict[str, str]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 
+import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 from werkzeug import Request, Response
 
 from app.alerts.models import DeliveryKind, DeliveryStatus
 from app.db.engine import Database
+from app.graph.redact import install as install_graph_redaction
 from app.meta.models import MetaApp
 from app.settings import Settings
 from app.wabas.models import Waba
@@ -71,6 +74,31 @@ async def test_an_alert_reaches_slack_as_block_kit_with_escaped_text_and_a_butto
     assert "Display name" in message["text"]
     [row] = await deliveries(db)
     assert row.status == DeliveryStatus.SENT, row.last_error
+
+
+async def test_the_webhook_path_never_reaches_the_logs(
+    db: Database,
+    personas: Personas,
+    meta_app: MetaApp,
+    waba: Waba,
+    alert_settings: Settings,
+    slack: HTTPServer,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ctx = ctx_of(personas.org, personas.admin)
+    channel = await slack_channel(db, alert_settings, ctx, slack.url_for(HOOK))
+    await rule(db, ctx, [channel], min_severity="critical")
+    slack.expect_request(HOOK, method="POST").respond_with_data("ok")
+    await webhook(db, meta_app, quality("DOWNGRADE"))
+    install_graph_redaction()  # the Graph client's filter on the same logger must not undo ours
+
+    with caplog.at_level(logging.INFO, logger="httpx2"):
+        await sender(db, alert_settings, clock).run_due()
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx2"]
+    assert any("/services/[redacted]" in line for line in lines)
+    assert not any("s3cr3t" in line for line in lines)
 
 
 async def test_the_webhook_url_is_encrypted_at_rest_and_never_shown(

@@ -9,6 +9,7 @@ worth retrying, as are timeouts and broken connections; any other answer is perm
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from functools import cache
 
@@ -25,13 +26,19 @@ GONE_BODIES = frozenset(
 _MASK = "[redacted]"
 
 
+_WEBHOOK_PATH = re.compile(r"/services/[^\s\"']*")
+
+
 class _HideWebhookPaths(logging.Filter):
-    """httpx2 logs each request's URL; an incoming-webhook URL's path is its secret."""
+    """httpx2 logs each request's URL; an incoming-webhook URL's path is its secret. Other filters
+    (the Graph client's) may have turned the URL into a string already, so both forms are masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                a.copy_with(path="/" + _MASK) if isinstance(a, httpx2.URL) and "/services/" in a.path else a
+                _WEBHOOK_PATH.sub("/services/" + _MASK, str(a))
+                if isinstance(a, httpx2.URL | str) and "/services/" in str(a)
+                else a
                 for a in record.args
             )
         return True

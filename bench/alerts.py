@@ -1,0 +1,268 @@
+"""Alert latency benchmark (run by hand, not in CI).
+
+    .venv/bin/python -m bench.alerts [--db postgresql://127.0.0.1:5432/DBNAME] [--rate 50] [--duration 20]
+
+Starts wabawatch under uvicorn on a fresh database (a temporary SQLite file by default; with ``--db``
+the PostgreSQL database's public schema is DROPPED and rebuilt, so give it a throwaway database), with
+a real SMTP server (aiosmtpd) and a local HTTP receiver standing in for Slack, both on loopback. It
+seeds an org whose rule sends every critical event to an email address and a Slack webhook (grouping
+off, so each event is one alert), then POSTs distinct, correctly signed critical webhooks at a fixed
+rate and measures, per event, the time from the start of its POST to the moment the SMTP server and the
+Slack receiver have its alert (matched by the event's phone number). Prints p50/p95/max for both and
+how many alerts never arrived. On SQLite the worker runs inside the web process (the default); on
+PostgreSQL a ``wabawatch worker`` process runs beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import psycopg
+from aiosmtpd.controller import Controller
+from cryptography.fernet import Fernet
+from sqlalchemy import update
+from werkzeug import Request, Response
+from werkzeug.serving import make_server
+
+from bench.ingest import Server, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_ID = "5550001111"
+SECRET = "b3nch-al3rts-s3cr3t-0123456789"
+WABA_ID = "102290129340398"
+HOOK_PATH = "/services/TBENCH/BBENCH/benchsecret"
+PHONE_RE = re.compile(r"\+(1666\d{7})")
+
+
+class Arrivals:
+    """When each phone number's alert reached a receiver (first arrival only)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: dict[str, float] = {}
+        self.total = 0
+
+    def mark(self, text: str) -> None:
+        now = time.monotonic()
+        with self.lock:
+            for phone in set(PHONE_RE.findall(text)):
+                self.total += 1
+                self.seen.setdefault(phone, now)
+
+
+class SmtpSink:
+    def __init__(self, arrivals: Arrivals) -> None:
+        self.arrivals = arrivals
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.arrivals.mark(envelope.content.decode("utf-8", "replace"))
+        return "250 OK"
+
+
+def slack_app(arrivals: Arrivals) -> Any:
+    @Request.application  # type: ignore[misc]
+    def app(request: Request) -> Response:
+        arrivals.mark(request.get_data(as_text=True))
+        return Response("ok")
+
+    return app
+
+
+def reset(url: str) -> None:
+    if url.startswith("postgresql"):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+
+
+async def seed(url: str, keys: str, slack_url: str) -> None:
+    from app.alerts import service as alerts
+    from app.alerts.models import AlertRule, AlertRuleChannel
+    from app.alerts.url_guard import UrlPolicy
+    from app.db.engine import Database, make_engine
+    from app.db.types import set_keyring
+    from app.lib.crypto import Keyring
+    from app.meta import service as meta
+    from app.tenancy import service as tenancy
+    from app.tenancy.context import OrgContext
+    from app.tenancy.models import Role, User
+    from app.wabas import service as wabas
+
+    set_keyring(Keyring(keys))
+    db = Database(make_engine(url))
+    try:
+        async with db.transaction() as session:
+            owner = User(email="owner@bench.example", email_verified=True)
+            session.add(owner)
+            await session.flush()
+            org = await tenancy.create_org(session, name="Bench", owner=owner, slug="bench")
+            ctx = OrgContext(org=org, user=owner, role=Role.OWNER)
+            saved = await meta.save_app(
+                session, org_id=None, app_id=APP_ID, name="bench", app_secret=SECRET, verify_token="t"
+            )
+            await wabas.register_waba(session, org=org, app=saved.app, waba_id=WABA_ID, name="Bench WABA")
+            policy = UrlPolicy(allowed_hosts=frozenset({"127.0.0.1"}), allow_loopback=True)
+            slack = await alerts.add_slack_channel(session, ctx, url=slack_url, name="bench", policy=policy)
+            # The default rule (critical → owners by email), ungrouped, and to Slack as well.
+            await session.execute(update(AlertRule).values(throttle_minutes=0))
+            rule_id = (await alerts.queries.rules(session, org_id=org.id))[0].id
+            session.add(AlertRuleChannel(rule_id=rule_id, channel_id=slack.id))
+    finally:
+        await db.dispose()
+
+
+def webhook_body(n: int) -> tuple[str, bytes]:
+    phone = f"1666{n:07d}"
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": WABA_ID,
+                "time": 1764000000 + n,
+                "changes": [
+                    {
+                        "field": "phone_number_quality_update",
+                        "value": {
+                            "display_phone_number": phone,
+                            "event": "DOWNGRADE",
+                            "current_limit": "TIER_1K",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    return phone, json.dumps(payload, separators=(",", ":")).encode()
+
+
+async def load(base: str, rate: float, duration: float) -> tuple[dict[str, float], int]:
+    """POSTs at ``rate`` per second for ``duration`` seconds; the start time of each, and non-200s."""
+    started: dict[str, float] = {}
+    failures = 0
+    url = f"{base}/webhooks/whatsapp/{APP_ID}"
+    async with httpx2.AsyncClient(timeout=10) as client:
+
+        async def post(n: int) -> None:
+            nonlocal failures
+            phone, body = webhook_body(n)
+            sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            started[phone] = time.monotonic()
+            try:
+                response = await client.post(
+                    url,
+                    content=body,
+                    headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"},
+                )
+                if response.status_code != 200:
+                    failures += 1
+            except httpx2.TransportError:
+                failures += 1
+
+        tasks = []
+        begin = time.monotonic()
+        for n in range(int(rate * duration)):
+            delay = begin + n / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(n)))
+        await asyncio.gather(*tasks)
+    return started, failures
+
+
+def report(label: str, started: dict[str, float], arrivals: Arrivals) -> bool:
+    latencies = sorted(arrivals.seen[p] - t for p, t in started.items() if p in arrivals.seen)
+    missing = len(started) - len(latencies)
+    if not latencies:
+        print(f"{label:<6} no alerts arrived ({missing} missing)")
+        return False
+    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    print(
+        f"{label:<6} {len(latencies):>5} alerts  p50 {statistics.median(latencies) * 1000:7.0f} ms  "
+        f"p95 {p95 * 1000:7.0f} ms  max {latencies[-1] * 1000:7.0f} ms  missing {missing}  "
+        f"(messages received {arrivals.total})"
+    )
+    return p95 < 2.0 and missing == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", help="a throwaway PostgreSQL database (its schema is dropped)")
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--duration", type=float, default=20.0)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="wabawatch-bench-alerts-"))
+    url = args.db or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    reset(url)
+
+    mail, slack = Arrivals(), Arrivals()
+    smtp_port = free_port()
+    smtp = Controller(SmtpSink(mail), hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    slack_server = make_server("127.0.0.1", 0, slack_app(slack), threaded=True)
+    threading.Thread(target=slack_server.serve_forever, daemon=True).start()
+    slack_url = f"http://127.0.0.1:{slack_server.server_port}{HOOK_PATH}"
+
+    keys = Fernet.generate_key().decode()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "ENCRYPTION_KEYS": keys,
+        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
+        "BASE_URL": "http://127.0.0.1",
+        "ENV": "development",
+        "SMTP_URL": f"smtp+plain://127.0.0.1:{smtp_port}",
+        "SLACK_ALLOWED_HOSTS": "127.0.0.1",
+        "ALERTS_ALLOW_LOOPBACK_TARGETS": "true",
+        "WORKER_IN_PROCESS": "true" if url.startswith("sqlite") else "false",
+    }
+    subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True)
+    asyncio.run(seed(url, keys, slack_url))
+    server = Server("app.main:app", env, "/healthz")
+    worker = None
+    ok = False
+    try:
+        server.start()
+        if not url.startswith("sqlite"):
+            worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, cwd=ROOT)
+        print(
+            f"{'postgresql' if worker else 'sqlite'}: {args.rate:.0f} critical webhooks/s for {args.duration:.0f} s"
+        )
+        started, failures = asyncio.run(load(server.base, args.rate, args.duration))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (
+            len(mail.seen) < len(started) or len(slack.seen) < len(started)
+        ):
+            time.sleep(0.2)
+        print(f"webhooks {len(started)} (non-200: {failures})")
+        ok = report("email", started, mail) & report("slack", started, slack)
+        print("p95 under 2 s, nothing missing:", "yes" if ok else "NO")
+    finally:
+        server.stop()
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(15)
+        smtp.stop()
+        slack_server.shutdown()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
