@@ -353,6 +353,7 @@ async def measure(settings: Settings, fleet: Fleet, runs: int, total: int) -> li
             print("baseline (same run):", flush=True)
             await timed("bare indexed SELECT (51 ids)", runs, bare_select, results)
             await timed("GET /healthz", runs, get("/healthz"), results)
+            await timed("signed-in page without events (members)", runs, get(f"/o/{slug}/members"), results)
             print("pages (target p95 < 50 ms):", flush=True)
             base = f"/o/{slug}/events"
             await timed("timeline, first page", runs, get(base), results)

@@ -19,6 +19,7 @@ from app.events.filters import Filters
 
 COLUMNS = ("id", "field", "kind", "severity", "waba_id", "phone", "occurred_at", "received_at", "summary")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TEXT = frozenset({"field", "kind", "waba_id", "phone", "summary"})  # ids, times, severities are ours
 _FLUSH_ROWS = 500  # rows per chunk sent to the client
 
 
@@ -34,7 +35,7 @@ async def csv_lines(db: Database, *, org_id: int, filters: Filters) -> AsyncIter
     count = 0
     async for event in stream_events(db, org_id=org_id, where=filters):
         fields = event_json(event)
-        writer.writerow([safe_cell(fields[name]) for name in COLUMNS])
+        writer.writerow([safe_cell(fields[name]) if name in _TEXT else fields[name] for name in COLUMNS])
         count += 1
         if count % _FLUSH_ROWS == 0:
             yield buffer.getvalue()
