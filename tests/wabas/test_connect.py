@@ -167,3 +167,13 @@ async def test_wabawatch_waba_connect_takes_the_token_on_stdin(
     )
     assert refused.status == 1
     assert f"has no access to WABA {OTHER_WABA_ID}" in refused.stderr
+
+
+async def test_the_overview_and_the_waba_page_lead_to_connecting_and_to_the_connection(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, seeded: Seeded
+) -> None:
+    waba = await connected(client, db, personas, seeded)
+    home = await client.get("/o/acme")
+    assert '/o/acme/wabas/connect" data-testid="connect-link"' in home.text
+    detail = await client.get(f"/o/acme/wabas/{waba.id}")
+    assert f'/o/acme/wabas/{waba.id}/subscription" data-testid="connection-link"' in detail.text
