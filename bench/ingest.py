@@ -279,8 +279,10 @@ class Connection:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.fresh = True
 
     async def post(self, path: bytes, body: bytes, sig: bytes) -> int:
+        self.fresh = self.writer is None
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -383,7 +385,15 @@ async def fixed_rate(port: int, bodies: list[bytes], rate: float, duration: floa
         nonlocal errors
         conn = idle.pop() if idle else Connection(port)
         try:
-            status = await conn.post(path, body, sig)
+            try:
+                status = await conn.post(path, body, sig)
+            except (OSError, asyncio.IncompleteReadError):
+                if conn.fresh:
+                    raise
+                # The server closed a keep-alive connection that sat idle: reconnect once, as clients do.
+                conn.close()
+                conn = Connection(port)
+                status = await conn.post(path, body, sig)
         except (OSError, asyncio.IncompleteReadError) as exc:
             errors += 1
             if errors == 1:
