@@ -6,8 +6,9 @@ lists cards most urgent first: banned/restricted/rejected accounts, then open cr
 open warnings, then flagged or downgraded numbers, then by name. The whole overview costs four
 queries whatever the number of WABAs.
 
-Subscription state is the ``subscription`` state entry (``{"subscribed": bool}``) when the Graph
-sync has recorded one; without it the card says it is not known.
+Webhook state (newer, event by event) wins; the Graph sync's columns (review status, a number's
+quality rating, tier and name status) fill what no webhook has said yet. Subscription state is
+the Graph-checked ``Waba.subscribed``; before any check the card says it is not known.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from app.lib import phones
 from app.wabas.models import PhoneNumber, StateEntry, Waba
 
 _BAD_BAN = ("DISABLE", "SCHEDULE_FOR_DISABLE")
-_BAD_QUALITY = ("FLAGGED", "DOWNGRADE")
+_BAD_QUALITY = ("FLAGGED", "DOWNGRADE", "RED", "YELLOW")
 
 
 @dataclass
@@ -42,15 +43,15 @@ class PhoneCard:
     @property
     def quality(self) -> str | None:
         value = self.state.get("quality", {})
-        return str(value.get("rating") or value.get("event") or "") or None
+        return str(value.get("rating") or value.get("event") or "") or self.phone.quality_rating
 
     @property
     def tier(self) -> str | None:
-        return str(self.state.get("messaging_limit", {}).get("tier") or "") or None
+        return str(self.state.get("messaging_limit", {}).get("tier") or "") or self.phone.messaging_limit_tier
 
     @property
     def name_status(self) -> str | None:
-        return str(self.state.get("name", {}).get("status") or "") or None
+        return str(self.state.get("name", {}).get("status") or "") or self.phone.name_status
 
     @property
     def requested_name(self) -> str | None:
@@ -71,7 +72,7 @@ class WabaCard:
 
     @property
     def review(self) -> str | None:
-        return str(self.state.get("review", {}).get("decision") or "") or None
+        return str(self.state.get("review", {}).get("decision") or "") or self.waba.account_review_status
 
     @property
     def ban(self) -> dict[str, Any] | None:
@@ -89,8 +90,7 @@ class WabaCard:
 
     @property
     def subscribed(self) -> bool | None:
-        value = self.state.get("subscription", {}).get("subscribed")
-        return value if isinstance(value, bool) else None
+        return self.waba.subscribed
 
     @property
     def last_event_at(self) -> datetime | None:

@@ -7,6 +7,7 @@ import re
 import httpx2
 
 from app.db.engine import Database
+from app.wabas.models import PhoneNumber, Waba
 from tests.events.test_timeline_support import (
     PHONE,
     WABA_A,
@@ -146,3 +147,27 @@ async def test_another_orgs_waba_and_phone_are_404(
     client.cookies.clear()
     await login(client, personas.outsider)
     assert (await client.get(f"/o/acme/wabas/{mine}")).status_code == 404
+
+
+async def test_graph_synced_state_fills_what_no_webhook_said(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(db, {WABA_A: (personas.org, "Alpha"), WABA_B: (personas.org, "Bravo")})
+    async with db.transaction() as session:
+        waba = await session.get(Waba, world.wabas[WABA_A].id)
+        assert waba is not None
+        waba.subscribed = True
+        waba.account_review_status = "APPROVED"
+        session.add(
+            PhoneNumber(
+                org_id=personas.org.id, waba_pk=waba.id, digits="15550009999", quality_rating="RED",
+                messaging_limit_tier="TIER_250", name_status="APPROVED",
+            )
+        )  # fmt: skip
+    await login(client, personas.viewer)
+    page = await client.get("/o/acme")
+    assert 'data-testid="subscription">subscribed<' in page.text
+    assert 'data-testid="subscription">not checked yet<' in page.text  # Bravo: never checked
+    assert 'data-testid="review">APPROVED<' in page.text
+    assert '<td class="bad">RED</td>' in page.text
+    assert "TIER_250" in page.text
