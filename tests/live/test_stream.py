@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import httpx2
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from app.db.engine import Database
 from app.events.models import Event
@@ -213,3 +213,31 @@ async def test_the_timeline_listens_with_its_filters_and_the_overview_refreshes_
     home = await client.get("/o/acme")
     assert 'hx-sse:connect="/o/acme/events/stream"' in home.text
     assert 'hx-trigger="state from:body"' in home.text
+
+
+async def test_after_the_listen_connection_drops_the_stream_catches_up(
+    base_url: str, db: Database, db_kind: str, personas: Personas
+) -> None:
+    """PostgreSQL: notifications sent while the LISTEN connection is down are lost; the hub
+    reconnects and tells every stream to re-read, so the event still arrives (long before the
+    periodic re-read)."""
+    if db_kind != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    hub = hub_for(db)
+    await register(db, (personas.org, WABA))
+    async with signed_in(base_url, personas.viewer) as client, stream(client, db, personas.org.id) as sse:
+        connects = hub.connects  # type: ignore[attr-defined]
+        await post_webhook(client, webhook_body(WABA))
+        await Processor(db).run_until_idle()  # no after-commit hook: nobody is told
+        async with db.transaction() as session:
+            killed = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                )
+            )
+        assert killed == 1
+        [row] = await sse.rows(1, timeout=5)
+        async with db.read() as session:
+            assert row.id == str(await session.scalar(select(func.max(Event.id))))
+        assert hub.connects == connects + 1  # type: ignore[attr-defined]
