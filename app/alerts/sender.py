@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
 DIGEST_EVERY = timedelta(hours=24)
 DIGEST_ITEMS = 50
+DIGEST_CHECK_EVERY = timedelta(seconds=60)
 
 
 @dataclass
@@ -80,6 +81,7 @@ class AlertSender:
         self.backoff_base = backoff_base
         self.clock = clock
         self.rng = rng
+        self._last_digest_check: datetime | None = None
 
     def passes(self) -> list[Pass]:
         return [Pass("alerts.send", self.run_due), Pass("alerts.digest", self.make_digests)]
@@ -203,45 +205,53 @@ class AlertSender:
         return list(await asyncio.gather(*(one(item) for item in claimed)))
 
     async def record(self, outcomes: list[Outcome]) -> None:
+        """Writes every outcome in one transaction: one executemany per kind of outcome."""
         now = self.clock()
         gone: dict[int, tuple[int, str, str]] = {}
-        async with self.db.transaction() as session:
-            for outcome in outcomes:
-                item, error = outcome.claimed, outcome.error
-                values: dict[str, Any] = {"locked_until": None}
-                if error is None:
-                    elapsed = (now - item.created_at).total_seconds()
-                    values |= {
+        by_shape: dict[str, list[dict[str, Any]]] = {}
+        for outcome in outcomes:
+            item, error = outcome.claimed, outcome.error
+            if error is None:
+                elapsed = (now - item.created_at).total_seconds()
+                shape, values = (
+                    "sent",
+                    {
                         "status": DeliveryStatus.SENT,
                         "sent_at": now,
                         "last_error": None,
                         "latency_ms": max(int(elapsed * 1000), 0),
-                    }
-                elif error.retryable and item.attempts < item.max_attempts:
-                    delay = retry_delay(item.attempts, base=self.backoff_base, rng=self.rng)
-                    values |= {
+                    },
+                )
+            elif error.retryable and item.attempts < item.max_attempts:
+                delay = retry_delay(item.attempts, base=self.backoff_base, rng=self.rng)
+                shape, values = (
+                    "retry",
+                    {
                         "status": DeliveryStatus.QUEUED,
                         "run_at": now + delay,
                         "last_error": str(error)[:2000],
-                    }
-                else:
-                    values |= {"status": DeliveryStatus.FAILED, "last_error": str(error)[:2000]}
-                    if isinstance(error, ChannelGone) and item.channel_id is not None:
-                        gone[item.channel_id] = (item.org_id, item.org_slug, str(error))
-                await session.execute(
-                    update(AlertDelivery)
-                    .where(AlertDelivery.id == item.id)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
+                    },
                 )
+            else:
+                shape, values = "failed", {"status": DeliveryStatus.FAILED, "last_error": str(error)[:2000]}
+                if isinstance(error, ChannelGone) and item.channel_id is not None:
+                    gone[item.channel_id] = (item.org_id, item.org_slug, str(error))
+            by_shape.setdefault(shape, []).append({"id": item.id, "locked_until": None, **values})
+        async with self.db.transaction() as session:
+            for rows in by_shape.values():
+                await session.execute(update(AlertDelivery), rows)  # bulk UPDATE by primary key
             for channel_id, (org_id, slug, reason) in gone.items():
                 await disable_gone_channel(
                     session, org_id=org_id, org_slug=slug, channel_id=channel_id, reason=reason
                 )
 
     async def make_digests(self) -> int:
-        """Gathers the held rows of each channel whose digest is due into one digest row."""
+        """Gathers the held rows of each channel whose digest is due into one digest row; looks at
+        most once a minute (digests are daily: no need to query on every round of the worker)."""
         now = self.clock()
+        if self._last_digest_check is not None and now - self._last_digest_check < DIGEST_CHECK_EVERY:
+            return 0
+        self._last_digest_check = now
         async with self.db.transaction() as session:
             due = list(
                 await session.scalars(
