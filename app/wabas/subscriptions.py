@@ -27,7 +27,7 @@ from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import User
 from app.wabas import queries as wabas_queries
 from app.wabas.models import StateEntry, Waba
-from app.wabas.sync import NotConnected, save_usage
+from app.wabas.sync import NotConnected, save_usage, share_hold_back
 
 SUBSCRIBED = "waba.subscribed"
 UNSUBSCRIBED = "waba.unsubscribed"
@@ -118,8 +118,9 @@ async def _remember(session: AsyncSession, waba: Waba, subscribed: bool) -> None
     await session.flush()
 
 
-async def _token(db: Database, *, org_id: int, waba_pk: int) -> tuple[str, str, str]:
-    """(WABA id, token, our app id), or NotConnected / LookupError (no such WABA in this org)."""
+async def _token(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int) -> tuple[str, str, str]:
+    """(WABA id, token, our app id), or NotConnected / LookupError (no such WABA in this org).
+    A hold-back another process recorded for the WABA applies here too."""
     async with db.read() as session:
         waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
         if waba is None:
@@ -129,12 +130,14 @@ async def _token(db: Database, *, org_id: int, waba_pk: int) -> tuple[str, str, 
                 f"WABA {waba.waba_id} has no access token: connect it with a system-user token first."
             )
         app = await graph_queries.app_of_waba(session, waba)
+        usage = await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk)
+        share_hold_back(graph, waba.waba_id, usage)
         return waba.waba_id, waba.access_token, app.app_id
 
 
 async def read_status(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int) -> Status:
     """Asks Graph which apps are subscribed (a failure becomes ``error``, in words) and records it."""
-    waba_id, token, our_app_id = await _token(db, org_id=org_id, waba_pk=waba_pk)
+    waba_id, token, our_app_id = await _token(db, graph, org_id=org_id, waba_pk=waba_pk)
     apps: list[AppRow] | None = None
     error = None
     try:
@@ -169,7 +172,7 @@ async def toggle(
         raise SubscriptionError(
             "An override callback URL needs a verify token, and a verify token needs the URL."
         )
-    waba_id, token, our_app_id = await _token(db, org_id=org_id, waba_pk=waba_pk)
+    waba_id, token, our_app_id = await _token(db, graph, org_id=org_id, waba_pk=waba_pk)
     error = None
     try:
         if subscribe:

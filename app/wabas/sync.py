@@ -252,6 +252,15 @@ async def save_usage(session: AsyncSession, waba: Waba, status: BusinessStatus) 
     return usage
 
 
+def share_hold_back(graph: GraphClient, waba_id: str, usage: WabaUsage | None) -> None:
+    """Holds calls back in this process while the stored usage says another one is holding them."""
+    if usage is None or usage.held_until is None or usage.held_until <= utcnow():
+        return
+    known = graph.usage.latest(waba_id)
+    if known is None or known.held_until is None or known.held_until < usage.held_until:
+        graph.usage.throttled(waba_id, usage.held_until, app_id=graph.app_id)
+
+
 class NotConnected(Exception):
     """The WABA has no stored token, or was disconnected: there is nothing to sync with."""
 
@@ -265,6 +274,7 @@ async def sync_waba(db: Database, graph: GraphClient, *, org_id: int, waba_pk: i
         if waba is None or not waba.access_token or waba.disconnected_at is not None:
             raise NotConnected("This WABA is not connected: connect it with a token first.")
         waba_id, token = waba.waba_id, waba.access_token
+        share_hold_back(graph, waba_id, await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk))
     try:
         snapshot = await fetch(graph, waba_id, token)
     except GraphError as exc:

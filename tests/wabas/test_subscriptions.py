@@ -193,3 +193,25 @@ async def test_wabawatch_waba_subscribe_status_unsubscribe(
         ("command line", "subscribe", True),
         ("command line", "unsubscribe", False),
     ]
+
+
+async def test_the_command_line_honours_a_hold_back_the_web_process_recorded(
+    database_url: str,
+    db: Database,
+    personas: Personas,
+    fake_graph: FakeGraph,
+    seeded: Seeded,
+    client: httpx2.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    waba = await connected(client, db, personas, seeded)
+    fake_graph.state.fail("rate_limited", method="POST", regain_minutes=20)
+    await toggle(client, waba, "subscribe")
+    calls = len(fake_graph.calls())
+    env = {"DATABASE_URL": database_url, "GRAPH_API_BASE": fake_graph.url}
+    done = await run_main(monkeypatch, capsys, "waba", "status", WABA_ID, "--org", "acme", env=env)
+    assert done.status == 1
+    assert "Not sent: wabawatch is holding back Graph calls for WABA" in done.stderr
+    assert "held back until" in done.stdout
+    assert len(fake_graph.calls()) == calls
