@@ -10,9 +10,11 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.lib.timeutil import utcnow
 from app.meta import queries
 from app.meta.models import MetaApp
 from app.tenancy.context import OrgContext
@@ -132,3 +134,8 @@ async def save_org_app(
         details={} if saved.created else {"changed": ", ".join(changed) or "nothing"},
     )
     return saved
+
+
+async def record_handshake(session: AsyncSession, *, app_pk: int) -> None:
+    """Meta verified the callback URL (the receiver checked the verify token)."""
+    await session.execute(update(MetaApp).where(MetaApp.id == app_pk).values(last_verified_at=utcnow()))

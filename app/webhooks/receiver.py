@@ -17,11 +17,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from sqlalchemy import update
 from starlette.types import Message, Receive, Scope, Send
 
 from app.lib.timeutil import utcnow
-from app.meta.models import MetaApp
+from app.meta import service as meta_service
 from app.ops.mtls import ClientCertCheck
 from app.web.services import Services
 from app.webhooks import intake_counters as counters
@@ -213,9 +212,7 @@ class WebhookReceiver:
         assert self._services is not None
         try:
             async with self._services.db.transaction() as session:
-                await session.execute(
-                    update(MetaApp).where(MetaApp.id == app.pk).values(last_verified_at=utcnow())
-                )
+                await meta_service.record_handshake(session, app_pk=app.pk)
         except Exception as exc:
             log.error("webhook handshake for app %s: time not recorded (%s)", app.app_id, type(exc).__name__)
 
