@@ -290,7 +290,13 @@ async def sync_waba(db: Database, graph: GraphClient, *, org_id: int, waba_pk: i
         current = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
         if current is None:
             raise NotConnected("This WABA was deleted while it was being synced.")
-        return await apply_snapshot(session, current, snapshot)
+        result = await apply_snapshot(session, current, snapshot)
+    # Like processed events, drift events reach open timelines once committed.
+    from app.events.service import events_committed
+    from app.jobs.worker import after_commit_hooks
+
+    await events_committed(after_commit_hooks(db), result.drift_event_ids)
+    return result
 
 
 class PeriodicSync:

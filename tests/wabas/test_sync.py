@@ -150,3 +150,20 @@ async def test_a_disconnected_waba_is_not_synced(
     calls = len(fake_graph.calls())
     assert await periodic.run() == 0
     assert len(fake_graph.calls()) == calls
+
+
+async def test_a_drift_event_reaches_the_orgs_live_subscribers(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, seeded: Seeded
+) -> None:
+    from app.live.hub import Published, hub_for
+
+    waba = await connected(client, db, personas, seeded)
+    seeded.waba.phones[1].quality_rating = "RED"
+    async with hub_for(db).subscribe(personas.org.id) as live:
+        await refresh(client, waba)
+        [event] = await drift_events(db)
+        notice = await live.next(5)
+        while notice is not None and not isinstance(notice, Published):
+            notice = await live.next(5)
+    assert notice == Published(personas.org.id, (event.id,))
+    assert "Quality rating of +1 631-555-1001 changed without a webhook: GREEN → RED" in event.summary
