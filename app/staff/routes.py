@@ -53,13 +53,13 @@ async def search(request: Request) -> Response:
         user = await access.require_staff(request, session)
         hits = await queries.search(session, q) if q else []
         if q:
-            await audit.record(
-                session,
-                org_id=None,
-                actor=user,
-                action=audit.STAFF_SEARCHED,
-                details={"q": q, "hits": len(hits)},
-            )
+            # One row without an org (the search itself) and one in each org it showed.
+            details = {"q": q, "hits": len(hits)}
+            await audit.record(session, org_id=None, actor=user, action=audit.STAFF_SEARCHED, details=details)
+            for hit in hits:
+                await audit.record(
+                    session, org_id=hit.org.id, actor=user, action=audit.STAFF_SEARCHED, details=details
+                )
     return render(request, "staff/search.html", {"q": q, "hits": hits, "pretty": phones.pretty})
 
 

@@ -57,7 +57,7 @@ async def audit_of(db: Database, org_id: int | None) -> list[AuditEntry]:
     ],
 )
 async def test_staff_finds_the_org_by_any_handle(
-    app: Dispatcher, personas: Personas, world: World, query: str
+    app: Dispatcher, db: Database, personas: Personas, world: World, query: str
 ) -> None:
     async with staff_client(app, personas) as staff:
         page = await staff.get("/staff", params={"q": query})
@@ -67,6 +67,10 @@ async def test_staff_finds_the_org_by_any_handle(
     assert f'data-waba="{WABA_ID}"' in page.text
     assert "quality" in page.text
     assert "Zephyr Parcels" in page.text
+    # The org's owners see that staff looked it up, and for what.
+    shown = [e for e in await audit_of(db, personas.org.id) if e.action == "staff.searched"]
+    assert [(e.actor_email, e.details["q"]) for e in shown] == [("support@wabawatch.example", query)]
+    assert await audit_of(db, personas.org_other.id) == []
 
 
 async def test_search_without_a_match_says_so_and_is_audited(
