@@ -51,16 +51,17 @@ async def connect_page(request: Request) -> Response:
                 svc.graph, app=app, waba_id=form.get("waba_id", ""), token=form.get("access_token", "")
             )
             async with svc.db.transaction() as session:
-                ctx = await require_member(request, session, role=Role.ADMIN)
-                app = await graph_queries.usable_app(session, org_id=ctx.org_id, app_id=app.app_id)
-                assert app is not None
+                # Not ``ctx``: a refusal rolls this back, and the page still shows ctx's org.
+                member = await require_member(request, session, role=Role.ADMIN)
+                current = await graph_queries.usable_app(session, org_id=member.org_id, app_id=app.app_id)
+                assert current is not None
                 done = await connect.store(
                     session,
-                    org=ctx.org,
-                    app=app,
+                    org=member.org,
+                    app=current,
                     inspection=inspection,
                     token=form.get("access_token", ""),
-                    actor=ctx.user,
+                    actor=member.user,
                 )
         except connect.ConnectError as exc:
             error = str(exc)

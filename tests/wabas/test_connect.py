@@ -177,3 +177,18 @@ async def test_the_overview_and_the_waba_page_lead_to_connecting_and_to_the_conn
     assert '/o/acme/wabas/connect" data-testid="connect-link"' in home.text
     detail = await client.get(f"/o/acme/wabas/{waba.id}")
     assert f'/o/acme/wabas/{waba.id}/subscription" data-testid="connection-link"' in detail.text
+
+
+async def test_a_waba_another_org_connected_through_the_same_app_is_refused(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, seeded: Seeded, our_app: MetaApp
+) -> None:
+    from tests.wabas.support import register
+
+    await register(db, personas.org_other, our_app, waba_id=WABA_ID)
+    await login(client, personas.admin)
+    response = await connect_by_form(client, personas, seeded.token.value)
+    assert response.status_code == 400
+    assert (
+        f"WABA {WABA_ID} is already connected by another organization through app {APP_ID}." in response.text
+    )
+    assert "Acme Messaging" in response.text
