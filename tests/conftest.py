@@ -26,7 +26,9 @@ TEST_KEY = "yK3Sx2zY5oUbbf0v4Cdc9rIuNDr7o1Mwbm3vhm6sHGw="
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", choices=["sqlite", "postgresql"], default="sqlite", help="database to test against")
+    parser.addoption(
+        "--db", choices=["sqlite", "postgresql"], default="sqlite", help="database to test against"
+    )
 
 
 def reset_postgres(url: str) -> None:
