@@ -26,7 +26,7 @@ from app.db.migrate import head_revision
 from app.db.types import set_keyring
 from app.events.routes import routes as events_routes
 from app.graph.client import GraphClient
-from app.jobs.worker import build_worker, runs_in_process
+from app.jobs.worker import build_alert_worker, build_worker, runs_in_process
 from app.lib.crypto import Keyring
 from app.lib.passwords import PasswordHasherBox
 from app.live.hub import hub_for
@@ -110,14 +110,19 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
         # SQLite: the worker lives here, woken by the receiver after each commit.
+        in_process = runs_in_process(settings, svc.db)
+        alert_worker = build_alert_worker(svc.db, settings) if in_process else None
         worker = (
-            build_worker(svc.db, wakeup=svc.intake_wakeup, settings=settings)
-            if runs_in_process(settings, svc.db)
+            build_worker(svc.db, wakeup=svc.intake_wakeup, settings=settings, also_wake=alert_worker)
+            if in_process
             else None
         )
         app.state.worker = worker
+        app.state.alert_worker = alert_worker
         if worker is not None:
             worker.start("in-process-worker")
+        if alert_worker is not None:
+            alert_worker.start("in-process-alerts")
         try:
             yield
         finally:
@@ -125,6 +130,8 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             await receiver.stop()
             if worker is not None:
                 await worker.close()
+            if alert_worker is not None:
+                await alert_worker.close()
             await svc.graph.aclose()
             await svc.db.dispose()
 

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -200,6 +201,16 @@ def report(label: str, started: dict[str, float], arrivals: Arrivals) -> bool:
     return p95 < 2.0 and missing == 0
 
 
+def outbox_latencies(url: str) -> list[int]:
+    """The delivery log's latency_ms (outbox row written → message accepted) of every sent alert."""
+    sql = "SELECT latency_ms FROM alert_deliveries WHERE status = 'sent' ORDER BY latency_ms"
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.split("///", 1)[1]) as conn:
+            return [int(r[0]) for r in conn.execute(sql)]
+    with psycopg.connect(url) as conn:
+        return [int(r[0]) for r in conn.execute(sql)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -253,6 +264,12 @@ def main() -> int:
             time.sleep(0.2)
         print(f"webhooks {len(started)} (non-200: {failures})")
         ok = report("email", started, mail) & report("slack", started, slack)
+        leg = outbox_latencies(url)
+        if leg:
+            print(
+                f"outbox → sent (delivery log, {len(leg)} rows): p50 {statistics.median(leg):.0f} ms  "
+                f"p95 {leg[max(0, int(len(leg) * 0.95) - 1)]} ms"
+            )
         print("p95 under 2 s, nothing missing:", "yes" if ok else "NO")
     finally:
         server.stop()

@@ -43,17 +43,19 @@ def build_worker(
     hooks: Sequence[EventsCommittedHook] | None = None,
     poll_interval: float = POLL_SECONDS,
     settings: Settings | None = None,
+    also_wake: Worker | None = None,
 ) -> Worker:
-    """With ``settings``, the worker also sends alerts (the passes right after processing, so an
-    alert leaves in the same round as its event)."""
-    processor = Processor(db, hooks=after_commit_hooks(db) if hooks is None else hooks)
+    """With ``settings``, the worker also runs the periodic passes that need them. ``also_wake``
+    (the alert worker) is woken whenever new events commit."""
+    commit_hooks = list(after_commit_hooks(db) if hooks is None else hooks)
+    if also_wake is not None:
+        commit_hooks.append(wake_on_events(also_wake))
+    processor = Processor(db, hooks=commit_hooks)
     jobs = JobRunner(db, job_handlers())
     alerts: list[Pass] = []
     if settings is not None:
-        from app.alerts.tasks import alert_passes
         from app.wabas.sync import PeriodicSync
 
-        alerts = alert_passes(db, settings)
         # Connected WABAs are re-read from the Graph API about hourly (issue 4).
         alerts.append(Pass("wabas.sync", PeriodicSync(db, settings).run))
         # Retention (issue 7): hourly, in batches of short transactions.
@@ -67,19 +69,41 @@ def build_worker(
     )
 
 
+def build_alert_worker(db: Database, settings: Settings, *, poll_interval: float = POLL_SECONDS) -> Worker:
+    """Alerts run in a loop of their own beside processing, so a slow mail server or Slack never
+    holds up webhook processing (and a burst of webhooks never holds up alerts)."""
+    from app.alerts.tasks import alert_passes
+
+    return Worker(alert_passes(db, settings), poll_interval=poll_interval)
+
+
+def wake_on_events(worker: Worker) -> EventsCommittedHook:
+    async def wake(event_ids: Sequence[int]) -> None:
+        worker.wakeup.set()
+
+    return wake
+
+
 def runs_in_process(settings: Settings, db: Database) -> bool:
     return settings.worker_in_process if settings.worker_in_process is not None else db.is_sqlite
 
 
 async def run_worker(db: Database, settings: Settings | None = None) -> None:
-    """Runs until SIGTERM or SIGINT, then lets the running pass commit and returns."""
-    worker = build_worker(db, settings=settings)
+    """Runs until SIGTERM or SIGINT, then lets the running passes commit and returns."""
+    alerts = build_alert_worker(db, settings) if settings is not None else None
+    worker = build_worker(db, settings=settings, also_wake=alerts)
+    workers = [w for w in (worker, alerts) if w is not None]
+
+    def stop() -> None:
+        for w in workers:
+            w.stop()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker.stop)
+        loop.add_signal_handler(sig, stop)
     log.info("worker started (%s)", db.engine.dialect.name)
     try:
-        await worker.run()
+        await asyncio.gather(*(w.run() for w in workers))
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
