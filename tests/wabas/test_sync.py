@@ -167,3 +167,10 @@ async def test_a_drift_event_reaches_the_orgs_live_subscribers(
             notice = await live.next(5)
     assert notice == Published(personas.org.id, (event.id,))
     assert "Quality rating of +1 631-555-1001 changed without a webhook: GREEN → RED" in event.summary
+
+
+def test_the_worker_runs_the_periodic_sync_when_it_has_settings(db: Database, settings: Settings) -> None:
+    from app.jobs.worker import build_worker
+
+    assert "wabas.sync" in [p.name for p in build_worker(db, settings=settings).passes]
+    assert "wabas.sync" not in [p.name for p in build_worker(db).passes]
