@@ -35,6 +35,9 @@ def make_templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code; checking every file's mtime on each render costs page time.
+        auto_reload=False,
+        cache_size=1000,
     )
     return Jinja2Templates(env=env, context_processors=[_context])
 
