@@ -68,6 +68,13 @@ async def _admin_action(request: Request, run: Action) -> Response:
     return _index(request, ctx)
 
 
+def _wake_alerts(request: Request) -> None:
+    """The in-process alert worker (SQLite) sends at once instead of at its next poll."""
+    worker = getattr(request.app.state, "alert_worker", None)
+    if worker is not None:
+        worker.wakeup.set()
+
+
 def _id(request: Request, name: str) -> int:
     value: int = request.path_params[name]
     return value
@@ -129,7 +136,7 @@ async def send_test(request: Request) -> Response:
         return "A test alert is on its way; the delivery log shows how it went."
 
     response = await _admin_action(request, run)
-    services(request).intake_wakeup.set()
+    _wake_alerts(request)
     return response
 
 
@@ -252,7 +259,7 @@ async def retry(request: Request) -> Response:
             toasts.add(request, str(exc), "error")
         else:
             toasts.add(request, "The delivery is queued again.", "success")
-    services(request).intake_wakeup.set()
+    _wake_alerts(request)
     return RedirectResponse(request.url_for("alerts:deliveries", org_slug=ctx.org.slug), 303)
 
 

@@ -164,7 +164,8 @@ class AlertSender:
         owners: dict[int, list[str]],
     ) -> tuple[Target | None, str | None]:
         if row.kind == DeliveryKind.NOTICE:
-            to = tuple(str(a) for a in row.payload.get("to", []) if isinstance(a, str))  # type: ignore[attr-defined]
+            raw = row.payload.get("to")
+            to = tuple(a for a in raw if isinstance(a, str)) if isinstance(raw, list) else ()
             return Target(kind=ChannelKind.EMAIL, addresses=to), None
         if channel is None:
             return None, "the channel was removed"

@@ -165,3 +165,33 @@ async def test_the_owners_channel_mails_every_owner_at_sending_time(
     await sender(db, alert_settings, clock).run_due()
 
     assert [m.recipients for m in inbox.received] == [[personas.owner.email]]
+
+
+async def test_a_mail_server_that_is_down_is_retried_later(
+    db: Database,
+    personas: Personas,
+    meta_app: MetaApp,
+    waba: Waba,
+    alert_settings: Settings,
+    inbox: Inbox,
+    clock: Clock,
+) -> None:
+    from tests.factories import settings_with
+    from tests.mail.smtp import free_port
+
+    ctx = ctx_of(personas.org, personas.admin)
+    channel = (await email_channel(db, ctx, personas.admin.email)).channel
+    await rule(db, ctx, [channel], min_severity="critical")
+    await webhook(db, meta_app, quality("DOWNGRADE"))
+    down = settings_with(alert_settings, smtp_url=f"smtp+plain://127.0.0.1:{free_port()}")
+
+    await sender(db, down, clock).run_due()
+    [row] = await deliveries(db)
+    assert (row.status, row.attempts) == (DeliveryStatus.QUEUED, 1)
+    assert "did not take the message" in (row.last_error or "")
+
+    clock.advance(hours=1)
+    await sender(db, alert_settings, clock).run_due()
+    [row] = await deliveries(db)
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT, 2)
+    assert len(inbox.received) == 1
