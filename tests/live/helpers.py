@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import random
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx2
 import uvicorn
@@ -20,6 +24,8 @@ from app.lib.timeutil import utcnow
 from app.tenancy.models import Organization
 from app.wabas import service as wabas_service
 from app.webhooks.sample_payloads import PayloadFactory, SimWaba, meta_json_bytes
+from tests.browser.conftest import ROOT, LiveServer
+from tests.conftest import TEST_KEY
 from tests.meta.helpers import APP_ID, create_meta_app, sign
 
 WABA = "102290129340398"
@@ -155,3 +161,31 @@ async def post_webhook(client: httpx2.AsyncClient, body: bytes) -> None:
         headers={"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"},
     )
     assert response.status_code == 200, response.text
+
+
+def start_server(database_url: str, log_dir: Path, *, worker: bool) -> LiveServer:
+    """``uvicorn app.main:app`` in a subprocess on the test database (not yet waited for)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ENV": "development",
+        "SECRET_KEY": "live-test-secret-key-0123456789-abcdefghij",
+        "ENCRYPTION_KEYS": TEST_KEY,
+        "BASE_URL": url,
+        "PASSWORD_HASH_FAST": "true",
+        "WORKER_IN_PROCESS": "true" if worker else "false",
+    }
+    for name in ("SMTP_URL", "OIDC_DISCOVERY_URL"):
+        env.pop(name, None)
+    log = log_dir / f"uvicorn-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return LiveServer(url=url, env=env, process=process, log=log)

@@ -5,11 +5,7 @@ processes through LISTEN/NOTIFY."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -17,37 +13,9 @@ from sqlalchemy import select
 
 from app.db.engine import Database
 from app.events.models import Event
-from tests.browser.conftest import ROOT, LiveServer, _wait_until_healthy, free_port
-from tests.conftest import TEST_KEY
+from tests.browser.conftest import LiveServer, _wait_until_healthy
 from tests.factories import Personas, login
-from tests.live.helpers import OTHER_WABA, WABA, SSEReader, post_webhook, register, webhook_body
-
-
-def start(database_url: str, log_dir: Path, *, worker: bool) -> LiveServer:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "ENV": "development",
-        "SECRET_KEY": "live-test-secret-key-0123456789-abcdefghij",
-        "ENCRYPTION_KEYS": TEST_KEY,
-        "BASE_URL": url,
-        "PASSWORD_HASH_FAST": "true",
-        "WORKER_IN_PROCESS": "true" if worker else "false",
-    }
-    for name in ("SMTP_URL", "OIDC_DISCOVERY_URL"):
-        env.pop(name, None)
-    log = log_dir / f"uvicorn-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return LiveServer(url=url, env=env, process=process, log=log)
+from tests.live.helpers import OTHER_WABA, WABA, SSEReader, post_webhook, register, start_server, webhook_body
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +25,10 @@ def two_servers(
     if db_kind != "postgresql":
         pytest.skip("cross-process fan-out is PostgreSQL's (SQLite runs one web process)")
     log_dir = tmp_path_factory.mktemp("two-processes")
-    servers = (start(database_url, log_dir, worker=True), start(database_url, log_dir, worker=False))
+    servers = (
+        start_server(database_url, log_dir, worker=True),
+        start_server(database_url, log_dir, worker=False),
+    )
     try:
         for server in servers:
             _wait_until_healthy(server)
