@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,13 +51,8 @@ def usable(channel: AlertChannel) -> bool:
 
 
 def event_link(org_slug: str, event: Event) -> str:
-    """The timeline filtered down to this event (the shared, bookmarkable filter parameters)."""
-    params = {"field": event.field, "kind": event.kind}
-    if event.waba_id:
-        params["waba"] = event.waba_id
-    params["since"] = (event.occurred_at - timedelta(seconds=1)).isoformat()
-    params["until"] = (event.occurred_at + timedelta(seconds=1)).isoformat()
-    return f"/o/{org_slug}/events?{urlencode(params)}"
+    """The event's own page (``events:detail``), under the org's prefix."""
+    return f"/o/{org_slug}/events/{event.id}"
 
 
 def event_payload(event: Event, *, org_slug: str, waba_name: str | None) -> dict[str, Any]:
