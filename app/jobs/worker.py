@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from app.db.engine import Database
 from app.events.service import EventsCommittedHook
+from app.jobs.intake_listener import IntakeListener
 from app.jobs.queue import Handler, JobRunner
 from app.jobs.runner import Pass, Worker
 from app.settings import Settings
@@ -101,10 +102,15 @@ async def run_worker(db: Database, settings: Settings | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
+    listener = IntakeListener.for_database(db, worker.wakeup)
+    if listener is not None:
+        listener.start()
     log.info("worker started (%s)", db.engine.dialect.name)
     try:
         await asyncio.gather(*(w.run() for w in workers))
     finally:
+        if listener is not None:
+            await listener.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("worker stopped")

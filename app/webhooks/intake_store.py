@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.db.engine import _sqlite_pragmas
 from app.db.url import async_url, is_sqlite
+from app.jobs.intake_listener import INTAKE_CHANNEL
 from app.webhooks.models import WebhookDelivery
 
 SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
@@ -126,6 +127,9 @@ class BatchStore:
                     for name, process in zip(COLUMNS, self._processors, strict=True)
                 )
                 conn.exec_driver_sql(upsert_sql(len(chunk), self._placeholder), params)
+            if not self._sqlite:
+                # Delivered on commit: wakes `wabawatch worker` processes (app/jobs/intake_listener.py).
+                conn.exec_driver_sql(f"SELECT pg_notify('{INTAKE_CHANNEL}', '')")
 
     async def store(self, rows: list[dict[str, Any]]) -> None:
         """Commits ``rows`` in one transaction, or raises and stores none of them."""
