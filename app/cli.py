@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import sys
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -36,9 +36,11 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from app.main import create_app
+
     settings.check_production()
     uvicorn.run(
-        "app.main:app",
+        create_app(settings),
         host=args.host,
         port=args.port,
         proxy_headers=True,
@@ -77,20 +79,37 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     upgrade_head(settings.database_url)
     asyncio.run(seed_demo(settings))
     graph_url, _fake = start_fake_graph()
-    # The served app reads its settings from the environment: point it at the fake too.
-    os.environ["GRAPH_API_BASE"] = graph_url
+    # The served app is built from these settings (cmd_serve), so it talks to the fake as well.
     settings = settings.model_copy(update={"graph_api_base": graph_url})
     connected = asyncio.run(connect_demo_wabas(settings))
     base = f"http://{args.host}:{args.port}"
-    print(f"\n  wabawatch demo is running at {base}/login")
-    print("  sign in as  owner@demo.example  with password  demo-password-1")
-    print("  (admin@demo.example and viewer@demo.example use the same password)", flush=True)
     from app.webhooks.demo_traffic import DEMO_APP_ID, DemoTraffic
 
-    print(f"  fake Graph API at {graph_url}: {connected} demo WABAs connected (sync, subscriptions)")
-    print(f"  simulated Meta webhooks: one every few seconds to {base}/webhooks/whatsapp/{DEMO_APP_ID}\n")
+    banner = (
+        f"\n  wabawatch demo is running at {base}/login\n"
+        "  sign in as  owner@demo.example  with password  demo-password-1\n"
+        "  (admin@demo.example and viewer@demo.example use the same password)\n"
+        f"  fake Graph API at {graph_url}: {connected} demo WABAs connected (sync, subscriptions)\n"
+        f"  simulated Meta webhooks: one every few seconds to {base}/webhooks/whatsapp/{DEMO_APP_ID}\n"
+    )
+    threading.Thread(target=_print_when_up, args=(f"{base}/healthz", banner), daemon=True).start()
     DemoTraffic(base).start()
     return cmd_serve(args, settings)
+
+
+def _print_when_up(health_url: str, banner: str) -> None:
+    """The demo's URL is printed once the server answers, so opening it at once works."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(health_url, timeout=1):
+                break
+        except OSError:
+            time.sleep(0.2)
+    print(banner, flush=True)
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
