@@ -203,7 +203,8 @@ class AlertSender:
                     return Outcome(item, DeliveryError(f"unexpected error ({type(exc).__name__})"))
             return Outcome(item, None)
 
-        return list(await asyncio.gather(*(one(item) for item in claimed)))
+        async with self.registry.batch():
+            return list(await asyncio.gather(*(one(item) for item in claimed)))
 
     async def record(self, outcomes: list[Outcome]) -> None:
         """Writes every outcome in one transaction: one executemany per kind of outcome."""

@@ -8,6 +8,8 @@ disabled and the org's admins are told).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,9 +39,25 @@ class Transport(Protocol):
     async def send(self, target: Target, message: AlertMessage) -> None: ...
 
 
+class Batching(Protocol):
+    """A transport that can share a connection across the messages of one batch."""
+
+    def batch(self) -> AbstractAsyncContextManager[None]: ...
+
+
 class Registry:
     def __init__(self, transports: dict[str, Transport]) -> None:
         self._transports = dict(transports)
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Opens each transport's shared connection (if it has one) for the sends inside."""
+        async with AsyncExitStack() as stack:
+            for transport in self._transports.values():
+                opener = getattr(transport, "batch", None)
+                if opener is not None:
+                    await stack.enter_async_context(opener())
+            yield
 
     def for_kind(self, kind: str) -> Transport:
         try:

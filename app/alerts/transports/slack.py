@@ -8,9 +8,12 @@ worth retrying, as are timeouts and broken connections; any other answer is perm
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 
 import httpx2
@@ -59,14 +62,39 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
+_client: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
+    "slack_client", default=None
+)
+
+
 class SlackTransport:
-    """One short-lived client per post (the worker owns no long-lived resources to close)."""
+    """Posts through the batch's client (kept-alive connections) or, outside a batch, a short-lived
+    one: the worker owns no long-lived resources to close."""
 
     def __init__(self, *, policy: UrlPolicy, base_url: str, timeout: float) -> None:
         self.policy = policy
         self.base_url = base_url
         self.timeout = timeout
         hide_webhook_paths()
+
+    def _new_client(self) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False, verify=_ssl_context())
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        async with self._new_client() as http:
+            token = _client.set(http)
+            try:
+                yield
+            finally:
+                _client.reset(token)
+
+    async def _post(self, url: str, payload: dict[str, object]) -> httpx2.Response:
+        shared = _client.get()
+        if shared is not None:
+            return await shared.post(url, json=payload)
+        async with self._new_client() as http:
+            return await http.post(url, json=payload)
 
     async def send(self, target: Target, message: AlertMessage) -> None:
         if not target.url:
@@ -77,10 +105,7 @@ class SlackTransport:
             raise PermanentFailure(str(exc)) from exc
         payload = render.slack_payload(message, base_url=self.base_url)
         try:
-            async with httpx2.AsyncClient(
-                timeout=self.timeout, follow_redirects=False, verify=_ssl_context()
-            ) as http:
-                response = await http.post(target.url, json=payload)
+            response = await self._post(target.url, payload)
         except httpx2.TimeoutException as exc:
             raise DeliveryError(f"Slack did not answer in time ({type(exc).__name__})") from exc
         except httpx2.TransportError as exc:
