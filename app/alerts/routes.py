@@ -14,6 +14,7 @@ from app.alerts import queries, service
 from app.alerts.models import DeliveryStatus
 from app.alerts.rules import parse_names
 from app.alerts.tasks import url_policy
+from app.lib.crypto import token_digest
 from app.mail.service import Mail, MailError
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.context import OrgContext, require_member
@@ -264,21 +265,24 @@ async def retry(request: Request) -> Response:
 
 
 async def confirm(request: Request) -> Response:
-    """The link from the confirmation mail (no sign-in needed). GET only shows a button, so mail
-    scanners that open links do not confirm addresses."""
+    """The link from the confirmation mail (no sign-in needed). A made-up or used token is a plain
+    404 that shows nothing of the org. GET only shows a button, so mail scanners that open links do
+    not confirm addresses."""
+    token = request.path_params["token"]
     async with services(request).db.transaction() as session:
         org = await tenancy_queries.org_by_slug(session, request.path_params["org_slug"])
-        if org is None:
+        pending = (
+            None
+            if org is None
+            else await queries.channel_by_confirm_digest(session, org_id=org.id, digest=token_digest(token))
+        )
+        if org is None or pending is None:
             raise HTTPException(404)
         if request.method == "GET":
             return render(request, "alerts/confirm.html", {"org_name": org.name, "done": None})
-        channel = await service.confirm_email_channel(
-            session, org_id=org.id, token=request.path_params["token"]
-        )
+        channel = await service.confirm_email_channel(session, org_id=org.id, token=token)
         done = channel.label if channel else None
-    return render(
-        request, "alerts/confirm.html", {"org_name": org.name, "done": done}, status_code=200 if done else 400
-    )
+    return render(request, "alerts/confirm.html", {"org_name": org.name, "done": done})
 
 
 routes = [

@@ -96,8 +96,13 @@ async def test_an_outside_address_is_confirmed_by_its_link(
         done = await post_form(stranger, link, {}, page=link)
         assert done.status_code == 200
         assert "Confirmed" in done.text
-        again = await post_form(stranger, link, {}, page=link)
-        assert again.status_code == 400
+        token = await csrf_token(stranger, "/login")
+        again = await stranger.post(link, data={"csrf_token": token})
+        assert again.status_code == 404  # used: nothing of the org is shown
+        assert "Acme" not in again.text
+        made_up = await stranger.get("/o/acme/alerts/confirm/made-up-token")
+        assert made_up.status_code == 404
+        assert "Acme" not in made_up.text
     assert (await channels(db))[0].confirmed_at is not None
 
 
