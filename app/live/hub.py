@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Final
 
 import anyio
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
+from app.db.pg_listen import PgListener, asyncpg_dsn
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ CHANNEL: Final = "wabawatch_events"
 QUEUE_SIZE: Final = 64
 # NOTIFY payloads must stay under 8000 bytes: ids go out in chunks well below that.
 IDS_PER_NOTIFY: Final = 300
-RECONNECT_DELAYS: Final = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -160,10 +159,12 @@ class PgHub(Hub):
 
     def __init__(self, dsn: str) -> None:
         super().__init__()
-        self._dsn = dsn
-        self._task: asyncio.Task[None] | None = None
-        self._listening = asyncio.Event()
-        self.connects = 0  # how many times the LISTEN connection was opened (tests, logs)
+        self._listener = PgListener(dsn, CHANNEL, self._on_notify, on_connect=self._on_connect)
+
+    @property
+    def connects(self) -> int:
+        """How many times the LISTEN connection was opened (tests, logs)."""
+        return self._listener.connects
 
     async def publish(self, session: AsyncSession, org_id: int, event_ids: Sequence[int]) -> None:
         for start in range(0, len(event_ids), IDS_PER_NOTIFY):
@@ -171,63 +172,27 @@ class PgHub(Hub):
             await session.execute(select(func.pg_notify(CHANNEL, encode(org_id, chunk))))
 
     async def _ready(self) -> None:
-        if self._task is None and not self.closing.is_set():
-            self._task = asyncio.create_task(self._listen_forever(), name="live-hub-listen")
+        if not self._listener.started and not self.closing.is_set():
+            self._listener.start()
         with suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), 5.0)
+            await asyncio.wait_for(self._listener.listening.wait(), 5.0)
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         notice = decode(payload)
         if notice is not None:
             self.deliver(notice)
 
-    async def _listen_forever(self) -> None:
-        failures = 0
-        while not self.closing.is_set():
-            try:
-                conn = await asyncpg.connect(self._dsn)
-            except (OSError, asyncpg.PostgresError) as exc:
-                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
-                failures += 1
-                log.warning("live updates: LISTEN connection failed (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                continue
-            failures = 0
-            try:
-                await self._listen_on(conn)
-            finally:
-                self._listening.clear()
-                if not conn.is_closed():
-                    await conn.close(timeout=2)
-
-    async def _listen_on(self, conn: asyncpg.Connection) -> None:
-        """Until the connection drops."""
-        lost = asyncio.Event()
-        conn.add_termination_listener(lambda _conn: lost.set())
-        await conn.add_listener(CHANNEL, self._on_notify)
-        self.connects += 1
-        if self.connects > 1:
+    def _on_connect(self, connects: int) -> None:
+        if connects > 1:
             # Notifications sent while we were away are gone: streams re-read the table.
             self.broadcast(RESYNC)
-        self._listening.set()
-        await lost.wait()
-        log.warning("live updates: LISTEN connection lost; reconnecting")
 
     async def close(self) -> None:
         await super().close()
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._listener.close()
 
 
 _hubs: weakref.WeakKeyDictionary[Database, Hub] = weakref.WeakKeyDictionary()
-
-
-def asyncpg_dsn(db: Database) -> str:
-    url = db.engine.url.set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
 
 
 def hub_for(db: Database) -> Hub:
