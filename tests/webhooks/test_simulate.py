@@ -189,7 +189,8 @@ async def test_cli_sends_count_notifications_and_prints_a_line_each(
     out = capsys.readouterr().out
     assert status == 0, out
     lines = out.splitlines()
-    assert [line.split()[:2] for line in lines[:4]] == [[f"#{n}", "200"] for n in range(1, 5)]
+    # At a rate the POSTs overlap, as Meta's do: each prints when it is answered, in any order.
+    assert sorted(line.split()[:2] for line in lines[:4]) == [[f"#{n}", "200"] for n in range(1, 5)]
     assert "ms" in lines[0]
     assert "4 accepted" in out
     assert "latency median" in out
