@@ -165,10 +165,6 @@ async def test_viewer_gets_403_on_admin_posts(
     assert "Acme Messaging" in (await client.get("/o/acme")).text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alerts:confirm shows the org's name for any token (GET 200, POST 400): validate the token first",
-)
 async def test_a_made_up_token_on_a_mailed_org_link_shows_nothing_of_the_org(
     app: Dispatcher, personas: Personas
 ) -> None:
