@@ -70,9 +70,22 @@ class ClientCertCheck:
         return any(address in network for network in self.proxies)
 
     def verified(self, scope: Scope) -> bool:
+        return self.verdict(scope) is True
+
+    def verdict(self, scope: Scope) -> bool | None:
+        """What a trusted proxy said of the client certificate: True (Meta's, verified), False
+        (missing, failed or another subject), None (no trusted proxy spoke: nothing to record)."""
         if not self._from_proxy(scope):
-            return False
+            return None
         headers = dict(scope["headers"])
-        verdict = headers.get(VERIFY_HEADER, b"").decode("latin-1")
+        if VERIFY_HEADER not in headers:
+            return None
+        verdict = headers[VERIFY_HEADER].decode("latin-1")
         dn = headers.get(DN_HEADER, b"").decode("latin-1")
         return verdict == "SUCCESS" and subject_has_cn(dn, self.cn)
+
+    @classmethod
+    def observer(cls, settings: Settings) -> ClientCertCheck | None:
+        """Reads verdicts for the record even when they are not required; None without proxies."""
+        proxies = parse_networks(settings.webhook_trusted_proxies)
+        return cls(proxies, settings.webhook_client_cert_cn) if proxies else None

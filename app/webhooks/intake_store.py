@@ -34,6 +34,7 @@ COLUMNS = (
     "body",
     "size",
     "received_at",
+    "client_cert_verified",
     "duplicate_count",
     "last_duplicate_at",
     "status",

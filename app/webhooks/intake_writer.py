@@ -38,6 +38,7 @@ class Delivery:
     status: str
     received_at: datetime
     future: asyncio.Future[bool] = field(repr=False)
+    client_cert_verified: bool | None = None
 
 
 def _rows(batch: list[Delivery]) -> list[dict[str, Any]]:
@@ -57,6 +58,7 @@ def _rows(batch: list[Delivery]) -> list[dict[str, Any]]:
             "body": d.body,
             "size": len(d.body),
             "received_at": d.received_at,
+            "client_cert_verified": d.client_cert_verified,
             "duplicate_count": 0,
             "last_duplicate_at": None,
             "status": d.status,
@@ -127,7 +129,14 @@ class GroupCommitWriter:
             await asyncio.sleep(0.01)
 
     async def submit(
-        self, *, app_pk: int, body: bytes, sha256: str, status: str, received_at: datetime
+        self,
+        *,
+        app_pk: int,
+        body: bytes,
+        sha256: str,
+        status: str,
+        received_at: datetime,
+        client_cert_verified: bool | None = None,
     ) -> bool:
         """True once the delivery is committed, False if its batch failed. Raises ``Overloaded``."""
         if not self._tasks:
@@ -135,7 +144,7 @@ class GroupCommitWriter:
         if len(self._queue) >= self._max_pending or self._queued_bytes + len(body) > self._max_pending_bytes:
             raise Overloaded("too many deliveries waiting")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append(Delivery(app_pk, body, sha256, status, received_at, future))
+        self._queue.append(Delivery(app_pk, body, sha256, status, received_at, future, client_cert_verified))
         self._queued_bytes += len(body)
         self._ready.set()
         # A client that goes away cancels only its own wait; the writer skips futures that are done.

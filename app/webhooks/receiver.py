@@ -132,11 +132,13 @@ class WebhookReceiver:
         self._store: BatchStore | None = None
         self._max_body = 0
         self._client_cert: ClientCertCheck | None = None
+        self._cert_observer: ClientCertCheck | None = None
 
     async def start(self, services: Services) -> None:
         self._services = services
         self._max_body = services.settings.webhook_max_body_bytes
         self._client_cert = ClientCertCheck.from_settings(services.settings)
+        self._cert_observer = ClientCertCheck.observer(services.settings)
         self.apps = AppCache(services.db)
         apps = self.apps
         self._store = BatchStore.for_url(
@@ -264,7 +266,12 @@ class WebhookReceiver:
         status = DeliveryStatus.PENDING if result.is_json_object else DeliveryStatus.INVALID_JSON
         try:
             stored = await self.writer.submit(
-                app_pk=app.pk, body=body, sha256=result.sha256, status=status, received_at=utcnow()
+                app_pk=app.pk,
+                body=body,
+                sha256=result.sha256,
+                status=status,
+                received_at=utcnow(),
+                client_cert_verified=self._cert_observer.verdict(scope) if self._cert_observer else None,
             )
         except Overloaded:
             stored = False
