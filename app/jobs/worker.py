@@ -127,8 +127,9 @@ async def run_worker(db: Database, settings: Settings | None = None) -> None:
 async def worker_command(settings: Settings) -> int:
     """``wabawatch worker``: the Procfile's worker process."""
     from app.cli_tasks import open_database
+    from app.ops.logs import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format)  # JSON lines, like the web process's
     db = open_database(settings)
     try:
         await run_worker(db, settings)

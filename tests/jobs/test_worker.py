@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -191,4 +192,8 @@ async def test_wabawatch_worker_processes_and_exits_cleanly_on_sigterm(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, output.decode()
+    # Its log lines are JSON objects, like the web process's (LOG_FORMAT defaults to json).
+    lines = [line for line in output.decode().splitlines() if line.strip()]
+    assert lines
+    assert {json.loads(line)["message"] for line in lines} >= {"worker stopped"}
     assert b"worker stopped" in output
