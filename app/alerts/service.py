@@ -19,6 +19,7 @@ from app.alerts.models import (
     DeliveryStatus,
 )
 from app.alerts.url_guard import RefusedTarget, UrlPolicy, check_url
+from app.audit import service as audit
 from app.events.parsed import Severity
 from app.lib.crypto import new_token, token_digest
 from app.lib.timeutil import utcnow
@@ -45,6 +46,14 @@ def _require_admin(ctx: OrgContext) -> None:
 class NewEmailChannel:
     channel: AlertChannel
     confirm_token: str | None  # set when the address must be confirmed by a link
+
+
+async def _audit(session: AsyncSession, ctx: OrgContext, action: str, target: str, **details: object) -> None:
+    """Alert channel and rule changes go to the org's audit log. Targets are labels: a Slack
+    channel's label masks its URL, so no secret is written."""
+    await audit.record(
+        session, org_id=ctx.org_id, actor=ctx.user, action=f"alerts.{action}", target=target, details=details
+    )
 
 
 async def _room_for_channel(session: AsyncSession, ctx: OrgContext) -> None:
@@ -76,6 +85,7 @@ async def add_email_channel(session: AsyncSession, ctx: OrgContext, *, address: 
         channel.confirm_digest = token_digest(token)
     session.add(channel)
     await session.flush()
+    await _audit(session, ctx, "channel_added", channel.label, kind="email", confirmed=token is None)
     return NewEmailChannel(channel, token)
 
 
@@ -109,6 +119,7 @@ async def add_slack_channel(
     )
     session.add(channel)
     await session.flush()
+    await _audit(session, ctx, "channel_added", channel.label, kind="slack")
     return channel
 
 
@@ -133,6 +144,7 @@ async def _channel(session: AsyncSession, ctx: OrgContext, channel_id: int) -> A
 async def delete_channel(session: AsyncSession, ctx: OrgContext, *, channel_id: int) -> AlertChannel:
     _require_admin(ctx)
     channel = await _channel(session, ctx, channel_id)
+    await _audit(session, ctx, "channel_removed", channel.label, kind=channel.kind)
     await session.delete(channel)
     await session.flush()
     return channel
@@ -147,6 +159,7 @@ async def set_channel_enabled(
     if enabled:
         channel.disabled_reason = None
     await session.flush()
+    await _audit(session, ctx, "channel_enabled" if enabled else "channel_disabled", channel.label)
     return channel
 
 
@@ -160,6 +173,7 @@ async def set_channel_digest(
         channel.last_digest_at = utcnow()
     channel.daily_digest = daily
     await session.flush()
+    await _audit(session, ctx, "channel_digest", channel.label, daily=daily)
     return channel
 
 
@@ -226,6 +240,17 @@ async def create_rule(session: AsyncSession, ctx: OrgContext, data: RuleInput) -
     await session.flush()
     session.add_all(AlertRuleChannel(rule_id=rule.id, channel_id=cid) for cid in sorted(channel_ids))
     await session.flush()
+    await _audit(
+        session,
+        ctx,
+        "rule_created",
+        rule.name,
+        fields=rule.fields,
+        kinds=rule.kinds,
+        min_severity=data.min_severity or "any",
+        wabas=rule.waba_ids,
+        channels=sorted(channel_ids),
+    )
     return rule
 
 
@@ -243,12 +268,14 @@ async def set_rule_enabled(
     rule = await _rule(session, ctx, rule_id)
     rule.enabled = enabled
     await session.flush()
+    await _audit(session, ctx, "rule_enabled" if enabled else "rule_disabled", rule.name)
     return rule
 
 
 async def delete_rule(session: AsyncSession, ctx: OrgContext, *, rule_id: int) -> AlertRule:
     _require_admin(ctx)
     rule = await _rule(session, ctx, rule_id)
+    await _audit(session, ctx, "rule_deleted", rule.name)
     await session.execute(delete(AlertRuleChannel).where(AlertRuleChannel.rule_id == rule.id))
     await session.delete(rule)
     await session.flush()
