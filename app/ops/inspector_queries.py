@@ -35,6 +35,8 @@ class Checklist:
     mtls_unverified: int
     mtls_unknown: int
     wabas_registered: int
+    wabas_subscribed: int  # our app's subscription as last read or set through Graph
+    wabas_subscription_unknown: int  # registered without a Graph connection, or never checked
     window_days: int
 
     @property
@@ -91,7 +93,13 @@ async def checklist(session: AsyncSession, app: MetaApp, *, now: datetime, windo
     verdicts = {
         v: int(n) for v, n in await session.execute(select(recent.c[0], func.count()).group_by(recent.c[0]))
     }
-    wabas = await session.scalar(select(func.count()).select_from(Waba).where(Waba.app_pk == app.id))
+    subscription = {
+        v: int(n)
+        for v, n in await session.execute(
+            select(Waba.subscribed, func.count()).where(Waba.app_pk == app.id).group_by(Waba.subscribed)
+        )
+    }
+    wabas = sum(subscription.values())
     return Checklist(
         last_handshake_at=app.last_verified_at,
         fields=fields,
@@ -101,7 +109,9 @@ async def checklist(session: AsyncSession, app: MetaApp, *, now: datetime, windo
         mtls_verified=verdicts.get(True, 0),
         mtls_unverified=verdicts.get(False, 0),
         mtls_unknown=verdicts.get(None, 0),
-        wabas_registered=int(wabas or 0),
+        wabas_registered=wabas,
+        wabas_subscribed=subscription.get(True, 0),
+        wabas_subscription_unknown=subscription.get(None, 0),
         window_days=window_days,
     )
 

@@ -78,6 +78,8 @@ async def test_owner_sees_checklist_deliveries_unrouted_and_failures(
     assert '<span data-testid="valid-share">80.0%</span> (4 valid, 1 refused)' in html
     assert "0 verified, 0 without a verified certificate, 3 not checked" in html
     assert '<span data-testid="wabas">1 registered</span>' in html
+    # Registered with `waba add`, so its subscription was never read through the Graph API.
+    assert '<span data-testid="wabas-subscribed">0 subscribed</span> (1 not checked' in html
     assert html.count('data-testid="delivery"') == 3
     assert 'data-status="invalid_json"' in html
     assert html.count('data-testid="unrouted-change"') == 1
@@ -162,3 +164,19 @@ async def test_staff_inspects_an_orgs_app_after_giving_a_reason(
             )
         )
     assert targets == [f"app {meta_app.app_id} inspector"]
+
+
+async def test_checklist_counts_wabas_our_app_is_subscribed_to(
+    app: Dispatcher, db: Database, personas: Personas, meta_app: MetaApp
+) -> None:
+    from app.wabas.models import Waba
+
+    await register(db, personas.org, meta_app, WABA)
+    async with db.transaction() as session:
+        # What the subscription panel or a Graph sync records after reading subscribed_apps.
+        await session.execute(update(Waba).where(Waba.waba_id == WABA).values(subscribed=True))
+    async with client_for(app) as admin:
+        await login(admin, personas.admin)
+        html = (await admin.get(PAGE.format(app_id=meta_app.app_id))).text
+    assert '<span data-testid="wabas-subscribed">1 subscribed</span>' in html
+    assert "not checked through the Graph API" not in html
