@@ -27,6 +27,7 @@ from app.events.filters import FilterError, Filters, parse_filters
 from app.events.models import Event
 from app.events.parsed import Severity
 from app.lib import phones
+from app.live import queries as live_queries
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
 from app.web.services import services
@@ -85,6 +86,9 @@ async def timeline(request: Request) -> Response:
         except FilterError as exc:
             context = _context(request, ctx, filters=Filters(), events=[], error=str(exc))
             return render(request, "events/timeline.html", context, status_code=400)
+        # Read before the rows: the page's live stream replays every event committed after this,
+        # so nothing that lands between rendering the page and opening the stream is missed.
+        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
         events = await queries.newest_first(
             session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
         )
@@ -96,6 +100,7 @@ async def timeline(request: Request) -> Response:
     context = _context(
         request, ctx, filters=filters, events=events, older_url=older_url, paged=before is not None
     )
+    context["live_after"] = live_after
     return render(request, "events/timeline.html", context, block="rows")
 
 

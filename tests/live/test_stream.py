@@ -241,3 +241,20 @@ async def test_after_the_listen_connection_drops_the_stream_catches_up(
         async with db.read() as session:
             assert row.id == str(await session.scalar(select(func.max(Event.id))))
         assert hub.connects == connects + 1  # type: ignore[attr-defined]
+
+
+async def test_an_event_committed_between_the_page_and_its_stream_is_not_lost(
+    base_url: str, db: Database, personas: Personas
+) -> None:
+    await register(db, (personas.org, WABA))
+    async with signed_in(base_url, personas.viewer) as client:
+        [shown] = await deliver(client, db, WABA)
+        page = await client.get("/o/acme/events")
+        [connect] = re.findall(r'hx-sse:connect="([^"]+)"', page.text)
+        assert f"last_event_id={shown}" in connect.replace("&amp;", "&")
+        # Lands after the page was read and before the browser opens the page's stream.
+        [landed] = await deliver(client, db, WABA)
+        async with stream(client, db, personas.org.id, connect.replace("&amp;", "&")) as sse:
+            [row] = await sse.rows(1)
+            assert row.id == str(landed)
+            assert await sse.silent_for(0.3)
