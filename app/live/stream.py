@@ -84,8 +84,12 @@ async def messages(db: Database, hub: Hub, spec: StreamRequest) -> AsyncIterator
                 backlog = await queries.events_after(
                     session, org_id=org_id, where=spec.where, after_id=spec.last_event_id, limit=REPLAY_LIMIT
                 )
-        for message in as_messages(spec, sent.fresh(backlog)):
+        replayed = sent.fresh(backlog)
+        for message in as_messages(spec, replayed):
             yield message
+        if replayed:
+            # What changed while the client was away may have moved state cards too.
+            yield ServerSentEvent(str(len(replayed)), event=STATE_EVENT, id=str(sent.high))
         # A comment (ignored by browsers): from here on, news of new events is being listened for.
         yield ServerSentEvent(comment=LIVE_COMMENT)
         while True:

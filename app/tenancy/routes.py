@@ -10,6 +10,7 @@ from starlette.routing import Route
 from app.auth import service as auth_service
 from app.auth.session import current_user, login_user
 from app.lib.timeutil import utcnow
+from app.live import queries as live_queries
 from app.mail.service import Mail, MailError
 from app.tenancy import queries, service
 from app.tenancy.context import OrgContext, require_member, require_signed_in
@@ -60,8 +61,11 @@ async def orgs(request: Request) -> Response:
 async def home(request: Request) -> Response:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
+        # Read before the cards: the page's live stream starts after this event, so a change that
+        # lands between rendering and opening the stream still refreshes the cards.
+        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
         cards = await overview.overview(session, org_id=ctx.org_id)
-    return render(request, "tenancy/home.html", {"ctx": ctx, "cards": cards})
+    return render(request, "tenancy/home.html", {"ctx": ctx, "cards": cards, "live_after": live_after})
 
 
 async def members(request: Request) -> Response:

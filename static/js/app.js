@@ -16,4 +16,23 @@
     fadeToasts(region);
     new MutationObserver(function () { fadeToasts(region); }).observe(region, { childList: true });
   });
+
+  // The live status line (templates/live/_status.html) follows the page's event stream.
+  var LIVE_TEXT = {
+    live: "Live: new events appear here as they arrive.",
+    reconnecting: "Live updates interrupted; reconnecting…",
+    stopped: "Live updates stopped. Reload the page to resume them."
+  };
+  function setLive(state) {
+    var status = document.getElementById("live-status");
+    if (!status) { return; }
+    status.dataset.state = state;
+    status.querySelector(".live-text").textContent = LIVE_TEXT[state];
+  }
+  document.addEventListener("htmx:sse:after:connection", function () { setLive("live"); });
+  document.addEventListener("htmx:sse:error", function () { setLive("reconnecting"); });
+  document.addEventListener("htmx:sse:close", function (event) {
+    var reason = event.detail && event.detail.reason;
+    if (reason !== "removed") { setLive("stopped"); }
+  });
 })();

@@ -211,7 +211,7 @@ async def test_the_timeline_listens_with_its_filters_and_the_overview_refreshes_
     assert 'hx-target="#event-rows" hx-swap="afterbegin"' in page.text
 
     home = await client.get("/o/acme")
-    assert 'hx-sse:connect="/o/acme/events/stream"' in home.text
+    assert 'hx-sse:connect="/o/acme/events/stream?last_event_id=0"' in home.text
     assert 'hx-trigger="state from:body"' in home.text
 
 
@@ -258,3 +258,31 @@ async def test_an_event_committed_between_the_page_and_its_stream_is_not_lost(
             [row] = await sse.rows(1)
             assert row.id == str(landed)
             assert await sse.silent_for(0.3)
+
+
+async def test_the_overview_refreshes_for_a_change_that_landed_before_its_stream_opened(
+    base_url: str, db: Database, personas: Personas
+) -> None:
+    await register(db, (personas.org, WABA))
+    async with signed_in(base_url, personas.viewer) as client:
+        [shown] = await deliver(client, db, WABA)
+        page = await client.get("/o/acme")
+        [connect] = re.findall(r'hx-sse:connect="([^"]+)"', page.text)
+        assert connect.endswith(f"?last_event_id={shown}")
+        [landed] = await deliver(client, db, WABA)
+        async with stream(client, db, personas.org.id, connect) as sse:
+            row = await sse.next()
+            assert row.id == str(landed)
+            state = await sse.next()
+            assert (state.event, state.id) == ("state", str(landed))
+
+
+async def test_a_stream_with_nothing_to_replay_sends_no_state_message(
+    base_url: str, db: Database, personas: Personas
+) -> None:
+    await register(db, (personas.org, WABA))
+    async with signed_in(base_url, personas.viewer) as client:
+        [shown] = await deliver(client, db, WABA)
+        async with stream(client, db, personas.org.id, f"/o/acme/events/stream?last_event_id={shown}") as sse:
+            with pytest.raises(TimeoutError):
+                await sse.next(0.3)
