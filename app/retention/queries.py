@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.auth.models import LoginAttempt
 from app.events.models import Event
 from app.meta.models import MetaApp
 from app.retention.models import RetentionPolicy
@@ -95,5 +96,13 @@ async def messages_changes_due(
         )
         .order_by(WebhookChange.id)
         .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def login_attempts_due(session: AsyncSession, *, before: datetime, limit: int) -> list[int]:
+    """Sign-in attempts older than ``before`` (ids grow with time, so the oldest come first)."""
+    stmt = (
+        select(LoginAttempt.id).where(LoginAttempt.created_at < before).order_by(LoginAttempt.id).limit(limit)
     )
     return list(await session.scalars(stmt))

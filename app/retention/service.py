@@ -20,6 +20,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth.models import LoginAttempt
 from app.events.models import Event
 from app.retention import queries
 from app.retention.models import RetentionPolicy
@@ -86,10 +87,20 @@ class Purged:
     bodies: int = 0
     events: int = 0
     changes: int = 0
+    logins: int = 0
 
     @property
     def total(self) -> int:
-        return self.bodies + self.events + self.changes
+        return self.bodies + self.events + self.changes + self.logins
+
+
+# Sign-in attempts only throttle (the audit log keeps who signed in): kept this long, and never
+# less than the throttle's window.
+LOGIN_ATTEMPTS_KEPT = timedelta(days=30)
+
+
+def login_attempts_kept(settings: Settings) -> timedelta:
+    return max(LOGIN_ATTEMPTS_KEPT, timedelta(seconds=settings.login_failure_window_seconds))
 
 
 async def purge_batch(session: AsyncSession, settings: Settings, *, now: datetime, batch: int) -> Purged:
@@ -122,5 +133,9 @@ async def purge_batch(session: AsyncSession, settings: Settings, *, now: datetim
         await session.execute(delete(Event).where(Event.change_id.in_(ids)))
         await session.execute(delete(WebhookChange).where(WebhookChange.id.in_(ids)))
         done.changes = len(ids)
+    ids = await queries.login_attempts_due(session, before=now - login_attempts_kept(settings), limit=batch)
+    if ids:
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(ids)))
+        done.logins = len(ids)
     await session.flush()
     return done

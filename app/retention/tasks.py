@@ -43,14 +43,17 @@ class PeriodicPurge:
         self._round.bodies += done.bodies
         self._round.events += done.events
         self._round.changes += done.changes
-        if max(done.bodies, done.events, done.changes) < self.batch:  # nothing more is due
+        self._round.logins += done.logins
+        if max(done.bodies, done.events, done.changes, done.logins) < self.batch:  # nothing more is due
             if self._round.total:
                 r = self._round
                 log.info(
-                    "retention: %d delivery bodies emptied, %d messages events and %d changes deleted",
+                    "retention: %d delivery bodies emptied, %d messages events, %d changes and %d sign-in"
+                    " attempts deleted",
                     r.bodies,
                     r.events,
                     r.changes,
+                    r.logins,
                 )
             self._round = Purged()
             self._next = now + self.every
@@ -66,5 +69,6 @@ async def purge_all(db: Database, settings: Settings, *, now: datetime, batch: i
         total.bodies += done.bodies
         total.events += done.events
         total.changes += done.changes
+        total.logins += done.logins
         if done.total == 0:
             return total

@@ -10,6 +10,7 @@ import httpx2
 from sqlalchemy import select, update
 
 from app.audit.models import AuditEntry
+from app.auth.models import LoginAttempt
 from app.db.engine import Database
 from app.events.models import Event
 from app.main import Dispatcher
@@ -183,3 +184,40 @@ async def test_viewer_cannot_change_retention_and_outsider_gets_404(
         refused = await post_form(viewer, page, {"deliveries_days": "1", "messages_days": "1"}, page=page)
         assert refused.status_code == 403
         assert (await outsider.get(page)).status_code == 404
+
+
+async def test_sign_in_attempts_older_than_30_days_are_deleted(db: Database, settings: Settings) -> None:
+    async with db.transaction() as session:
+        for days in (31, 40, 29, 1):
+            session.add(
+                LoginAttempt(
+                    email=f"{days}@example.com",
+                    address="203.0.113.7",
+                    succeeded=False,
+                    created_at=NOW - timedelta(days=days),
+                )
+            )
+
+    purged = await purge_all(db, settings, now=NOW, batch=1)
+
+    assert purged.logins == 2
+    async with db.read() as session:
+        left = set(await session.scalars(select(LoginAttempt.email)))
+    assert left == {"29@example.com", "1@example.com"}
+
+
+async def test_sign_in_attempts_stay_as_long_as_a_longer_throttle_window(
+    db: Database, settings: Settings
+) -> None:
+    long_window = settings.model_copy(update={"login_failure_window_seconds": 60 * 86400})
+    async with db.transaction() as session:
+        session.add(
+            LoginAttempt(
+                email="a@example.com",
+                address="203.0.113.7",
+                succeeded=False,
+                created_at=NOW - timedelta(days=45),
+            )
+        )
+    assert (await purge_all(db, long_window, now=NOW)).logins == 0
+    assert (await purge_all(db, settings, now=NOW)).logins == 1
