@@ -8,10 +8,7 @@ it lives only for this module.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx2
@@ -19,44 +16,20 @@ import pytest
 from playwright.async_api import Page, Request, Route, expect
 
 from app.db.engine import Database
-from tests.browser.conftest import ROOT, LiveServer, PageProblems, _wait_until_healthy, free_port
-from tests.conftest import TEST_KEY
+from tests.browser.conftest import LiveServer, PageProblems, _wait_until_healthy
 from tests.factories import PASSWORD, Personas
-from tests.live.helpers import WABA, post_webhook, register, webhook_body
+from tests.live.helpers import WABA, post_webhook, register, start_server, webhook_body
 
 
 @pytest.fixture(scope="module")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "ENV": "development",
-        "SECRET_KEY": "browser-test-secret-key-0123456789-abcdefgh",
-        "ENCRYPTION_KEYS": TEST_KEY,
-        "BASE_URL": url,
-        "PASSWORD_HASH_FAST": "true",
-        "WORKER_IN_PROCESS": "true",
-    }
-    for name in ("SMTP_URL", "OIDC_DISCOVERY_URL"):
-        env.pop(name, None)
-    log = tmp_path_factory.mktemp("live-browser") / "uvicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(url=url, env=env, process=process, log=log)
+    server = start_server(database_url, tmp_path_factory.mktemp("live-browser"), worker=True)
     try:
         _wait_until_healthy(server)
         yield server
     finally:
-        process.terminate()
-        process.wait(15)
+        server.process.terminate()
+        server.process.wait(15)
 
 
 LIVE_WAIT_MS = 25_000
