@@ -1,4 +1,4 @@
-"""The Graph API client: WABA reads, subscribed_apps, debug_token and the login code exchange.
+"""The Graph API client: WABA reads, subscribed_apps, debug_token, the app node and the login code exchange.
 
 One ``httpx2.AsyncClient`` per process is enough; pass it in (and a shared ``UsageTracker``) so
 that connections and rate-limit knowledge are shared. Tokens travel in the Authorization header
@@ -39,6 +39,7 @@ from app.graph.errors import (
 from app.graph.nodes import (
     WABA_MANAGEMENT,
     AccessToken,
+    AppInfo,
     PhoneNumberInfo,
     SubscribedApp,
     TokenInfo,
@@ -199,6 +200,20 @@ class GraphClient:
         )
         data = body.get("data")
         return TokenInfo.from_graph(data if isinstance(data, dict) else {})
+
+    async def get_app(self, *, app_id: str, app_secret: str) -> AppInfo:
+        """The app node with the business portfolio that owns it, read with the app's own access
+        token (which may read every field of its app)."""
+        context = CallContext(f"read which business owns app {app_id}")
+        body = await self._call(
+            "GET",
+            app_id,
+            token=f"{app_id}|{app_secret}",
+            context=context,
+            params={"fields": "id,name,business"},
+            app_id=app_id,
+        )
+        return AppInfo.from_graph(body)
 
     async def exchange_code(
         self, code: str, *, app_id: str, app_secret: str, redirect_uri: str

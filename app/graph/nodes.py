@@ -98,6 +98,27 @@ class PhoneNumberInfo:
 
 
 @dataclass(frozen=True)
+class AppInfo:
+    """The app node (``GET /{app-id}?fields=id,name,business``); ``business_id`` is empty when no
+    business portfolio owns the app (Graph then leaves the field out)."""
+
+    id: str
+    name: str
+    business_id: str
+    business_name: str
+
+    @classmethod
+    def from_graph(cls, data: dict[str, Any]) -> AppInfo:
+        business = obj(data.get("business"))
+        return cls(
+            id=_str(data.get("id")),
+            name=_str(data.get("name")),
+            business_id=_str(business.get("id")),
+            business_name=_str(business.get("name")),
+        )
+
+
+@dataclass(frozen=True)
 class SubscribedApp:
     app_id: str
     name: str

@@ -1,14 +1,19 @@
 """Connecting a WABA with a pasted system-user token (the page and ``wabawatch waba connect``).
 
 Two steps, so that no database transaction stays open during Graph calls:
-``inspect`` checks the token with debug_token and reads the WABA and its numbers (Graph only);
-``store`` registers the WABA (or refreshes one the org registered before), keeps the token
-encrypted with its metadata, and applies the sync (flushes, never commits).
+``inspect`` checks the token with debug_token, reads the WABA and its numbers, and which business
+owns our app (Graph only); ``store`` registers the WABA (or refreshes one the org registered
+before), keeps the token encrypted with its metadata, and applies the sync (flushes, never commits).
+
+An app that the WABA's business does not own gets none of its webhooks (app.graph.ownership).
+``store`` refuses such a connection with ``SharedApp`` unless the admin accepted the warning; the
+warning stays on the WABA (its ``app_owner`` state entry) and the audit log says it was accepted.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 from sqlalchemy import delete as delete_
@@ -20,7 +25,9 @@ from app.events.models import Event
 from app.graph import queries as graph_queries
 from app.graph.client import GraphClient
 from app.graph.errors import GraphError
-from app.graph.nodes import WABA_MANAGEMENT, TokenInfo
+from app.graph.nodes import WABA_MANAGEMENT, TokenInfo, WabaInfo
+from app.graph.ownership import Ownership
+from app.graph.ownership import check as check_ownership
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
 from app.settings import Settings
@@ -41,11 +48,21 @@ class ConnectError(Exception):
     """The WABA cannot be connected; the message says why and what to do, in words."""
 
 
+class SharedApp(ConnectError):
+    """The app is not owned by the WABA's business; connecting needs the admin's explicit consent."""
+
+
 @dataclass(frozen=True)
 class Inspection:
     waba_id: str
     token: TokenInfo
     snapshot: sync.Snapshot
+    ownership: Ownership | None = None  # None: the app's owner could not be read (``unchecked``)
+    unchecked: str | None = None
+
+    @property
+    def warning(self) -> str | None:
+        return self.ownership.warning if self.ownership is not None else None
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,17 @@ class Connected:
     routed: int
     phones: int
     new: bool
+    warning: str | None = None
+    unchecked: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A WABA the Facebook login granted, with the ownership warning the pick page shows beside it."""
+
+    waba_id: str
+    name: str
+    warning: str | None = None
 
 
 def clean_waba_id(value: str) -> str:
@@ -80,12 +108,24 @@ async def inspect(graph: GraphClient, *, app: MetaApp, waba_id: str, token: str)
         snapshot = await sync.fetch(graph, waba_id, token)
     except GraphError as exc:
         raise ConnectError(str(exc)) from exc
-    return Inspection(waba_id=waba_id, token=info, snapshot=snapshot)
+    ownership, unchecked = await _ownership(graph, app, snapshot.waba)
+    return Inspection(
+        waba_id=waba_id, token=info, snapshot=snapshot, ownership=ownership, unchecked=unchecked
+    )
 
 
-async def granted_wabas(graph: GraphClient, *, app: MetaApp, token: str) -> list[tuple[str, str]]:
-    """(WABA id, name) of each WABA the token was granted whatsapp_business_management on, as
-    debug_token's granular scopes list them; a name Graph will not give is shown as empty."""
+async def _ownership(graph: GraphClient, app: MetaApp, waba: WabaInfo) -> tuple[Ownership | None, str | None]:
+    """The ownership check is advice, not a gate: when Graph will not say, connecting goes on and
+    the page says the check could not be made."""
+    try:
+        return await check_ownership(graph, app_id=app.app_id, app_secret=app.app_secret, waba=waba), None
+    except GraphError as exc:
+        return None, f"Whether app {app.app_id} is owned by the WABA's business could not be checked: {exc}"
+
+
+async def granted_wabas(graph: GraphClient, *, app: MetaApp, token: str) -> list[Choice]:
+    """Each WABA the token was granted whatsapp_business_management on, as debug_token's granular
+    scopes list them, with its name (empty when Graph will not give it) and the ownership warning."""
     try:
         info = await graph.debug_token(token, app_id=app.app_id, app_secret=app.app_secret)
     except GraphError as exc:
@@ -96,12 +136,28 @@ async def granted_wabas(graph: GraphClient, *, app: MetaApp, token: str) -> list
         raise ConnectError(
             "The login granted no WhatsApp Business Account: start again and tick at least one."
         )
-    found: list[tuple[str, str]] = []
+    try:
+        owner = await graph.get_app(app_id=app.app_id, app_secret=app.app_secret)
+    except GraphError:
+        owner = None  # each WABA is checked again when it is connected
+    found: list[Choice] = []
     for waba_id in info.waba_ids[:20]:
         try:
-            found.append((waba_id, (await graph.get_waba(waba_id, token)).name))
+            waba = await graph.get_waba(waba_id, token)
         except GraphError:
-            found.append((waba_id, ""))
+            found.append(Choice(waba_id, ""))
+            continue
+        warning = None
+        if owner is not None:
+            warning = Ownership(
+                app.app_id,
+                owner.business_id,
+                owner.business_name,
+                waba_id,
+                waba.owner_business_id,
+                waba.owner_business_name,
+            ).warning
+        found.append(Choice(waba_id, waba.name, warning))
     return found
 
 
@@ -113,9 +169,13 @@ async def store(
     inspection: Inspection,
     token: str,
     actor: User | None,
+    accept_shared_app: bool = False,
 ) -> Connected:
     """Registers the WABA for ``org`` (routing its earlier unrouted changes) or, when the org has it
-    already through this app, replaces its token and connects it again; then applies the sync."""
+    already through this app, replaces its token and connects it again; then applies the sync.
+    Raises SharedApp when the app is not owned by the WABA's business and ``accept_shared_app`` is false."""
+    if inspection.warning and not accept_shared_app:
+        raise SharedApp(inspection.warning)
     existing = await wabas_queries.waba_for_routing(session, app_pk=app.id, waba_id=inspection.waba_id)
     if existing is not None and existing.org_id != org.id:
         raise ConnectError(
@@ -139,15 +199,35 @@ async def store(
     waba.connected_at = now
     waba.disconnected_at = None
     result = await sync.apply_snapshot(session, waba, inspection.snapshot, now=now)
+    if inspection.ownership is not None:
+        await sync.record_ownership(session, waba, inspection.ownership, now=now)
+    details: dict[str, object] = {
+        "app_id": app.app_id,
+        "phones": result.phones,
+        "routed_changes": routed,
+        "new": new,
+    }
+    if inspection.ownership is not None:
+        details["app_business_id"] = inspection.ownership.app_business_id or None
+        details["app_owned_by_waba_business"] = not inspection.ownership.shared
+    if inspection.warning:
+        details["accepted_warning"] = inspection.warning
     await audit.record(
         session,
         org_id=org.id,
         actor=actor,
         action=WABA_CONNECTED,
         target=f"WABA {waba.waba_id}",
-        details={"app_id": app.app_id, "phones": result.phones, "routed_changes": routed, "new": new},
+        details=details,
     )
-    return Connected(waba=waba, routed=routed, phones=result.phones, new=new)
+    return Connected(
+        waba=waba,
+        routed=routed,
+        phones=result.phones,
+        new=new,
+        warning=inspection.warning,
+        unchecked=inspection.unchecked,
+    )
 
 
 WABA_DISCONNECTED = "waba.disconnected"
@@ -233,13 +313,25 @@ async def connect_command(settings: Settings, *, waba_id: str, org_slug: str, ap
             app = await graph_queries.usable_app(session, org_id=org.id if org else 0, app_id=app_id)
             if org is None or app is None:
                 raise CommandError("the organization or the app was removed meanwhile")
-            done = await store(session, org=org, app=app, inspection=inspection, token=token, actor=None)
+            # Scripts cannot answer a question: the warning is printed, and stays on the WABA's page.
+            done = await store(
+                session,
+                org=org,
+                app=app,
+                inspection=inspection,
+                token=token,
+                actor=None,
+                accept_shared_app=True,
+            )
     except ConnectError as exc:
         raise CommandError(str(exc)) from exc
     finally:
         await db.dispose()
     print(f"connected WABA {done.waba.waba_id} ({done.waba.name}) for {org_slug} through Meta app {app_id}")
     print(f"{done.phones} phone number{'s' if done.phones != 1 else ''} synced")
+    for note in (done.warning, done.unchecked):
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
     if done.routed:
         print(
             f"{done.routed} earlier change{'s' if done.routed != 1 else ''} routed to {org_slug}; the worker processes them"

@@ -40,7 +40,7 @@ async def connect_page(request: Request) -> Response:
             if form
             else None
         )
-    error = None
+    error = warning = None
     if request.method == "POST":
         try:
             if app is None:
@@ -62,7 +62,10 @@ async def connect_page(request: Request) -> Response:
                     inspection=inspection,
                     token=form.get("access_token", ""),
                     actor=member.user,
+                    accept_shared_app=form.get("accept_shared_app") == "1",
                 )
+        except connect.SharedApp as exc:
+            warning = str(exc)
         except connect.ConnectError as exc:
             error = str(exc)
         else:
@@ -72,6 +75,8 @@ async def connect_page(request: Request) -> Response:
                 f"WABA {done.waba.waba_id} is connected: {done.phones} phone numbers synced.{routed}",
                 "success",
             )
+            if done.unchecked:
+                toasts.add(request, done.unchecked, "info")
             return RedirectResponse(
                 request.url_for("wabas:connection", org_slug=ctx.org.slug, waba_pk=done.waba.id), 303
             )
@@ -79,6 +84,7 @@ async def connect_page(request: Request) -> Response:
         "ctx": ctx,
         "apps": apps,
         "error": error,
+        "warning": warning,
         "form": {k: form.get(k, "") for k in CONNECT_FIELDS},
     }
     return render(request, "wabas/connect.html", context, status_code=400 if error else 200)
@@ -241,7 +247,7 @@ async def facebook_callback(request: Request) -> Response:
             session, org_id=ctx.org_id, app_id=login.started_for(request) or ""
         )
     error = None
-    choices: list[tuple[str, str]] = []
+    choices: list[connect.Choice] = []
     try:
         if app is None:
             raise login.LoginError("This Facebook login was not started here. Start again.")
@@ -255,7 +261,8 @@ async def facebook_callback(request: Request) -> Response:
 
 
 async def facebook_pick(request: Request) -> Response:
-    """Connects the WABAs the admin ticked, each checked and synced like a pasted token."""
+    """Connects the WABAs the admin ticked, each checked and synced like a pasted token. The pick
+    page showed each WABA's ownership warning beside its box (unticked): ticking it accepts it."""
     svc = services(request)
     form = await request.form()
     picked = [str(v) for v in form.getlist("waba")][:50]
@@ -276,15 +283,19 @@ async def facebook_pick(request: Request) -> Response:
                 member = await require_member(request, session, role=Role.ADMIN)
                 current = await graph_queries.usable_app(session, org_id=member.org_id, app_id=app.app_id)
                 assert current is not None
-                await connect.store(
+                done = await connect.store(
                     session,
                     org=member.org,
                     app=current,
                     inspection=inspection,
                     token=token,
                     actor=member.user,
+                    accept_shared_app=True,
                 )
             connected += 1
+            for note in (done.warning, done.unchecked):
+                if note:
+                    toasts.add(request, f"WABA {waba_id[:64]}: {note}", "info")
         except connect.ConnectError as exc:
             toasts.add(request, f"WABA {waba_id[:64]}: {exc}", "error")
     login.forget(request)

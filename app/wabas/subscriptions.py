@@ -27,7 +27,7 @@ from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import User
 from app.wabas import queries as wabas_queries
 from app.wabas.models import StateEntry, Waba
-from app.wabas.sync import NotConnected, save_usage, share_hold_back
+from app.wabas.sync import NotConnected, ownership_warning, save_usage, share_hold_back
 
 SUBSCRIBED = "waba.subscribed"
 UNSUBSCRIBED = "waba.unsubscribed"
@@ -58,6 +58,7 @@ class Status:
     usage: WabaUsage | None = None
     changes: list[SubscriptionChange] = field(default_factory=list)
     silent_for: timedelta | None = None  # set when subscribed but nothing arrived for too long
+    ownership_warning: str | None = None  # our app is not owned by the WABA's business
 
     @property
     def subscribed(self) -> bool | None:
@@ -247,7 +248,13 @@ async def _record(
             usage = await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk)
         changes = await graph_queries.subscription_changes(session, org_id=org_id, waba_pk=waba_pk)
         status = Status(
-            waba=waba, our_app_id=our_app_id, apps=apps, error=error, usage=usage, changes=changes
+            waba=waba,
+            our_app_id=our_app_id,
+            apps=apps,
+            error=error,
+            usage=usage,
+            changes=changes,
+            ownership_warning=await ownership_warning(session, waba),
         )
         status.silent_for = silence(waba, changes, utcnow())
         return status
@@ -261,7 +268,14 @@ async def offline_status(session: AsyncSession, *, org_id: int, waba_pk: int) ->
     app = await graph_queries.app_of_waba(session, waba)
     changes = await graph_queries.subscription_changes(session, org_id=org_id, waba_pk=waba_pk)
     usage = await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk)
-    return Status(waba=waba, our_app_id=app.app_id, apps=None, usage=usage, changes=changes)
+    return Status(
+        waba=waba,
+        our_app_id=app.app_id,
+        apps=None,
+        usage=usage,
+        changes=changes,
+        ownership_warning=await ownership_warning(session, waba),
+    )
 
 
 def describe(status: Status) -> list[str]:
@@ -279,6 +293,8 @@ def describe(status: Status) -> list[str]:
         lines.append(f"rate limit: {status.usage.peak}% of the hourly Graph calls used{held}")
     else:
         lines.append("rate limit: no usage reported yet")
+    if status.ownership_warning:
+        lines.append(f"warning: {status.ownership_warning}")
     if status.silent_for is not None:
         lines.append(
             f"warning: subscribed, but no event for {int(status.silent_for.total_seconds() // 3600)} hours"

@@ -27,12 +27,14 @@ from app.graph.client import GraphClient
 from app.graph.errors import GraphError
 from app.graph.models import WabaUsage
 from app.graph.nodes import PhoneNumberInfo, WabaInfo
+from app.graph.ownership import STATE_KEY as OWNERSHIP_KEY
+from app.graph.ownership import Ownership
 from app.graph.usage import BusinessStatus, UsageTracker
 from app.lib.timeutil import utcnow
 from app.settings import Settings
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
-from app.wabas.models import PhoneNumber, Waba
+from app.wabas.models import PhoneNumber, StateEntry, Waba
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ async def apply_snapshot(
     waba.owner_business_name = info.owner_business_name[:300] or None
     waba.synced_at = now
     waba.sync_error = None
+    await _recheck_ownership(session, waba, now)
     for phone_info in snapshot.phones:
         await _apply_phone(session, result, waba, phone_info, now)
         result.phones += 1
@@ -198,6 +201,43 @@ async def _compare(
             occurred_at=now,
             event_id=event.id,
         )
+
+
+async def record_ownership(session: AsyncSession, waba: Waba, ownership: Ownership, *, now: datetime) -> None:
+    """Keeps the ownership check (and its warning, if any) as the WABA's ``app_owner`` state entry,
+    which the WABA's card and connection page show."""
+    entry = await wabas_queries.state_entry(session, waba_pk=waba.id, subject="waba", key=OWNERSHIP_KEY)
+    if entry is None:
+        entry = StateEntry(
+            org_id=waba.org_id, waba_pk=waba.id, subject="waba", key=OWNERSHIP_KEY, event_id=None
+        )
+        session.add(entry)
+    entry.value = ownership.as_state()
+    entry.occurred_at = now
+    await session.flush()
+
+
+async def _recheck_ownership(session: AsyncSession, waba: Waba, now: datetime) -> None:
+    """A sync may find the WABA under another business: the app's side, as checked at connect,
+    is compared again with the owner just read (no extra Graph call)."""
+    entry = await wabas_queries.state_entry(session, waba_pk=waba.id, subject="waba", key=OWNERSHIP_KEY)
+    if entry is None or not waba.owner_business_id:
+        return
+    ownership = Ownership.from_state(
+        dict(entry.value),
+        waba_id=waba.waba_id,
+        waba_business_id=waba.owner_business_id,
+        waba_business_name=waba.owner_business_name or "",
+    )
+    if ownership.as_state() != dict(entry.value):
+        entry.value = ownership.as_state()
+        entry.occurred_at = now
+
+
+async def ownership_warning(session: AsyncSession, waba: Waba) -> str | None:
+    entry = await wabas_queries.state_entry(session, waba_pk=waba.id, subject="waba", key=OWNERSHIP_KEY)
+    warning = dict(entry.value).get("warning") if entry is not None else None
+    return str(warning) if warning else None
 
 
 async def record_drift(

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.graph.fake import control, routes_oauth, routes_waba
+from app.graph.fake import control, routes_app, routes_oauth, routes_waba
 from app.graph.fake.common import Refused
 from app.graph.fake.state import FakeGraphState
 
@@ -41,7 +41,8 @@ routes = [
     Route(
         "/{version}/{waba_id}/subscribed_apps", routes_waba.unsubscribe_app, methods=["DELETE"], name="unsub"
     ),
-    Route("/{version}/{waba_id}", routes_waba.get_waba, methods=["GET"], name="waba"),
+    # An app or a WABA: the same path serves every node.
+    Route("/{version}/{waba_id}", routes_app.get_node, methods=["GET"], name="node"),
 ]
 
 

@@ -49,8 +49,15 @@ async def reset(request: Request) -> Response:
 
 
 async def add_app(request: Request) -> Response:
+    """``{"id", "secret", "name"?, "business_id"? (null: no business owns it), "business_name"?}``."""
     body = await _json(request)
-    state_of(request).add_app(str(body["id"]), str(body["secret"]), str(body.get("name", "wabawatch")))
+    fields = {k: body[k] for k in ("business_id", "business_name") if k in body}
+    try:
+        state_of(request).add_app(
+            str(body["id"]), str(body["secret"]), str(body.get("name", "wabawatch")), **fields
+        )
+    except (KeyError, TypeError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse({"ok": True}, status_code=201)
 
 

@@ -109,9 +109,10 @@ class FakeGraphState:
     _app_calls: dict[str, deque[float]] = field(default_factory=dict)
 
     # -- building the world -------------------------------------------------------------------
-    def add_app(self, app_id: str, secret: str, name: str = "wabawatch") -> FakeApp:
+    def add_app(self, app_id: str, secret: str, name: str = "wabawatch", **fields: object) -> FakeApp:
+        """``fields``: ``business_id`` (None: no business owns the app) and ``business_name``."""
         with self.lock:
-            app = self.apps[app_id] = FakeApp(id=app_id, secret=secret, name=name)
+            app = self.apps[app_id] = FakeApp(id=app_id, secret=secret, name=name, **fields)  # type: ignore[arg-type]
             return app
 
     def add_waba(

@@ -14,6 +14,8 @@ WABA_MANAGEMENT = "whatsapp_business_management"
 WABA_MESSAGING = "whatsapp_business_messaging"
 BUSINESS_MANAGEMENT = "business_management"
 DEFAULT_SCOPES = (WABA_MANAGEMENT, WABA_MESSAGING, BUSINESS_MANAGEMENT)
+# The business portfolio that owns the fake's apps and WABAs unless told otherwise.
+DEMO_BUSINESS = ("1000000000000900", "Demo Business")
 
 
 @dataclass
@@ -58,10 +60,19 @@ class FakeApp:
     id: str
     secret: str
     name: str
+    # The business portfolio that owns the app; None: none does (Graph then omits ``business``).
+    business_id: str | None = DEMO_BUSINESS[0]
+    business_name: str = DEMO_BUSINESS[1]
 
     @property
     def link(self) -> str:
         return f"https://www.facebook.com/games/?app_id={self.id}"
+
+    def as_graph(self) -> dict[str, Any]:
+        node: dict[str, Any] = {"id": self.id, "name": self.name, "link": self.link}
+        if self.business_id is not None:
+            node["business"] = {"id": self.business_id, "name": self.business_name}
+        return node
 
 
 @dataclass
@@ -74,8 +85,8 @@ class FakeWaba:
     business_verification_status: str = "verified"
     can_send_message: str = "AVAILABLE"
     status: str = "ACTIVE"
-    owner_business_id: str = "1000000000000900"
-    owner_business_name: str = "Demo Business"
+    owner_business_id: str = DEMO_BUSINESS[0]
+    owner_business_name: str = DEMO_BUSINESS[1]
     message_template_namespace: str = "c8ae5f90_307a_ca4c_b8f6_d1e2a2573574"
     phones: list[FakePhone] = field(default_factory=list)
     subscriptions: dict[str, FakeSubscription] = field(default_factory=dict)
