@@ -6,10 +6,9 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app.auth.models import LoginAttempt, OidcIdentity, PasswordReset
 from app.lib.crypto import new_token, token_digest
@@ -44,32 +43,51 @@ async def _dummy_hash(hasher: PasswordHasherBox) -> str:
     return found
 
 
-async def _recent_failures(
-    session: AsyncSession, column: InstrumentedAttribute[str], value: str, since: datetime
-) -> int:
+async def _recent_failures(session: AsyncSession, since: datetime, *where: ColumnElement[bool]) -> int:
     count = await session.scalar(
-        select(func.count()).where(
-            column == value,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.created_at > since,
-        )
+        select(func.count()).where(*where, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at > since)
     )
     return int(count or 0)
 
 
+# An address that signed in to an account this recently is that account's owner's: failures
+# elsewhere do not lock it out (only its own do).
+KNOWN_ADDRESS_DAYS = 30
+
+
+async def _known_address(session: AsyncSession, *, email: str, address: str) -> bool:
+    found = await session.scalar(
+        select(LoginAttempt.id)
+        .where(
+            LoginAttempt.email == email,
+            LoginAttempt.address == address,
+            LoginAttempt.succeeded.is_(True),
+            LoginAttempt.created_at > utcnow() - timedelta(days=KNOWN_ADDRESS_DAYS),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def check_throttle(session: AsyncSession, settings: Settings, *, email: str, address: str) -> None:
+    """Too many recent failures for the account, or from the address, refuse the attempt.
+
+    The account's failures count from every address, except for an address that signed in to it
+    recently: there only that address's own failures count, so whoever guesses from elsewhere
+    cannot lock the owner out.
+    """
     window = timedelta(seconds=settings.login_failure_window_seconds)
     since = utcnow() - window
     minutes = max(1, settings.login_failure_window_seconds // 60)
-    if (
-        await _recent_failures(session, LoginAttempt.email, email, since)
-        >= settings.login_max_failures_per_account
-    ):
+    account = [LoginAttempt.email == email]
+    if await _known_address(session, email=email, address=address):
+        account.append(LoginAttempt.address == address)
+    if await _recent_failures(session, since, *account) >= settings.login_max_failures_per_account:
         raise Throttled(
             f"Too many failed sign-ins for this account. Wait {minutes} minutes or reset your password."
         )
     if (
-        await _recent_failures(session, LoginAttempt.address, address, since)
+        await _recent_failures(session, since, LoginAttempt.address == address)
         >= settings.login_max_failures_per_address
     ):
         raise Throttled(f"Too many failed sign-ins from your network. Wait {minutes} minutes and try again.")

@@ -204,3 +204,31 @@ async def test_a_deactivated_account_is_signed_out_and_cannot_sign_in(
     response = await try_login(client, personas.viewer.email, PASSWORD)
     assert response.status_code == 400
     assert "do not match an account" in response.text
+
+
+async def test_failures_from_elsewhere_do_not_lock_the_owner_out_of_an_address_they_signed_in_from(
+    app: Dispatcher, personas: Personas, settings: Settings
+) -> None:
+    async with client_for(app, address="198.51.100.20") as home:
+        await login(home, personas.viewer)
+    for n in range(settings.login_max_failures_per_account):
+        async with client_for(app, address=f"203.0.113.{n + 1}") as attacker:
+            assert (await try_login(attacker, personas.viewer.email, "wrong-password-123")).status_code == 400
+    # A new address is refused for the account; the owner's usual address is not.
+    async with client_for(app, address="203.0.113.200") as stranger:
+        assert (await try_login(stranger, personas.viewer.email, PASSWORD)).status_code == 429
+    async with client_for(app, address="198.51.100.20") as home:
+        assert (await try_login(home, personas.viewer.email, PASSWORD)).status_code == 303
+
+
+async def test_a_known_address_is_still_throttled_on_its_own_failures(
+    app: Dispatcher, personas: Personas, settings: Settings
+) -> None:
+    async with client_for(app, address="198.51.100.21") as home:
+        await login(home, personas.viewer)
+    async with client_for(app, address="198.51.100.21") as home:
+        for _ in range(settings.login_max_failures_per_account):
+            assert (await try_login(home, personas.viewer.email, "wrong-password-123")).status_code == 400
+        response = await try_login(home, personas.viewer.email, PASSWORD)
+        assert response.status_code == 429
+        assert "Too many failed sign-ins for this account" in response.text
