@@ -1,9 +1,11 @@
 """Timeline read benchmark at a million events (run by hand, not in CI).
 
-    .venv/bin/python -m bench.timeline [--db postgresql://127.0.0.1:5432/DBNAME] [--events 1000000] [--runs 30]
+    .venv/bin/python -m bench.timeline [--db postgresql://127.0.0.1:5432/DBNAME | --sqlite FILE]
+        [--events 1000000] [--runs 30] [--reuse]
 
-Builds a fresh database (a temporary SQLite file by default; with ``--db`` the PostgreSQL database's
-public schema is DROPPED and rebuilt, so give it a throwaway database), migrates it to head, makes
+Builds a fresh database (a temporary SQLite file by default, or ``--sqlite FILE``, which is kept;
+with ``--db`` the PostgreSQL database's public schema is DROPPED and rebuilt, so give it a throwaway
+database), migrates it to head, makes
 5 orgs with 10 WABAs each (2 numbers per WABA, current state), and bulk-loads the events straight
 into the table (the table's secondary indexes are dropped for the load and rebuilt after, as a
 restore would; SQLite by executemany through the columns' own bind processors, PostgreSQL by COPY).
@@ -15,6 +17,9 @@ network) for: the first timeline page, filtered pages (severity+WABA, kind, phon
 keyset page (~150,000 rows down), the org overview, and a 10,000-row CSV and JSON export — each
 against the 50 ms target — and, as the baseline measured in the same run, ``/healthz`` and a bare
 indexed ``SELECT`` of the first page's ids. Prints p50/p95 in milliseconds.
+
+``--reuse`` skips the build: it migrates an earlier run's database (``--db`` or ``--sqlite``) to head
+and measures it again, so a change to the code or the schema is compared on the same data.
 """
 
 from __future__ import annotations
@@ -45,9 +50,9 @@ from app.events.models import Event
 from app.events.timeline_queries import Cursor
 from app.main import create_app
 from app.settings import Settings
-from app.tenancy.models import Role
+from app.tenancy.models import Organization, Role, User
 from app.wabas import service as wabas_service
-from app.wabas.models import PhoneNumber, StateEntry
+from app.wabas.models import PhoneNumber, StateEntry, Waba
 from app.webhooks.models import WebhookChange, WebhookDelivery
 from tests.factories import PASSWORD, add_member, create_org, create_user, login
 from tests.meta.helpers import create_meta_app
@@ -185,6 +190,42 @@ async def make_fleet(db: Database) -> Fleet:
                 )
             wabas.append({"pk": waba.id, "id": waba_id, "change": change.id, "phones": numbers})
         fleet.orgs.append({"id": org.id, "slug": org.slug, "user": user, "user_id": user.id, "wabas": wabas})
+    return fleet
+
+
+async def find_fleet(db: Database) -> Fleet:
+    """The fleet an earlier run made (``--reuse``), read back from the database."""
+    fleet = Fleet()
+    async with db.read() as session:
+        for o in range(ORGS):
+            org = await session.scalar(select(Organization).where(Organization.slug == f"bench-{o}"))
+            user = await session.scalar(select(User).where(User.email == f"bench{o}@example.com"))
+            if org is None or user is None:
+                raise SystemExit("--reuse: this database was not built by bench.timeline")
+            wabas = []
+            for waba in await session.scalars(select(Waba).where(Waba.org_id == org.id).order_by(Waba.id)):
+                fleet.app_pk = waba.app_pk
+                change = await session.scalar(
+                    select(WebhookChange.id).where(WebhookChange.waba_id == waba.waba_id)
+                )
+                numbers = (
+                    await session.execute(
+                        select(PhoneNumber.digits, PhoneNumber.phone_number_id)
+                        .where(PhoneNumber.waba_pk == waba.id)
+                        .order_by(PhoneNumber.id)
+                    )
+                ).all()
+                wabas.append(
+                    {
+                        "pk": waba.id,
+                        "id": waba.waba_id,
+                        "change": change,
+                        "phones": [tuple(n) for n in numbers],
+                    }
+                )
+            fleet.orgs.append(
+                {"id": org.id, "slug": org.slug, "user": user, "user_id": user.id, "wabas": wabas}
+            )
     return fleet
 
 
@@ -412,14 +453,24 @@ async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         if args.db:
             url = args.db
+        else:
+            url = f"sqlite:///{Path(args.sqlite) if args.sqlite else Path(workdir) / 'bench.sqlite3'}"
+        print(f"database: {'PostgreSQL' if args.db else 'SQLite'}; {args.events:,} events", flush=True)
+        settings = settings_for(url)
+        if args.reuse:
+            await asyncio.to_thread(upgrade_head, url)
+            app = create_app(settings)
+            async with app.web.router.lifespan_context(app.web):
+                fleet = await find_fleet(app.state.services.db)
+            await measure(settings, fleet, args.runs, args.events)
+            return
+        if args.db:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
                 conn.execute("CREATE SCHEMA public")
-        else:
-            url = f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
-        print(f"database: {'PostgreSQL' if args.db else 'SQLite'}; {args.events:,} events", flush=True)
+        elif args.sqlite:
+            Path(args.sqlite).unlink(missing_ok=True)
         await asyncio.to_thread(upgrade_head, url)
-        settings = settings_for(url)
         app = create_app(settings)
         async with app.web.router.lifespan_context(app.web):
             fleet = await make_fleet(app.state.services.db)
@@ -437,6 +488,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", help="postgresql://… URL of a THROWAWAY database (its schema is dropped)")
+    parser.add_argument("--sqlite", help="SQLite file to build (replaced) or reuse; kept after the run")
+    parser.add_argument("--reuse", action="store_true", help="measure an earlier run's database again")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     asyncio.run(main_async(parser.parse_args()))

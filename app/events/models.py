@@ -30,11 +30,15 @@ class Event(IdMixin, Base):
             postgresql_where=text("severity >= 1"),
             sqlite_where=text("severity >= 1"),
         ),
-        # The overview's count of open (unacknowledged warning/critical) events per WABA.
+        # The org's newest event id (where a page's live stream starts), one probe (migration 0007).
+        Index("ix_events_org_id", "org_id", "id"),
+        # The overview's count of open (unacknowledged warning/critical) events per WABA and
+        # severity, answered from the index alone (severity added by migration 0007).
         Index(
             "ix_events_org_open",
             "org_id",
             "waba_id",
+            "severity",
             postgresql_where=text("severity >= 1 AND acknowledged_at IS NULL"),
             sqlite_where=text("severity >= 1 AND acknowledged_at IS NULL"),
         ),
