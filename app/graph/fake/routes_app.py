@@ -44,9 +44,14 @@ def _may_read(request: Request, app: FakeApp) -> None:
     app_id, _, secret = caller.partition("|")
     if app_id == app.id and secret and secrets.compare_digest(app.secret, secret):
         return
-    if app_id == app.id:
+    state = state_of(request)
+    with state.lock:
+        other = state.apps.get(app_id) if secret else None
+    if other is not None and other.id != app.id and secrets.compare_digest(other.secret, secret):
+        raise Refused(errors.no_such_object(app.id, request.method))  # another app's own token
+    if secret:
         raise Refused(errors.invalid_token())
-    if valid_token(state_of(request), caller).app_id != app.id:
+    if valid_token(state, caller).app_id != app.id:
         raise Refused(errors.no_such_object(app.id, request.method))
 
 
