@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 import threading
 from collections.abc import Callable, Coroutine
@@ -93,6 +94,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"  simulated Meta webhooks: one every few seconds to {base}/webhooks/whatsapp/{DEMO_APP_ID}\n"
     )
     threading.Thread(target=_print_when_up, args=(f"{base}/healthz", banner), daemon=True).start()
+    # The simulated POSTs every few seconds would bury the banner in "HTTP Request" lines.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     DemoTraffic(base).start()
     return cmd_serve(args, settings)
 
