@@ -16,6 +16,7 @@ from starlette.routing import Route
 from app.events import timeline_queries as queries
 from app.events.filters import Filters
 from app.events.routes import events_url, row_view, timeline_url
+from app.live import queries as live_queries
 from app.tenancy.context import require_member
 from app.wabas import overview
 from app.wabas.chart import QUALITY_FIELDS, tier_chart
@@ -32,6 +33,7 @@ async def waba_detail(request: Request) -> Response:
         if card is None:
             raise HTTPException(404)
         filters = Filters(waba_id=card.waba.waba_id)
+        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
         events = await queries.newest_first(
             session, org_id=ctx.org_id, where=filters, before=None, limit=RECENT
         )
@@ -41,6 +43,8 @@ async def waba_detail(request: Request) -> Response:
         "events": [row_view(e) for e in events],
         "events_url": events_url(request, ctx),
         "timeline_url": timeline_url(request, ctx.org.slug, filters),
+        "live_filters": filters,
+        "live_after": live_after,
     }
     return render(request, "wabas/detail.html", context)
 
@@ -57,6 +61,7 @@ async def phone_detail(request: Request) -> Response:
         if card is None or phone is None:
             raise HTTPException(404)
         digits = phone.phone.digits
+        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
         events, history = [], []
         if digits:
             filters = Filters(phone=digits)
@@ -74,6 +79,9 @@ async def phone_detail(request: Request) -> Response:
         "events_url": events_url(request, ctx),
         "chart": tier_chart(history),
         "timeline_url": timeline_url(request, ctx.org.slug, Filters(phone=digits)) if digits else None,
+        # Without a known number the page cannot tell its events apart: it listens to none.
+        "live_filters": Filters(phone=digits) if digits else None,
+        "live_after": live_after,
     }
     return render(request, "wabas/phone.html", context)
 

@@ -4,6 +4,7 @@ replay, filters, tenant isolation, no leaked subscribers, and an end on shutdown
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from app.live.hub import hub_for
 from app.main import Dispatcher, create_app
 from app.settings import Settings
 from app.tenancy.models import User
+from app.wabas.models import PhoneNumber, Waba
 from app.webhooks.processing import Processor
 from tests.factories import Personas, login
 from tests.live.helpers import OTHER_WABA, WABA, SSEReader, post_webhook, register, served, webhook_body
@@ -286,3 +288,47 @@ async def test_a_stream_with_nothing_to_replay_sends_no_state_message(
         async with stream(client, db, personas.org.id, f"/o/acme/events/stream?last_event_id={shown}") as sse:
             with pytest.raises(TimeoutError):
                 await sse.next(0.3)
+
+
+async def test_the_waba_page_listens_to_its_own_waba_and_refreshes_its_state(
+    base_url: str, db: Database, personas: Personas
+) -> None:
+    await register(db, (personas.org, WABA), (personas.org, OTHER_WABA))
+    async with db.read() as session:
+        waba_pk = await session.scalar(select(Waba.id).where(Waba.waba_id == WABA))
+    async with signed_in(base_url, personas.viewer) as client:
+        [shown] = await deliver(client, db, WABA)
+        page = await client.get(f"/o/acme/wabas/{waba_pk}")
+        assert page.status_code == 200
+        [connect] = [html.unescape(c) for c in re.findall(r'hx-sse:connect="([^"]+)"', page.text)]
+        assert f"waba={WABA}" in connect
+        assert f"last_event_id={shown}" in connect
+        assert 'hx-select="#waba-state"' in page.text
+        assert 'id="waba-state"' in page.text
+        [landed] = await deliver(client, db, WABA)  # before the stream opens: replayed
+        async with stream(client, db, personas.org.id, connect) as sse:
+            [row] = await sse.rows(1)
+            assert row.id == str(landed)
+            await deliver(client, db, OTHER_WABA)  # the org's other WABA: not this page's
+            [mine] = await deliver(client, db, WABA)
+            [row] = await sse.rows(1)
+            assert row.id == str(mine)
+
+
+async def test_the_phone_page_listens_to_its_own_number(
+    base_url: str, db: Database, personas: Personas
+) -> None:
+    await register(db, (personas.org, WABA))
+    async with signed_in(base_url, personas.viewer) as client:
+        [first] = await deliver(client, db, WABA)
+        async with db.read() as session:
+            event = await session.get_one(Event, first)
+            phone = (
+                await session.scalars(select(PhoneNumber).where(PhoneNumber.digits == event.phone))
+            ).one()
+        page = await client.get(f"/o/acme/wabas/{phone.waba_pk}/phones/{phone.id}")
+        assert page.status_code == 200
+        [connect] = [html.unescape(c) for c in re.findall(r'hx-sse:connect="([^"]+)"', page.text)]
+        assert f"phone=%2B{event.phone}" in connect
+        assert f"last_event_id={first}" in connect
+        assert 'hx-select="#phone-state"' in page.text
