@@ -100,12 +100,13 @@ async def _member(request: Request, role: Role = Role.VIEWER) -> tuple[OrgContex
 
 
 async def _status(request: Request, ctx: OrgContext, waba_pk: int) -> subscriptions.Status:
+    """Meta's answer now (one Graph call), or what is known when the WABA has no token."""
     svc = services(request)
     try:
         return await subscriptions.read_status(svc.db, svc.graph, org_id=ctx.org_id, waba_pk=waba_pk)
     except sync.NotConnected as exc:
         async with svc.db.read() as session:
-            status = await subscriptions.offline_status(session, org_id=ctx.org_id, waba_pk=waba_pk)
+            status = await subscriptions.known_status(session, org_id=ctx.org_id, waba_pk=waba_pk)
         status.error = str(exc)
         return status
 
@@ -129,9 +130,14 @@ def _panel(
 
 
 async def connection_page(request: Request) -> Response:
-    """The WABA's Graph side: synced state and the subscription panel (read live from Graph)."""
+    """The WABA's Graph side: synced state and the subscription panel, as last read from Meta (by
+    connect, "Refresh from Meta", the hourly sync or a toggle), so that viewing it spends none of
+    the WABA's hourly Graph calls. A connected WABA whose apps were never listed is read once."""
     ctx, waba_pk = await _member(request)
-    status = await _status(request, ctx, waba_pk)
+    async with services(request).db.read() as session:
+        status = await subscriptions.known_status(session, org_id=ctx.org_id, waba_pk=waba_pk)
+    if status.apps is None and status.waba.access_token and status.waba.disconnected_at is None:
+        status = await _status(request, ctx, waba_pk)
     return _panel(request, ctx, status)
 
 

@@ -26,8 +26,15 @@ from app.settings import Settings
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import User
 from app.wabas import queries as wabas_queries
-from app.wabas.models import StateEntry, Waba
-from app.wabas.sync import NotConnected, ownership_warning, save_usage, share_hold_back
+from app.wabas.models import Waba
+from app.wabas.sync import (
+    NotConnected,
+    known_subscribed_apps,
+    ownership_warning,
+    remember_subscription,
+    save_usage,
+    share_hold_back,
+)
 
 SUBSCRIBED = "waba.subscribed"
 UNSUBSCRIBED = "waba.unsubscribed"
@@ -53,12 +60,16 @@ class Status:
 
     waba: Waba
     our_app_id: str
-    apps: list[AppRow] | None  # None: Graph could not be read (see ``error``)
+    apps: list[AppRow] | None  # as Meta listed them at ``checked_at``; None: no list is known
     error: str | None = None
     usage: WabaUsage | None = None
     changes: list[SubscriptionChange] = field(default_factory=list)
     silent_for: timedelta | None = None  # set when subscribed but nothing arrived for too long
     ownership_warning: str | None = None  # our app is not owned by the WABA's business
+
+    @property
+    def checked_at(self) -> datetime | None:
+        return self.waba.subscription_checked_at
 
     @property
     def subscribed(self) -> bool | None:
@@ -94,31 +105,6 @@ def silence(waba: Waba, changes: list[SubscriptionChange], now: datetime) -> tim
     return quiet if quiet >= timedelta(hours=waba.silent_after_hours) else None
 
 
-async def _remember(session: AsyncSession, waba: Waba, subscribed: bool) -> None:
-    """Our subscription as Meta last told it, on the WABA and as its ``subscription`` state entry
-    (which the WABA cards read)."""
-    now = utcnow()
-    waba.subscribed = subscribed
-    waba.subscription_checked_at = now
-    entry = await wabas_queries.state_entry(session, waba_pk=waba.id, subject="waba", key="subscription")
-    if entry is None:
-        session.add(
-            StateEntry(
-                org_id=waba.org_id,
-                waba_pk=waba.id,
-                subject="waba",
-                key="subscription",
-                value={"subscribed": subscribed},
-                occurred_at=now,
-                event_id=None,
-            )
-        )
-    else:
-        entry.value = {"subscribed": subscribed}
-        entry.occurred_at = now
-    await session.flush()
-
-
 async def _token(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int) -> tuple[str, str, str]:
     """(WABA id, token, our app id), or NotConnected / LookupError (no such WABA in this org).
     A hold-back another process recorded for the WABA applies here too."""
@@ -139,10 +125,10 @@ async def _token(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int)
 async def read_status(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int) -> Status:
     """Asks Graph which apps are subscribed (a failure becomes ``error``, in words) and records it."""
     waba_id, token, our_app_id = await _token(db, graph, org_id=org_id, waba_pk=waba_pk)
-    apps: list[AppRow] | None = None
+    apps: list[SubscribedApp] | None = None
     error = None
     try:
-        apps = _rows(await graph.list_subscribed_apps(waba_id, token), our_app_id)
+        apps = await graph.list_subscribed_apps(waba_id, token)
     except GraphError as exc:
         error = str(exc)
     return await _record(
@@ -202,7 +188,7 @@ async def toggle(
             )
         )
         if error is None:
-            await _remember(session, waba, subscribe)
+            await remember_subscription(session, waba, subscribed=subscribe)
         await audit.record(
             session,
             org_id=org_id,
@@ -233,7 +219,7 @@ async def _record(
     org_id: int,
     waba_pk: int,
     our_app_id: str,
-    apps: list[AppRow] | None,
+    apps: list[SubscribedApp] | None,
     error: str | None,
 ) -> Status:
     async with db.transaction() as session:
@@ -241,41 +227,37 @@ async def _record(
         if waba is None:
             raise LookupError(waba_pk)
         if apps is not None:
-            await _remember(session, waba, any(row.ours for row in apps))
+            await remember_subscription(session, waba, apps=apps, our_app_id=our_app_id)
         latest = graph.usage.latest(waba.waba_id)
-        usage = await save_usage(session, waba, latest) if latest is not None else None
-        if usage is None:
-            usage = await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk)
-        changes = await graph_queries.subscription_changes(session, org_id=org_id, waba_pk=waba_pk)
-        status = Status(
-            waba=waba,
-            our_app_id=our_app_id,
-            apps=apps,
-            error=error,
-            usage=usage,
-            changes=changes,
-            ownership_warning=await ownership_warning(session, waba),
-        )
-        status.silent_for = silence(waba, changes, utcnow())
-        return status
+        if latest is not None:
+            await save_usage(session, waba, latest)
+        return await _known(session, waba, our_app_id, error=error)
 
 
-async def offline_status(session: AsyncSession, *, org_id: int, waba_pk: int) -> Status:
-    """What is known without asking Graph (a WABA without a token)."""
+async def _known(session: AsyncSession, waba: Waba, our_app_id: str, *, error: str | None = None) -> Status:
+    known = await known_subscribed_apps(session, waba)
+    changes = await graph_queries.subscription_changes(session, org_id=waba.org_id, waba_pk=waba.id)
+    status = Status(
+        waba=waba,
+        our_app_id=our_app_id,
+        apps=_rows(known, our_app_id) if known is not None else None,
+        error=error,
+        usage=await graph_queries.usage_of(session, org_id=waba.org_id, waba_pk=waba.id),
+        changes=changes,
+        ownership_warning=await ownership_warning(session, waba),
+    )
+    status.silent_for = silence(waba, changes, utcnow())
+    return status
+
+
+async def known_status(session: AsyncSession, *, org_id: int, waba_pk: int) -> Status:
+    """What was last learnt from Meta (by a connect, a refresh, the hourly sync or a toggle),
+    without calling Graph: what the connection page shows."""
     waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
     if waba is None:
         raise LookupError(waba_pk)
     app = await graph_queries.app_of_waba(session, waba)
-    changes = await graph_queries.subscription_changes(session, org_id=org_id, waba_pk=waba_pk)
-    usage = await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk)
-    return Status(
-        waba=waba,
-        our_app_id=app.app_id,
-        apps=None,
-        usage=usage,
-        changes=changes,
-        ownership_warning=await ownership_warning(session, waba),
-    )
+    return await _known(session, waba, app.app_id)
 
 
 def describe(status: Status) -> list[str]:

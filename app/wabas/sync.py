@@ -26,7 +26,7 @@ from app.graph import queries as graph_queries
 from app.graph.client import GraphClient
 from app.graph.errors import GraphError
 from app.graph.models import WabaUsage
-from app.graph.nodes import PhoneNumberInfo, WabaInfo
+from app.graph.nodes import PhoneNumberInfo, SubscribedApp, WabaInfo
 from app.graph.ownership import STATE_KEY as OWNERSHIP_KEY
 from app.graph.ownership import Ownership
 from app.graph.usage import BusinessStatus, UsageTracker
@@ -51,6 +51,7 @@ class Snapshot:
     waba: WabaInfo
     phones: list[PhoneNumberInfo]
     usage: BusinessStatus | None
+    subscribed_apps: list[SubscribedApp] | None = None  # None: Graph would not say this time
 
 
 @dataclass
@@ -60,9 +61,17 @@ class SyncResult:
 
 
 async def fetch(graph: GraphClient, waba_id: str, token: str) -> Snapshot:
+    """The WABA, its numbers and its subscribed apps. The apps are read here, by every connect,
+    refresh and hourly sync, so that the connection page can show them without calling Graph;
+    a failure to list them only leaves the last known list in place."""
     info = await graph.get_waba(waba_id, token)
     phones = await graph.list_phone_numbers(waba_id, token)
-    return Snapshot(waba=info, phones=phones, usage=graph.usage.latest(waba_id))
+    try:
+        apps: list[SubscribedApp] | None = await graph.list_subscribed_apps(waba_id, token)
+    except GraphError as exc:
+        log.warning("listing the apps subscribed to WABA %s failed: %s", waba_id, type(exc).__name__)
+        apps = None
+    return Snapshot(waba=info, phones=phones, usage=graph.usage.latest(waba_id), subscribed_apps=apps)
 
 
 def _norm(value: str | None) -> str | None:
@@ -134,6 +143,9 @@ async def apply_snapshot(
         result.phones += 1
     if snapshot.usage is not None:
         await save_usage(session, waba, snapshot.usage)
+    if snapshot.subscribed_apps is not None:
+        app = await graph_queries.app_of_waba(session, waba)
+        await remember_subscription(session, waba, apps=snapshot.subscribed_apps, our_app_id=app.app_id)
     await session.flush()
     await alerts_outbox.enqueue_for_events(session, org_id=waba.org_id, event_ids=result.drift_event_ids)
     return result
@@ -201,6 +213,59 @@ async def _compare(
             occurred_at=now,
             event_id=event.id,
         )
+
+
+async def remember_subscription(
+    session: AsyncSession,
+    waba: Waba,
+    *,
+    subscribed: bool | None = None,
+    apps: list[SubscribedApp] | None = None,
+    our_app_id: str = "",
+) -> None:
+    """Our subscription as Meta last told it, on the WABA (``subscribed``, which the cards and the
+    app checklist read) and as its ``subscription`` state entry, with every subscribed app when
+    they were listed (the connection page shows them without asking Graph). Without ``apps``, the
+    list is unknown until the next read."""
+    if apps is not None:
+        subscribed = any(a.app_id == our_app_id for a in apps)
+    assert subscribed is not None
+    now = utcnow()
+    waba.subscribed = subscribed
+    waba.subscription_checked_at = now
+    value: dict[str, Any] = {"subscribed": subscribed}
+    if apps is not None:
+        value["apps"] = [
+            {"app_id": a.app_id, "name": a.name, "override_callback_uri": a.override_callback_uri}
+            for a in apps
+        ]
+    entry = await wabas_queries.state_entry(session, waba_pk=waba.id, subject="waba", key="subscription")
+    if entry is None:
+        entry = StateEntry(
+            org_id=waba.org_id, waba_pk=waba.id, subject="waba", key="subscription", event_id=None
+        )
+        session.add(entry)
+    entry.value = value
+    entry.occurred_at = now
+    await session.flush()
+
+
+async def known_subscribed_apps(session: AsyncSession, waba: Waba) -> list[SubscribedApp] | None:
+    """The apps Meta listed at the last read, or None when no list is kept."""
+    entry = await wabas_queries.state_entry(session, waba_pk=waba.id, subject="waba", key="subscription")
+    found = dict(entry.value).get("apps") if entry is not None else None
+    if not isinstance(found, list):
+        return None
+    return [
+        SubscribedApp(
+            app_id=str(a.get("app_id") or ""),
+            name=str(a.get("name") or ""),
+            link="",
+            override_callback_uri=a.get("override_callback_uri") or None,
+        )
+        for a in found
+        if isinstance(a, dict)
+    ]
 
 
 async def record_ownership(session: AsyncSession, waba: Waba, ownership: Ownership, *, now: datetime) -> None:
