@@ -25,9 +25,8 @@ from app.events.models import Event
 from app.graph import queries as graph_queries
 from app.graph.client import GraphClient
 from app.graph.errors import GraphError
-from app.graph.nodes import WABA_MANAGEMENT, TokenInfo, WabaInfo
+from app.graph.nodes import WABA_MANAGEMENT, TokenInfo
 from app.graph.ownership import Ownership
-from app.graph.ownership import check as check_ownership
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
 from app.settings import Settings
@@ -57,12 +56,11 @@ class Inspection:
     waba_id: str
     token: TokenInfo
     snapshot: sync.Snapshot
-    ownership: Ownership | None = None  # None: the app's owner could not be read (``unchecked``)
-    unchecked: str | None = None
 
     @property
     def warning(self) -> str | None:
-        return self.ownership.warning if self.ownership is not None else None
+        ownership = self.snapshot.ownership
+        return ownership.warning if ownership is not None else None
 
 
 @dataclass(frozen=True)
@@ -105,22 +103,10 @@ async def inspect(graph: GraphClient, *, app: MetaApp, waba_id: str, token: str)
         problem = info.problem_with(waba_id, app_id=app.app_id)
         if problem:
             raise ConnectError(problem)
-        snapshot = await sync.fetch(graph, waba_id, token)
+        snapshot = await sync.fetch(graph, waba_id, token, app_id=app.app_id, app_secret=app.app_secret)
     except GraphError as exc:
         raise ConnectError(str(exc)) from exc
-    ownership, unchecked = await _ownership(graph, app, snapshot.waba)
-    return Inspection(
-        waba_id=waba_id, token=info, snapshot=snapshot, ownership=ownership, unchecked=unchecked
-    )
-
-
-async def _ownership(graph: GraphClient, app: MetaApp, waba: WabaInfo) -> tuple[Ownership | None, str | None]:
-    """The ownership check is advice, not a gate: when Graph will not say, connecting goes on and
-    the page says the check could not be made."""
-    try:
-        return await check_ownership(graph, app_id=app.app_id, app_secret=app.app_secret, waba=waba), None
-    except GraphError as exc:
-        return None, f"Whether app {app.app_id} is owned by the WABA's business could not be checked: {exc}"
+    return Inspection(waba_id=waba_id, token=info, snapshot=snapshot)
 
 
 async def granted_wabas(graph: GraphClient, *, app: MetaApp, token: str) -> list[Choice]:
@@ -199,17 +185,16 @@ async def store(
     waba.connected_at = now
     waba.disconnected_at = None
     result = await sync.apply_snapshot(session, waba, inspection.snapshot, now=now)
-    if inspection.ownership is not None:
-        await sync.record_ownership(session, waba, inspection.ownership, now=now)
     details: dict[str, object] = {
         "app_id": app.app_id,
         "phones": result.phones,
         "routed_changes": routed,
         "new": new,
     }
-    if inspection.ownership is not None:
-        details["app_business_id"] = inspection.ownership.app_business_id or None
-        details["app_owned_by_waba_business"] = not inspection.ownership.shared
+    ownership = inspection.snapshot.ownership
+    if ownership is not None:
+        details["app_business_id"] = ownership.app_business_id or None
+        details["app_owned_by_waba_business"] = not ownership.shared
     if inspection.warning:
         details["accepted_warning"] = inspection.warning
     await audit.record(
@@ -226,7 +211,7 @@ async def store(
         phones=result.phones,
         new=new,
         warning=inspection.warning,
-        unchecked=inspection.unchecked,
+        unchecked=inspection.snapshot.ownership_error,
     )
 
 

@@ -29,6 +29,7 @@ from app.graph.models import WabaUsage
 from app.graph.nodes import PhoneNumberInfo, SubscribedApp, WabaInfo
 from app.graph.ownership import STATE_KEY as OWNERSHIP_KEY
 from app.graph.ownership import Ownership
+from app.graph.ownership import check as check_ownership
 from app.graph.usage import BusinessStatus, UsageTracker
 from app.lib.timeutil import utcnow
 from app.settings import Settings
@@ -52,6 +53,8 @@ class Snapshot:
     phones: list[PhoneNumberInfo]
     usage: BusinessStatus | None
     subscribed_apps: list[SubscribedApp] | None = None  # None: Graph would not say this time
+    ownership: Ownership | None = None  # None: not checked (``ownership_error`` says why, if it failed)
+    ownership_error: str | None = None
 
 
 @dataclass
@@ -60,10 +63,14 @@ class SyncResult:
     drift_event_ids: list[int] = field(default_factory=list)
 
 
-async def fetch(graph: GraphClient, waba_id: str, token: str) -> Snapshot:
-    """The WABA, its numbers and its subscribed apps. The apps are read here, by every connect,
-    refresh and hourly sync, so that the connection page can show them without calling Graph;
-    a failure to list them only leaves the last known list in place."""
+async def fetch(
+    graph: GraphClient, waba_id: str, token: str, *, app_id: str = "", app_secret: str = ""
+) -> Snapshot:
+    """The WABA, its numbers, its subscribed apps and, given our app's credentials, whether the
+    WABA's business owns our app (app.graph.ownership). The apps are read here, by every connect,
+    refresh and hourly sync, so that the connection page can show them without calling Graph.
+    Only the WABA and its numbers are required: the other reads, when they fail, leave what was
+    known in place (the ownership failure is said in words)."""
     info = await graph.get_waba(waba_id, token)
     phones = await graph.list_phone_numbers(waba_id, token)
     try:
@@ -71,7 +78,22 @@ async def fetch(graph: GraphClient, waba_id: str, token: str) -> Snapshot:
     except GraphError as exc:
         log.warning("listing the apps subscribed to WABA %s failed: %s", waba_id, type(exc).__name__)
         apps = None
-    return Snapshot(waba=info, phones=phones, usage=graph.usage.latest(waba_id), subscribed_apps=apps)
+    ownership, ownership_error = None, None
+    if app_id:
+        try:
+            ownership = await check_ownership(graph, app_id=app_id, app_secret=app_secret, waba=info)
+        except GraphError as exc:
+            ownership_error = (
+                f"Whether app {app_id} is owned by the WABA's business could not be checked: {exc}"
+            )
+    return Snapshot(
+        waba=info,
+        phones=phones,
+        usage=graph.usage.latest(waba_id),
+        subscribed_apps=apps,
+        ownership=ownership,
+        ownership_error=ownership_error,
+    )
 
 
 def _norm(value: str | None) -> str | None:
@@ -137,7 +159,10 @@ async def apply_snapshot(
     waba.owner_business_name = info.owner_business_name[:300] or None
     waba.synced_at = now
     waba.sync_error = None
-    await _recheck_ownership(session, waba, now)
+    if snapshot.ownership is not None:
+        await record_ownership(session, waba, snapshot.ownership, now=now)
+    else:
+        await _recheck_ownership(session, waba, now)
     for phone_info in snapshot.phones:
         await _apply_phone(session, result, waba, phone_info, now)
         result.phones += 1
@@ -379,9 +404,11 @@ async def sync_waba(db: Database, graph: GraphClient, *, org_id: int, waba_pk: i
         if waba is None or not waba.access_token or waba.disconnected_at is not None:
             raise NotConnected("This WABA is not connected: connect it with a token first.")
         waba_id, token = waba.waba_id, waba.access_token
+        app = await graph_queries.app_of_waba(session, waba)
+        app_id, app_secret = app.app_id, app.app_secret
         share_hold_back(graph, waba_id, await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk))
     try:
-        snapshot = await fetch(graph, waba_id, token)
+        snapshot = await fetch(graph, waba_id, token, app_id=app_id, app_secret=app_secret)
     except GraphError as exc:
         async with db.transaction() as session:
             failed = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)

@@ -210,3 +210,28 @@ async def test_wabawatch_waba_connect_prints_the_warning_and_connects(
     status = await run_main(monkeypatch, capsys, "waba", "status", WABA_ID, "--org", "acme", env=env)
     assert status.status == 0, status.stderr
     assert f"warning: {SHARED}" in status.stdout
+
+
+async def test_moving_the_app_to_the_wabas_business_clears_the_warning_at_the_next_refresh(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, fake_graph: FakeGraph, seeded: Seeded
+) -> None:
+    app_owned_by(fake_graph, PARTNER)
+    await login(client, personas.admin)
+    accepted = await post_form(
+        client,
+        connect_page(personas),
+        {"app_id": APP_ID, "waba_id": WABA_ID, "access_token": seeded.token.value, "accept_shared_app": "1"},
+        page=connect_page(personas),
+    )
+    assert accepted.status_code == 303
+    [waba] = await all_wabas(db)
+    page = f"/o/acme/wabas/{waba.id}/subscription"
+    assert 'data-testid="ownership-warning"' in (await client.get(page)).text
+
+    app_owned_by(fake_graph, DEMO_BUSINESS)  # the admin transfers the app in Meta's Business Settings
+    refreshed = await post_form(client, f"/o/acme/wabas/{waba.id}/refresh", {}, page=page)
+    assert refreshed.status_code == 303
+    assert 'data-testid="ownership-warning"' not in (await client.get(page)).text
+    assert 'data-testid="ownership-warning"' not in (await client.get("/o/acme")).text
+    kept = (await state(db, waba))[("waba", "app_owner")].value
+    assert kept["app_business_id"] == DEMO_BUSINESS[0]
