@@ -26,15 +26,9 @@ from app.settings import Settings
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import User
 from app.wabas import queries as wabas_queries
+from app.wabas.graph_state import known_subscribed_apps, ownership_warning, remember_subscription
 from app.wabas.models import Waba
-from app.wabas.sync import (
-    NotConnected,
-    known_subscribed_apps,
-    ownership_warning,
-    remember_subscription,
-    save_usage,
-    share_hold_back,
-)
+from app.wabas.sync import NotConnected, save_usage, share_hold_back
 
 SUBSCRIBED = "waba.subscribed"
 UNSUBSCRIBED = "waba.unsubscribed"
