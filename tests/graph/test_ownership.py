@@ -148,3 +148,33 @@ def test_the_stored_check_is_compared_again_with_the_wabas_current_owner() -> No
     )
     assert moved.warning is None
     assert moved.as_state()["app_business_id"] == PARTNER_BUSINESS[0]
+
+
+async def test_an_apps_owner_can_be_set_through_the_control_endpoint(
+    fake_graph: FakeGraph, http: httpx2.AsyncClient
+) -> None:
+    async with httpx2.AsyncClient(base_url=fake_graph.url, verify=SSL) as control:
+        owned = {"id": APP_ID, "secret": APP_SECRET, "business_id": PARTNER_BUSINESS[0], "business_name": "P"}
+        assert (await control.post("/_fake/apps", json=owned)).status_code == 201
+        unowned = {"id": OTHER_APP_ID, "secret": "other-secret", "business_id": None}
+        assert (await control.post("/_fake/apps", json=unowned)).status_code == 201
+        assert (await control.post("/_fake/apps", json={"secret": "no id"})).status_code == 400
+    mine = await http.get(f"/{APP_ID}", params={"fields": "business"}, headers=app_token())
+    assert mine.json()["business"] == {"id": PARTNER_BUSINESS[0], "name": "P"}
+    other = await http.get(
+        f"/{OTHER_APP_ID}", params={"fields": "business"}, headers=app_token(OTHER_APP_ID, "other-secret")
+    )
+    assert other.json() == {"id": OTHER_APP_ID}
+
+
+async def test_a_token_of_the_app_may_read_it_too(fake_graph: FakeGraph, http: httpx2.AsyncClient) -> None:
+    seeded = fake_graph.seed()
+    other = fake_graph.state.add_token(OTHER_APP_ID)
+    mine = await http.get(
+        f"/{APP_ID}", params={"fields": "business"}, headers={"Authorization": f"Bearer {seeded.token.value}"}
+    )
+    assert mine.json()["business"]["id"] == DEMO_BUSINESS[0]
+    refused = await http.get(
+        f"/{APP_ID}", params={"fields": "business"}, headers={"Authorization": f"Bearer {other.value}"}
+    )
+    assert refused.json()["error"]["code"] == 100
