@@ -160,13 +160,13 @@ async def store(
     """Registers the WABA for ``org`` (routing its earlier unrouted changes) or, when the org has it
     already through this app, replaces its token and connects it again; then applies the sync.
     Raises SharedApp when the app is not owned by the WABA's business and ``accept_shared_app`` is false."""
-    if inspection.warning and not accept_shared_app:
-        raise SharedApp(inspection.warning)
     existing = await wabas_queries.waba_for_routing(session, app_pk=app.id, waba_id=inspection.waba_id)
     if existing is not None and existing.org_id != org.id:
         raise ConnectError(
             f"WABA {inspection.waba_id} is already connected by another organization through app {app.app_id}."
         )
+    if inspection.warning and not accept_shared_app:
+        raise SharedApp(inspection.warning)
     routed, new = 0, existing is None
     if existing is None:
         try:
