@@ -78,8 +78,15 @@ async def connect_demo_wabas(settings: Settings, *, org_slug: str = "demo") -> i
                     )
                     if org is None or current is None:
                         continue
+                    # Nobody to ask: a shared app's warning stays on the WABA's card, as with the CLI.
                     await connect.store(
-                        session, org=org, app=current, inspection=inspection, token=DEMO_TOKEN, actor=None
+                        session,
+                        org=org,
+                        app=current,
+                        inspection=inspection,
+                        token=DEMO_TOKEN,
+                        actor=None,
+                        accept_shared_app=True,
                     )
                 connected += 1
     finally:
