@@ -42,3 +42,32 @@ async def test_the_demo_connects_its_wabas_to_the_fake_graph_process(
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def test_the_demo_connects_through_a_shared_app_and_keeps_the_warning(
+    db: Database, settings: Settings
+) -> None:
+    import httpx2
+
+    from app.wabas.models import StateEntry
+    from app.webhooks.demo_traffic import DEMO_APP_SECRET
+
+    url, process = start_fake_graph()
+    try:
+        owner = {"business_id": "1000000000000555", "business_name": "Partner Agency"}
+        async with httpx2.AsyncClient(base_url=url) as control:
+            again = await control.post(
+                "/_fake/apps", json={"id": DEMO_APP_ID, "secret": DEMO_APP_SECRET, "name": "demo", **owner}
+            )
+            assert again.status_code == 201
+        await seed_demo(settings)
+        assert await connect_demo_wabas(settings_with(settings, graph_api_base=url)) == len(DEMO_WABAS)
+        async with db.read() as session:
+            kept = list(await session.scalars(select(StateEntry).where(StateEntry.key == "app_owner")))
+        assert len(kept) == len(DEMO_WABAS)
+        assert all(
+            str(e.value["warning"]).startswith(f"App {DEMO_APP_ID} is owned by Partner Agency") for e in kept
+        )
+    finally:
+        process.terminate()
+        process.wait(10)
