@@ -1,33 +1,40 @@
-"""Where the group-commit writer's batches go: one statement, one transaction, one thread hop.
+"""Where the group-commit writer's batches go: one statement per batch, committed before it returns.
 
-Measured on this machine under load (wrk, 64 connections, SQLite WAL):
+Measured on this machine under load (64 connections, 2 cores shared with the load generator):
 - through the async engine a batch costs several awaits (checkout, begin, execute, commit, reset),
   each waiting a full turn of a busy event loop: 15 ms per batch of 32;
-- a sync engine driven from one dedicated thread makes the transaction a single await, but
-  SQLAlchemy's executemany still spent ~80 µs of CPU per row, and the driver released and re-took
-  the GIL on every row, each time waiting for the busy event loop to let go of it.
-So the batch is one multi-row ``INSERT … ON CONFLICT`` written here in SQL (the column values still go
-through the columns' own bind processors, so the stored format is exactly the ORM's).
+- SQLAlchemy's executemany spent ~80 µs of CPU per row, and every round trip made from a thread
+  had to take the GIL back from the busy event loop (up to the 5 ms switch interval each time);
+- psycopg from a thread (pool pre-ping, BEGIN, a multi-row INSERT parsed and planned anew for each
+  batch size, pg_notify, COMMIT) cost ~45 µs of client CPU per row and five round trips per batch.
+So SQLite gets one plain ``sqlite3`` connection in one thread (the C library releases the GIL while
+it works): ``BEGIN IMMEDIATE``, one multi-row ``INSERT … ON CONFLICT``, ``COMMIT``. PostgreSQL gets
+asyncpg on the event loop itself: one prepared statement per batch in autocommit, the columns sent
+as arrays (binary protocol), the worker's wake-up ``pg_notify`` inside the same statement, so one
+round trip commits the batch. The column values go through the columns' own bind processors, so
+the stored format is exactly the ORM's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.dialects.sqlite.pysqlite import dialect as pysqlite_dialect
+from sqlalchemy.engine import Dialect
 
 from app.db.engine import _sqlite_pragmas
-from app.db.url import async_url, is_sqlite
+from app.db.url import async_url, ensure_sqlite_dir, is_sqlite
 from app.jobs.intake_listener import INTAKE_CHANNEL
 from app.webhooks.models import WebhookDelivery
 
-SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
 COLUMNS = (
     "app_pk",
     "body_sha256",
@@ -41,101 +48,180 @@ COLUMNS = (
     "attempts",
     "next_attempt_at",
 )
+# PostgreSQL array types of COLUMNS, in order, for unnest().
+PG_ARRAY_TYPES = (
+    "bigint[]",
+    "varchar[]",
+    "bytea[]",
+    "integer[]",
+    "timestamptz[]",
+    "boolean[]",
+    "integer[]",
+    "timestamptz[]",
+    "varchar[]",
+    "integer[]",
+    "timestamptz[]",
+)
+TABLE = WebhookDelivery.__tablename__
+# A body seen before only counts (PostgreSQL refuses to update one row twice in a statement, so
+# the writer merges repeats within a batch first and passes their count in duplicate_count).
+ON_CONFLICT = (
+    "ON CONFLICT (app_pk, body_sha256) DO UPDATE SET "
+    f"duplicate_count = {TABLE}.duplicate_count + excluded.duplicate_count + 1, "
+    "last_duplicate_at = excluded.received_at"
+)
 LOCK_WAIT_SECONDS = 10.0
 # SQLite allows 32766 parameters per statement; keep batches well below.
 MAX_ROWS_PER_STATEMENT = 2000
+PG_CONNECT_TIMEOUT = 10.0
+PG_UPSERT = (
+    f"WITH stored AS (INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'${n}::{t}' for n, t in enumerate(PG_ARRAY_TYPES, 1))}) "
+    f"{ON_CONFLICT}) "
+    # Delivered on commit: wakes `wabawatch worker` processes (app/jobs/intake_listener.py).
+    f"SELECT pg_notify(${len(COLUMNS) + 1}, '')"
+)
 
 
-def sync_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL", connections: int = 1) -> Engine:
-    """A sync engine on the same database as the app's async one (same SQLite pragmas)."""
+class BatchStore(Protocol):
+    writers: int  # how many batches may be committing at once
+
+    async def store(self, rows: list[dict[str, Any]]) -> None:
+        """Commits ``rows`` in one transaction, or raises and stores none of them."""
+
+    async def close(self) -> None: ...
+
+
+def open_batch_store(database_url: str, *, sqlite_synchronous: str = "NORMAL") -> BatchStore:
     url = async_url(database_url)
-    url = url.set(drivername=SYNC_DRIVERS[url.get_backend_name()])
     if is_sqlite(url):
-        engine = create_engine(url, pool_size=connections, max_overflow=0)
-        event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous))
-        event.listen(engine, "connect", _no_busy_wait)
-        return engine
-    return create_engine(url, pool_size=connections, max_overflow=0, pool_pre_ping=True)
-
-
-def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
-    # SQLite's own busy handler sleeps with a growing backoff (up to 100 ms a try), so the write lock
-    # freed by the worker was often taken again before the writer woke; the writer retries itself.
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+        return SqliteBatchStore(database_url, sqlite_synchronous=sqlite_synchronous)
+    return PgBatchStore(url.set(drivername="postgresql").render_as_string(hide_password=False))
 
 
 def _unchanged(value: Any) -> Any:
     return value
 
 
+def _processors(dialect: Dialect) -> list[Callable[[Any], Any]]:
+    table = WebhookDelivery.__table__
+    return [table.c[name].type.bind_processor(dialect) or _unchanged for name in COLUMNS]
+
+
 @lru_cache(maxsize=64)
-def upsert_sql(rows: int, placeholder: str) -> str:
-    """INSERT … ON CONFLICT (app_pk, body_sha256) DO UPDATE: a body seen before only counts."""
-    table = WebhookDelivery.__tablename__
-    one = "(" + ", ".join([placeholder] * len(COLUMNS)) + ")"
-    return (
-        f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES {', '.join([one] * rows)} "
-        "ON CONFLICT (app_pk, body_sha256) DO UPDATE SET "
-        f"duplicate_count = {table}.duplicate_count + excluded.duplicate_count + 1, "
-        "last_duplicate_at = excluded.received_at"
-    )
+def sqlite_upsert(rows: int) -> str:
+    one = "(" + ", ".join(["?"] * len(COLUMNS)) + ")"
+    return f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES {', '.join([one] * rows)} {ON_CONFLICT}"
 
 
-class BatchStore:
-    def __init__(self, engine: Engine, *, threads: int = 1) -> None:
-        self._engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        table = WebhookDelivery.__table__
-        self._processors: list[Callable[[Any], Any]] = [
-            table.c[name].type.bind_processor(engine.dialect) or _unchanged for name in COLUMNS
-        ]
-        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-writer")
-        self.threads = threads
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "database is locked" in str(exc) or "database is busy" in str(exc)
 
-    @classmethod
-    def for_url(cls, database_url: str, *, sqlite_synchronous: str = "NORMAL") -> BatchStore:
-        """One thread and connection for SQLite (one writer at a time anyway); a few on PostgreSQL."""
-        threads = 1 if is_sqlite(async_url(database_url)) else 4
-        engine = sync_engine(database_url, sqlite_synchronous=sqlite_synchronous, connections=threads)
-        return cls(engine, threads=threads)
+
+class SqliteBatchStore:
+    """One connection in one thread: SQLite has one writer at a time anyway."""
+
+    writers = 1
+
+    def __init__(self, database_url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
+        url = async_url(database_url)
+        ensure_sqlite_dir(url)
+        self._path = str(url.database)
+        self._synchronous = sqlite_synchronous
+        self._processors = _processors(pysqlite_dialect())
+        self._conn: sqlite3.Connection | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-writer")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            # Autocommit mode: the transaction is the explicit BEGIN IMMEDIATE … COMMIT below.
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            _sqlite_pragmas(self._synchronous)(conn, None)
+            # SQLite's own busy handler sleeps with a growing backoff (up to 100 ms a try), so the
+            # write lock freed by the worker was often taken again before the writer woke; the
+            # writer retries itself, every millisecond (the intake answers Meta, so it goes first).
+            conn.execute("PRAGMA busy_timeout=0")
+            self._conn = conn
+        return self._conn
 
     def _store(self, rows: list[dict[str, Any]]) -> None:
-        """SQLite: while another connection holds the write lock, retry every millisecond (the
-        intake answers Meta, so it goes before the worker) for up to ``LOCK_WAIT_SECONDS``."""
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
                 return self._store_once(rows)
-            except OperationalError as exc:
-                if not (self._sqlite and _is_busy(exc)) or time.monotonic() > deadline:
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
                     raise
             time.sleep(0.001)
 
     def _store_once(self, rows: list[dict[str, Any]]) -> None:
-        with self._engine.begin() as conn:
-            if self._sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
                 chunk = rows[start : start + MAX_ROWS_PER_STATEMENT]
-                params = tuple(
+                params = [
                     process(row[name])
                     for row in chunk
                     for name, process in zip(COLUMNS, self._processors, strict=True)
-                )
-                conn.exec_driver_sql(upsert_sql(len(chunk), self._placeholder), params)
-            if not self._sqlite:
-                # Delivered on commit: wakes `wabawatch worker` processes (app/jobs/intake_listener.py).
-                conn.exec_driver_sql(f"SELECT pg_notify('{INTAKE_CHANNEL}', '')")
+                ]
+                conn.execute(sqlite_upsert(len(chunk)), params)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     async def store(self, rows: list[dict[str, Any]]) -> None:
-        """Commits ``rows`` in one transaction, or raises and stores none of them."""
-        await asyncio.get_running_loop().run_in_executor(self._threads, self._store, rows)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._store, rows)
 
-    def close(self) -> None:
-        self._threads.shutdown(wait=True)
-        self._engine.dispose()
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown(wait=True)
+
+
+class PgBatchStore:
+    """A few asyncpg connections, one per batch being committed, opened on first use."""
+
+    writers = 4
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._processors = _processors(asyncpg_dialect())  # type: ignore[no-untyped-call]
+        self._idle: list[asyncpg.Connection] = []
+        self._open: set[asyncpg.Connection] = set()
+
+    async def store(self, rows: list[dict[str, Any]]) -> None:
+        columns: list[list[Any]] = [[] for _ in COLUMNS]
+        for row in rows:
+            for values, name, process in zip(columns, COLUMNS, self._processors, strict=True):
+                values.append(process(row[name]))
+        conn = self._idle.pop() if self._idle else await self._connect()
+        try:
+            # Autocommit: the one statement is the transaction; the rows are committed when it returns.
+            await conn.execute(PG_UPSERT, *columns, INTAKE_CHANNEL)
+        except BaseException:
+            # A statement that failed left no transaction open, but the connection may be broken
+            # (or the wait cancelled mid-statement): never reuse it.
+            self._open.discard(conn)
+            conn.terminate()
+            raise
+        self._idle.append(conn)
+
+    async def _connect(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self._dsn, timeout=PG_CONNECT_TIMEOUT)
+        self._open.add(conn)
+        return conn
+
+    async def close(self) -> None:
+        conns, self._open, self._idle = self._open, set(), []
+        for conn in conns:
+            try:
+                await conn.close(timeout=5)
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                conn.terminate()

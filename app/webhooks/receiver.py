@@ -25,7 +25,7 @@ from app.ops.mtls import ClientCertCheck
 from app.web.services import Services
 from app.webhooks import intake_counters as counters
 from app.webhooks.intake_apps import AppCache, KnownApp
-from app.webhooks.intake_store import BatchStore
+from app.webhooks.intake_store import BatchStore, open_batch_store
 from app.webhooks.intake_writer import GroupCommitWriter, Overloaded
 from app.webhooks.models import DeliveryStatus
 
@@ -141,14 +141,14 @@ class WebhookReceiver:
         self._cert_observer = ClientCertCheck.observer(services.settings)
         self.apps = AppCache(services.db)
         apps = self.apps
-        self._store = BatchStore.for_url(
+        self._store = open_batch_store(
             services.settings.database_url, sqlite_synchronous=services.settings.sqlite_synchronous
         )
         self.writer = GroupCommitWriter(
             self._store,
             on_commit=services.intake_wakeup.set,
             on_failure=lambda: apps.invalidate(),
-            writers=self._store.threads,
+            writers=self._store.writers,
         )
         self.writer.start()
         self.counters = counters.RejectionCounter(services.db)
@@ -163,7 +163,7 @@ class WebhookReceiver:
             except Exception as exc:
                 log.error("webhook rejection counters lost at shutdown (%s)", type(exc).__name__)
         if self._store is not None:
-            await asyncio.to_thread(self._store.close)
+            await self._store.close()
         self.writer = None
         self.counters = None
         self._store = None

@@ -17,7 +17,7 @@ from app.lib.timeutil import utcnow
 from app.main import Dispatcher
 from app.meta.models import MetaApp
 from app.settings import Settings
-from app.webhooks.intake_store import BatchStore
+from app.webhooks.intake_store import open_batch_store
 from app.webhooks.intake_writer import GroupCommitWriter, Overloaded
 from app.webhooks.models import WebhookDelivery
 from tests.meta.helpers import APP_ID, create_meta_app, sign
@@ -139,7 +139,7 @@ async def test_a_full_queue_answers_overloaded_instead_of_growing(
     db: Database, meta_app: MetaApp, settings: Settings
 ) -> None:
     woken: list[bool] = []
-    store = BatchStore.for_url(settings.database_url)
+    store = open_batch_store(settings.database_url)
     writer = GroupCommitWriter(
         store, on_commit=lambda: woken.append(True), on_failure=lambda: None, max_pending=3
     )
@@ -162,7 +162,7 @@ async def test_a_full_queue_answers_overloaded_instead_of_growing(
         results = await asyncio.gather(*(submit(n) for n in range(6)))
     finally:
         await writer.stop()
-        store.close()
+        await store.close()
     assert results == [True, True, True, "overloaded", "overloaded", "overloaded"]
     assert len(await stored_hashes(db)) == 3
     assert woken
@@ -171,7 +171,7 @@ async def test_a_full_queue_answers_overloaded_instead_of_growing(
 async def test_stopping_the_writer_commits_what_is_queued(
     db: Database, meta_app: MetaApp, settings: Settings
 ) -> None:
-    store = BatchStore.for_url(settings.database_url)
+    store = open_batch_store(settings.database_url)
     writer = GroupCommitWriter(store, on_commit=lambda: None, on_failure=lambda: None)
     writer.start()
     tasks = [
@@ -188,7 +188,7 @@ async def test_stopping_the_writer_commits_what_is_queued(
     ]
     await asyncio.sleep(0)
     await writer.stop()
-    store.close()
+    await store.close()
     assert await asyncio.gather(*tasks) == [True] * 10
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(WebhookDelivery)) == 10
