@@ -268,10 +268,12 @@ async def facebook_callback(request: Request) -> Response:
 
 async def facebook_pick(request: Request) -> Response:
     """Connects the WABAs the admin ticked, each checked and synced like a pasted token. The pick
-    page showed each WABA's ownership warning beside its box (unticked): ticking it accepts it."""
+    page showed each WABA's ownership warning beside its box (unticked, and named in ``warned``):
+    ticking it accepts it. A warning the page could not show refuses that WABA, in words."""
     svc = services(request)
     form = await request.form()
     picked = [str(v) for v in form.getlist("waba")][:50]
+    warned = {str(v) for v in form.getlist("warned")}
     async with svc.db.read() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
         app = await graph_queries.usable_app(
@@ -296,12 +298,16 @@ async def facebook_pick(request: Request) -> Response:
                     inspection=inspection,
                     token=token,
                     actor=member.user,
-                    accept_shared_app=True,
+                    accept_shared_app=waba_id in warned,
                 )
             connected += 1
             for note in (done.warning, done.unchecked):
                 if note:
                     toasts.add(request, f"WABA {waba_id[:64]}: {note}", "info")
+        except connect.SharedApp as exc:
+            toasts.add(
+                request, f"WABA {waba_id[:64]} was not connected: {exc} Start again to decide.", "error"
+            )
         except connect.ConnectError as exc:
             toasts.add(request, f"WABA {waba_id[:64]}: {exc}", "error")
     login.forget(request)

@@ -174,10 +174,13 @@ async def test_the_facebook_pick_page_warns_beside_a_shared_waba_and_leaves_it_u
     assert f'data-waba-id="{OTHER_WABA_ID}">App {APP_ID} is owned by Demo Business' in text
     assert f"but WABA {OTHER_WABA_ID} belongs to Partner Agency ({PARTNER[0]})" in text
     assert f'data-waba-id="{WABA_ID}"' not in text
+    assert f'<input type="hidden" name="warned" value="{OTHER_WABA_ID}">' in pick.text
+    assert f'name="warned" value="{WABA_ID}"' not in pick.text
 
     token = await csrf_token(client, "/o/acme/wabas/connect")
     done = await client.post(
-        "/o/acme/wabas/connect/facebook/pick", data={"waba": [WABA_ID, OTHER_WABA_ID], "csrf_token": token}
+        "/o/acme/wabas/connect/facebook/pick",
+        data={"waba": [WABA_ID, OTHER_WABA_ID], "warned": OTHER_WABA_ID, "csrf_token": token},
     )
     assert done.status_code == 303
     assert sorted(w.waba_id for w in await all_wabas(db)) == sorted([WABA_ID, OTHER_WABA_ID])
@@ -235,3 +238,24 @@ async def test_moving_the_app_to_the_wabas_business_clears_the_warning_at_the_ne
     assert 'data-testid="ownership-warning"' not in (await client.get("/o/acme")).text
     kept = (await state(db, waba))[("waba", "app_owner")].value
     assert kept["app_business_id"] == DEMO_BUSINESS[0]
+
+
+async def test_a_warning_the_pick_page_did_not_show_refuses_that_waba(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, fake_graph: FakeGraph, seeded: Seeded
+) -> None:
+    await login(client, personas.admin)
+    pick = await through_the_dialog(client, [WABA_ID, OTHER_WABA_ID])
+    assert 'name="warned"' not in pick.text
+    with fake_graph.state.lock:  # the WABA moves to another business before the admin picks it
+        other = fake_graph.state.wabas[OTHER_WABA_ID]
+        other.owner_business_id, other.owner_business_name = PARTNER
+    token = await csrf_token(client, "/o/acme/wabas/connect")
+    done = await client.post(
+        "/o/acme/wabas/connect/facebook/pick", data={"waba": [WABA_ID, OTHER_WABA_ID], "csrf_token": token}
+    )
+    assert done.status_code == 303
+    assert [w.waba_id for w in await all_wabas(db)] == [WABA_ID]
+    home = unescape((await client.get("/o/acme")).text)
+    assert f"WABA {OTHER_WABA_ID} was not connected: App {APP_ID} is owned by Demo Business" in home
+    assert "Start again to decide." in home
+    assert "1 WABA connected through Facebook Login." in home
