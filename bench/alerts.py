@@ -152,9 +152,11 @@ def webhook_body(n: int) -> tuple[str, bytes]:
     return phone, json.dumps(payload, separators=(",", ":")).encode()
 
 
-async def load(base: str, rate: float, duration: float) -> tuple[dict[str, float], int]:
-    """POSTs at ``rate`` per second for ``duration`` seconds; the start time of each, and non-200s."""
+async def load(base: str, rate: float, duration: float) -> tuple[dict[str, float], list[float], int]:
+    """POSTs at ``rate`` per second for ``duration`` seconds; the start time of each, how long each
+    took to answer, and how many were not 200."""
     started: dict[str, float] = {}
+    answered: list[float] = []
     failures = 0
     url = f"{base}/webhooks/whatsapp/{APP_ID}"
     async with httpx2.AsyncClient(timeout=10) as client:
@@ -170,6 +172,7 @@ async def load(base: str, rate: float, duration: float) -> tuple[dict[str, float
                     content=body,
                     headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"},
                 )
+                answered.append(time.monotonic() - started[phone])
                 if response.status_code != 200:
                     failures += 1
             except httpx2.TransportError:
@@ -183,7 +186,7 @@ async def load(base: str, rate: float, duration: float) -> tuple[dict[str, float
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(post(n)))
         await asyncio.gather(*tasks)
-    return started, failures
+    return started, sorted(answered), failures
 
 
 def report(label: str, started: dict[str, float], arrivals: Arrivals) -> bool:
@@ -256,13 +259,16 @@ def main() -> int:
         print(
             f"{'postgresql' if worker else 'sqlite'}: {args.rate:.0f} critical webhooks/s for {args.duration:.0f} s"
         )
-        started, failures = asyncio.run(load(server.base, args.rate, args.duration))
+        started, answered, failures = asyncio.run(load(server.base, args.rate, args.duration))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (
             len(mail.seen) < len(started) or len(slack.seen) < len(started)
         ):
             time.sleep(0.2)
-        print(f"webhooks {len(started)} (non-200: {failures})")
+        print(
+            f"webhooks {len(started)} (non-200: {failures}), answered in p50 "
+            f"{statistics.median(answered) * 1000:.0f} ms  p95 {answered[int(len(answered) * 0.95) - 1] * 1000:.0f} ms"
+        )
         ok = report("email", started, mail) & report("slack", started, slack)
         leg = outbox_latencies(url)
         if leg:

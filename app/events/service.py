@@ -17,7 +17,7 @@ from app.events import queries
 from app.events.models import Event
 from app.events.parsed import ParsedEvent, Severity
 from app.wabas import service as wabas_service
-from app.wabas.models import Waba
+from app.wabas.models import PhoneNumber, Waba
 from app.wabas.service import LoadedRows, fit
 from app.webhooks.models import WebhookChange
 
@@ -35,6 +35,17 @@ class StoredEvents:
     removed: int = 0
 
 
+@dataclass
+class ChangeEvents:
+    """A routed change, what the parser made of it and the events it made before (a retry,
+    ``reprocess``): one item of a batch to store."""
+
+    change: WebhookChange
+    waba: Waba
+    parsed: Sequence[ParsedEvent]
+    existing: Sequence[Event] = ()
+
+
 async def store_change_events(
     session: AsyncSession,
     *,
@@ -44,65 +55,122 @@ async def store_change_events(
     existing_events: Sequence[Event] | None = None,
     loaded: LoadedRows | None = None,
 ) -> StoredEvents:
-    """Upserts one event per parsed item, finds or creates its phone number, applies its state
-    updates (only if newer than the stored state) and moves the WABA's last_event_at.
-
-    ``existing_events``: the change's events when the caller loaded them already (a batch)."""
-    stored = StoredEvents()
+    """``store_batch`` for one change; reads its events when the caller has not."""
     if existing_events is None:
         existing_events = await queries.events_of_change(session, change.id)
-    existing = {event.seq: event for event in existing_events}
-    for seq, item in enumerate(parsed):
-        phone = await wabas_service.phone_for_event(
-            session,
-            waba,
-            digits=item.phone_digits,
-            phone_number_id=item.phone_number_id,
-            display=item.display_phone_number,
-            loaded=loaded,
-        )
+    item = ChangeEvents(change=change, waba=waba, parsed=parsed, existing=existing_events)
+    return (await store_batch(session, [item], loaded=loaded))[0]
+
+
+async def store_batch(
+    session: AsyncSession, items: Sequence[ChangeEvents], *, loaded: LoadedRows | None = None
+) -> list[StoredEvents]:
+    """Upserts one event per parsed item, finds or creates its phone number, applies its state
+    updates (only if newer than the stored state), moves the WABA's last_event_at and enqueues the
+    alerts of the new events; what it did, per item.
+
+    Whole batches at a time, so that the cost is a few statements per batch, not per change: the
+    WABAs' numbers and state are read at once (``LoadedRows``), then the numbers, the events and the
+    rest are written with one flush each (the ORM sends each table's rows as one statement)."""
+    loaded = loaded if loaded is not None else LoadedRows()
+    await loaded.load(
+        session,
+        [(item.waba, p.phone_digits, p.phone_number_id) for item in items for p in item.parsed]
+        + [(item.waba, None, None) for item in items],
+    )
+    phones: list[list[_Phone]] = []
+    for item in items:
+        item_phones: list[_Phone] = []
+        for parsed in item.parsed:
+            phone = await wabas_service.phone_for_event(
+                session,
+                item.waba,
+                digits=parsed.phone_digits,
+                phone_number_id=parsed.phone_number_id,
+                display=parsed.display_phone_number,
+                loaded=loaded,
+            )
+            # What the number is known as at this event (a later one may fill in more).
+            item_phones.append(_Phone(phone, phone.digits, phone.phone_number_id) if phone else _NO_PHONE)
+        phones.append(item_phones)
+    await session.flush()  # new numbers get their ids (events and state subjects name them)
+    results: list[StoredEvents] = []
+    events: list[list[tuple[Event, bool]]] = []
+    for item, item_phones in zip(items, phones, strict=True):
+        stored = StoredEvents()
+        events.append(await _upsert_events(session, item, item_phones, stored))
+        results.append(stored)
+    await session.flush()  # new events get their ids (state entries and alerts name them)
+    for item, item_phones, item_events, stored in zip(items, phones, events, results, strict=True):
+        for parsed, number, (event, new) in zip(item.parsed, item_phones, item_events, strict=True):
+            if new:
+                stored.created.append(event.id)
+            for update_ in parsed.state:
+                await wabas_service.apply_state(
+                    session,
+                    waba=item.waba,
+                    phone=number.row,
+                    update_=update_,
+                    occurred_at=parsed.occurred_at,
+                    event_id=event.id,
+                    loaded=loaded,
+                )
+            if item.waba.last_event_at is None or parsed.occurred_at > item.waba.last_event_at:
+                item.waba.last_event_at = parsed.occurred_at
+    # Alerts for the new events, in this transaction: they exist exactly when the events do.
+    by_org: dict[int, list[int]] = {}
+    for item, stored in zip(items, results, strict=True):
+        by_org.setdefault(item.waba.org_id, []).extend(stored.created)
+    for org_id, event_ids in by_org.items():
+        await alerts_outbox.enqueue_for_events(session, org_id=org_id, event_ids=event_ids)
+    await session.flush()
+    return results
+
+
+@dataclass(frozen=True)
+class _Phone:
+    row: PhoneNumber | None
+    digits: str | None
+    phone_number_id: str | None
+
+
+_NO_PHONE = _Phone(None, None, None)
+
+
+async def _upsert_events(
+    session: AsyncSession, item: ChangeEvents, phones: Sequence[_Phone], stored: StoredEvents
+) -> list[tuple[Event, bool]]:
+    """The change's events, one per parsed item by seq, and whether each is new (not flushed);
+    extra old ones are deleted."""
+    change, waba = item.change, item.waba
+    existing = {event.seq: event for event in item.existing}
+    events: list[tuple[Event, bool]] = []
+    for seq, (parsed, phone) in enumerate(zip(item.parsed, phones, strict=True)):
         event = existing.get(seq)
         if event is None:
             event = Event(change_id=change.id, seq=seq, app_pk=change.app_pk)
             session.add(event)
+        else:
+            stored.updated += 1
         event.org_id = waba.org_id
         event.waba_pk = waba.id
         event.waba_id = waba.waba_id
-        event.phone = item.phone_digits or (phone.digits if phone else None)
-        event.phone_number_id = item.phone_number_id or (phone.phone_number_id if phone else None)
-        event.field = fit("field", item.field, 100) or ""
-        event.kind = fit("kind", item.kind, 100) or ""
-        event.severity = int(Severity(item.severity))
-        event.occurred_at = item.occurred_at
+        event.phone = parsed.phone_digits or phone.digits
+        event.phone_number_id = parsed.phone_number_id or phone.phone_number_id
+        event.field = fit("field", parsed.field, 100) or ""
+        event.kind = fit("kind", parsed.kind, 100) or ""
+        event.severity = int(Severity(parsed.severity))
+        event.occurred_at = parsed.occurred_at
         event.received_at = change.received_at
-        event.summary = item.summary
-        event.details = dict(item.details)
-        await session.flush()
-        if seq in existing:
-            stored.updated += 1
-        else:
-            stored.created.append(event.id)
-        for update_ in item.state:
-            await wabas_service.apply_state(
-                session,
-                waba=waba,
-                phone=phone,
-                update_=update_,
-                occurred_at=item.occurred_at,
-                event_id=event.id,
-                loaded=loaded,
-            )
-        if waba.last_event_at is None or item.occurred_at > waba.last_event_at:
-            waba.last_event_at = item.occurred_at
+        event.summary = parsed.summary
+        event.details = dict(parsed.details)
+        events.append((event, seq not in existing))
     # The parser now makes fewer events of this change than before: drop the extra ones.
     for seq, event in existing.items():
-        if seq >= len(parsed):
+        if seq >= len(item.parsed):
             await session.delete(event)
             stored.removed += 1
-    await session.flush()
-    # Alerts for the new events, in this transaction: they exist exactly when the events do.
-    await alerts_outbox.enqueue_for_events(session, org_id=waba.org_id, event_ids=stored.created)
-    return stored
+    return events
 
 
 async def events_committed(hooks: Sequence[EventsCommittedHook], event_ids: Sequence[int]) -> None:

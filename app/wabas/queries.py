@@ -102,6 +102,45 @@ async def phones_of_waba(session: AsyncSession, *, org_id: int, waba_pk: int) ->
     return list(rows)
 
 
+async def phones_for_processing(
+    session: AsyncSession, *, ids: Iterable[tuple[int, str]], digits: Iterable[tuple[int, str]]
+) -> list[PhoneNumber]:
+    """The phone numbers a processing batch may name, oldest first: every number of those WABAs with
+    one of these (WABA pk, phone number id) or (WABA pk, digits). By WABA pk, not org: the worker
+    reads WABAs it has already routed to."""
+    ids, digits = set(ids), set(digits)
+    wabas = {pk for pk, _ in ids | digits}
+    if not wabas:
+        return []
+    named = []
+    if ids:
+        named.append(PhoneNumber.phone_number_id.in_(sorted({i for _, i in ids})))
+    if digits:
+        named.append(PhoneNumber.digits.in_(sorted({d for _, d in digits})))
+    rows = await session.scalars(
+        select(PhoneNumber)
+        .where(PhoneNumber.waba_pk.in_(sorted(wabas)), or_(*named))
+        .order_by(PhoneNumber.id)
+    )
+    return list(rows)
+
+
+async def states_for_processing(
+    session: AsyncSession, subjects: Iterable[tuple[int, str]]
+) -> list[StateEntry]:
+    """The state entries of these (WABA pk, subject) pairs (see ``phones_for_processing``)."""
+    subjects = set(subjects)
+    if not subjects:
+        return []
+    rows = await session.scalars(
+        select(StateEntry).where(
+            StateEntry.waba_pk.in_(sorted({pk for pk, _ in subjects})),
+            StateEntry.subject.in_(sorted({subject for _, subject in subjects})),
+        )
+    )
+    return [entry for entry in rows if (entry.waba_pk, entry.subject) in subjects]
+
+
 async def state_entry(session: AsyncSession, *, waba_pk: int, subject: str, key: str) -> StateEntry | None:
     found: StateEntry | None = await session.scalar(
         select(StateEntry).where(

@@ -6,6 +6,7 @@ Services flush but never commit: the caller owns the transaction.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -92,39 +93,84 @@ async def route_registered(session: AsyncSession) -> int:
 
 @dataclass
 class LoadedRows:
-    """Phone numbers and state entries one processing batch has already read, so that a batch of
-    changes about the same WABA asks for them once. ``clear()`` after a savepoint rolls back: the
-    rollback expired (or removed) what the savepoint had touched."""
+    """The phone numbers and state entries a processing batch is about, read in two queries
+    (``load``), so that storing the batch's events asks nothing more of the database: a number that
+    ``load`` looked for and did not find does not exist, nor does a state entry of a subject it
+    read. Numbers and entries the batch creates are added as it goes. ``clear()`` after a savepoint
+    rolls back: the rollback expired (or removed) what the savepoint had touched."""
 
-    phones: dict[tuple[int, str, str], PhoneNumber] = field(default_factory=dict)
+    phones: dict[int, list[PhoneNumber]] = field(default_factory=dict)  # by WABA pk, oldest first
     states: dict[tuple[int, str, str], StateEntry] = field(default_factory=dict)
+    _ids: set[tuple[int, str]] = field(default_factory=set)  # (WABA pk, phone number id) looked for
+    _digits: set[tuple[int, str]] = field(default_factory=set)  # (WABA pk, digits) looked for
+    _subjects: set[tuple[int, str]] = field(default_factory=set)  # (WABA pk, subject) read
+    _new: set[int] = field(default_factory=set)  # id() of the numbers created here (no state yet)
 
     def clear(self) -> None:
-        self.phones.clear()
-        self.states.clear()
+        for part in (self.phones, self.states, self._ids, self._digits, self._subjects, self._new):
+            part.clear()
 
-    def remember_phone(self, phone: PhoneNumber) -> None:
-        if phone.phone_number_id:
-            self.phones[(phone.waba_pk, "id", phone.phone_number_id)] = phone
-        if phone.digits:
-            self.phones[(phone.waba_pk, "digits", phone.digits)] = phone
+    async def load(self, session: AsyncSession, named: Iterable[tuple[Waba, str | None, str | None]]) -> None:
+        """Reads the numbers that these (WABA, digits, phone number id) may name, and the state of
+        those numbers and of the WABAs."""
+        named = list(named)
+        ids = {(w.id, i) for w, _, i in named if i} - self._ids
+        digits = {(w.id, d) for w, d, _ in named if d} - self._digits
+        found = await queries.phones_for_processing(session, ids=ids, digits=digits)
+        for phone in found:
+            self.remember(phone)
+        self._ids |= ids
+        self._digits |= digits
+        subjects = {(w.id, "waba") for w, _, _ in named} | {(p.waba_pk, f"phone:{p.id}") for p in found}
+        subjects -= self._subjects
+        for entry in await queries.states_for_processing(session, subjects):
+            self.states[(entry.waba_pk, entry.subject, entry.key)] = entry
+        self._subjects |= subjects
+
+    def remember(self, phone: PhoneNumber, *, new: bool = False) -> None:
+        known = self.phones.setdefault(phone.waba_pk, [])
+        if any(p is phone for p in known):
+            return
+        known.append(phone)
+        if new:
+            self._new.add(id(phone))
+        else:
+            known.sort(key=lambda p: (p.id is None, p.id or 0))
+
+    def find(
+        self, waba_pk: int, digits: str | None, phone_number_id: str | None
+    ) -> tuple[bool, PhoneNumber | None]:
+        """What ``_find_phone`` would answer, from memory: (True, the number or None) when ``load``
+        looked for what it needs, (False, None) when the database must be asked."""
+        known = self.phones.get(waba_pk, [])
+        if phone_number_id:
+            for phone in known:
+                if phone.phone_number_id == phone_number_id:
+                    return True, phone
+            if (waba_pk, phone_number_id) not in self._ids:
+                return False, None
+        if digits:
+            if (waba_pk, digits) not in self._digits:
+                return False, None
+            for phone in known:
+                if phone.digits == digits and (
+                    phone_number_id is None or phone.phone_number_id in (None, phone_number_id)
+                ):
+                    return True, phone
+        return True, None
+
+    def knows_state_of(self, waba_pk: int, subject: str, phone: PhoneNumber | None) -> bool:
+        return (waba_pk, subject) in self._subjects or (phone is not None and id(phone) in self._new)
 
 
 async def _find_phone(
-    session: AsyncSession, waba: Waba, digits: str | None, phone_number_id: str | None, loaded: LoadedRows
+    session: AsyncSession, waba: Waba, digits: str | None, phone_number_id: str | None
 ) -> PhoneNumber | None:
     if phone_number_id:
-        phone = loaded.phones.get((waba.id, "id", phone_number_id))
-        if phone is None:
-            phone = await queries.phone_by_number_id(
-                session, waba_pk=waba.id, phone_number_id=phone_number_id
-            )
+        phone = await queries.phone_by_number_id(session, waba_pk=waba.id, phone_number_id=phone_number_id)
         if phone is not None:
             return phone
     if digits:
-        phone = loaded.phones.get((waba.id, "digits", digits))
-        if phone is not None and phone.phone_number_id in (None, phone_number_id):
-            return phone
         return await queries.phone_by_digits(
             session, waba_pk=waba.id, digits=digits, phone_number_id=phone_number_id
         )
@@ -141,25 +187,32 @@ async def phone_for_event(
     loaded: LoadedRows | None = None,
 ) -> PhoneNumber | None:
     """Finds the WABA's number by phone number id, else by digits, creating it when new; fills in
-    whichever of the two was not known yet. None when the event names no number."""
+    whichever of the two was not known yet. None when the event names no number.
+
+    With ``loaded``, what it has read is not asked again, and a new number is not flushed: the
+    caller flushes before it needs the number's id."""
     if not digits and not phone_number_id:
         return None
     fit("phone number id", phone_number_id, 64)
     fit("phone digits", digits, 32)
-    loaded = loaded if loaded is not None else LoadedRows()
-    phone = await _find_phone(session, waba, digits, phone_number_id, loaded)
+    known, phone = loaded.find(waba.id, digits, phone_number_id) if loaded is not None else (False, None)
+    if not known:
+        phone = await _find_phone(session, waba, digits, phone_number_id)
+        if phone is not None and loaded is not None:
+            loaded.remember(phone)
     if phone is None:
         phone = PhoneNumber(org_id=waba.org_id, waba_pk=waba.id, display_phone_number="", verified_name="")
         session.add(phone)
+        if loaded is not None:
+            loaded.remember(phone, new=True)
     if phone_number_id and not phone.phone_number_id:
         phone.phone_number_id = phone_number_id
     if digits and not phone.digits:
         phone.digits = digits
     if display and not phone.display_phone_number:
         phone.display_phone_number = display[:64]  # shown only; an id that does not fit fails instead
-    if phone.id is None:  # new: its id names its state subject
+    if phone.id is None and loaded is None:  # new: its id names its state subject
         await session.flush()
-    loaded.remember_phone(phone)
     return phone
 
 
@@ -183,14 +236,17 @@ async def apply_state(
     if update_.subject == "phone":
         if phone is None:
             return False
+        if phone.id is None:  # new and not flushed yet: its id names the subject
+            await session.flush()
         subject = f"phone:{phone.id}"
     else:
         subject = "waba"
     fit("state key", update_.key, 40)
     value: dict[str, Any] = dict(update_.value)
     key = (waba.id, subject, update_.key)
-    entry = loaded.states.get(key) if loaded is not None else None
-    if entry is None:
+    if loaded is not None and loaded.knows_state_of(waba.id, subject, phone):
+        entry = loaded.states.get(key)
+    else:
         entry = await queries.state_entry(session, waba_pk=waba.id, subject=subject, key=update_.key)
     if entry is None:
         entry = StateEntry(

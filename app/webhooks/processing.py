@@ -7,9 +7,11 @@ split (``app.webhooks.splitting``)
     on (app_pk, dedup_key): a change Meta sends again, in any delivery, becomes nothing new. The
     change is routed to the org that registered (app, WABA), or kept as unrouted until one does.
 process
-    A routed change becomes events and state (``app.events.service``). Each change runs in its own
-    savepoint, so one that raises keeps its error and a retry time (exponential backoff with jitter)
-    and never blocks the other changes of its delivery or of the batch.
+    A routed change becomes events and state (``app.events.service``). A batch is stored at once,
+    in one savepoint and a few statements; if anything in it raises, the savepoint is rolled back
+    and its changes run again one at a time, each in its own savepoint, so the one that raises
+    keeps its error and a retry time (exponential backoff with jitter) and never blocks the other
+    changes of its delivery or of the batch.
 
 Nothing slow happens inside the transactions: the after-commit hooks (live updates, alerts) run
 once the batch has committed, with the ids of the events it created.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,7 +34,7 @@ from app.events import queries as events_queries
 from app.events import service as events_service
 from app.events.models import Event
 from app.events.parsing import parse_change
-from app.events.service import EventsCommittedHook
+from app.events.service import ChangeEvents, EventsCommittedHook
 from app.jobs import claims
 from app.jobs.backoff import retry_delay
 from app.jobs.runner import Pass
@@ -42,7 +44,7 @@ from app.wabas import service as wabas_service
 from app.wabas.models import Waba
 from app.wabas.service import LoadedRows
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
-from app.webhooks.splitting import clip, split_delivery
+from app.webhooks.splitting import clip, split_deliveries, split_delivery
 
 log = logging.getLogger(__name__)
 
@@ -57,37 +59,54 @@ class ChangeResult:
     updated: int = 0
 
 
-async def process_change(
+async def process_changes(
     session: AsyncSession,
-    change: WebhookChange,
+    changes: Sequence[WebhookChange],
     *,
     now: datetime,
-    waba: Waba | None,
-    existing_events: Sequence[Event],
-    loaded: LoadedRows | None = None,
-) -> ChangeResult:
-    """Stores the events and state of one change, routed to ``waba`` (the WABA registered now for
-    its app and WABA id, locked by the caller), or marks it unrouted when there is none: its events
-    are made once the WABA is registered."""
-    change.next_attempt_at = None
-    change.last_error = None
-    if waba is None:
-        change.org_id, change.status = None, ChangeStatus.UNROUTED
-        return ChangeResult(ChangeStatus.UNROUTED, [])
-    change.org_id = waba.org_id
-    parsed = parse_change(
-        field=change.field,
-        value=change.value,
-        entry_id=change.entry_id,
-        entry_time=change.entry_time,
-        received_at=change.received_at,
-    )
-    stored = await events_service.store_change_events(
-        session, change=change, waba=waba, parsed=parsed, existing_events=existing_events, loaded=loaded
-    )
-    change.status, change.processed_at = ChangeStatus.PROCESSED, now
-    await session.flush()
-    return ChangeResult(ChangeStatus.PROCESSED, stored.created, stored.updated)
+    wabas: Mapping[tuple[int, str], Waba],
+    existing_events: Mapping[int, Sequence[Event]],
+    loaded: LoadedRows,
+) -> list[ChangeResult]:
+    """Stores the events and state of these changes, each routed to the WABA registered now for its
+    app and WABA id (in ``wabas``, locked by the caller), or marks it unrouted when there is none: its
+    events are made once the WABA is registered. One result per change, in order."""
+    results: list[ChangeResult] = []
+    items: list[ChangeEvents] = []
+    for change in changes:
+        change.next_attempt_at = None
+        change.last_error = None
+        waba = wabas.get((change.app_pk, change.waba_id)) if change.waba_id is not None else None
+        if waba is None:
+            change.org_id, change.status = None, ChangeStatus.UNROUTED
+            results.append(ChangeResult(ChangeStatus.UNROUTED, []))
+            continue
+        change.org_id = waba.org_id
+        parsed = parse_change(
+            field=change.field,
+            value=change.value,
+            entry_id=change.entry_id,
+            entry_time=change.entry_time,
+            received_at=change.received_at,
+        )
+        change.status, change.processed_at = ChangeStatus.PROCESSED, now
+        items.append(ChangeEvents(change, waba, parsed, existing_events.get(change.id, ())))
+        results.append(ChangeResult(ChangeStatus.PROCESSED, []))
+    stored = iter(await events_service.store_batch(session, items, loaded=loaded))
+    for result in results:
+        if result.status == ChangeStatus.PROCESSED:
+            done = next(stored)
+            result.created, result.updated = done.created, done.updated
+    return results
+
+
+@dataclass
+class _Claimed:
+    """A claimed batch of changes and what processing them reads first."""
+
+    changes: list[WebhookChange]
+    wabas: dict[tuple[int, str], Waba]
+    existing: dict[int, list[Event]]
 
 
 def describe(exc: BaseException) -> str:
@@ -177,9 +196,19 @@ class Processor:
         if not claimed:
             return report
         ids = [delivery_id for delivery_id, _ in claimed]
-        deliveries = {
-            d.id: d for d in await session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
-        }
+        try:
+            # The whole batch at once; if anything in it fails, one delivery at a time, so that only
+            # the failing one keeps its error.
+            async with session.begin_nested():
+                deliveries = await self._deliveries(session, ids)
+                report.new_changes = await split_deliveries(session, [deliveries[i] for i in ids], now=now)
+            report.processed = len(ids)
+            return report
+        except Exception as exc:
+            log.info(
+                "a batch of %d deliveries failed (%s); splitting them one at a time", len(ids), describe(exc)
+            )
+        deliveries = await self._deliveries(session, ids)
         for delivery_id, attempts in claimed:
             try:
                 async with session.begin_nested():
@@ -189,6 +218,11 @@ class Processor:
                 report.failed += 1
                 await self._delivery_failed(session, delivery_id, attempts, exc, now=now)
         return report
+
+    async def _deliveries(self, session: AsyncSession, ids: list[int]) -> dict[int, WebhookDelivery]:
+        """Also after a savepoint rolled back: the rows read again replace what it expired."""
+        found = await session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+        return {d.id: d for d in found}
 
     async def _delivery_failed(
         self, session: AsyncSession, delivery_id: int, attempts: int, exc: Exception, *, now: datetime
@@ -229,42 +263,33 @@ class Processor:
     async def process_claimed(
         self, session: AsyncSession, claimed: list[tuple[int, int]], *, now: datetime
     ) -> tuple[BatchReport, list[int]]:
+        """The whole batch in one savepoint: a few statements however many changes it holds. When
+        anything in it fails, the savepoint is rolled back and the changes are processed again one
+        at a time, each in its own savepoint, so that only the failing one keeps its error."""
         report = BatchReport(claimed=len(claimed))
         created: list[int] = []
         if not claimed:
             return report, created
         attempts_of = dict(claimed)
-        changes = list(
-            await session.scalars(select(WebhookChange).where(WebhookChange.id.in_(list(attempts_of))))
-        )
-        changes.sort(key=lambda c: (c.waba_id or "", c.id))
-        # Routing by the WABAs registered now; their row locks (PostgreSQL) are taken here, all at
-        # once and in id order, and held to the commit: one WABA's numbers and state change in one
-        # transaction at a time, and workers never wait for each other in a cycle.
-        keys = {(c.app_pk, c.waba_id) for c in changes if c.waba_id is not None}
-        wabas = await wabas_queries.wabas_for_routing(session, keys, lock=True)
-        existing = await events_queries.events_of_changes(session, list(attempts_of))
-        loaded = LoadedRows()
-        for change in changes:
-            change_id = change.id
-            waba = wabas.get((change.app_pk, change.waba_id)) if change.waba_id is not None else None
-            try:
-                async with session.begin_nested():
-                    result = await process_change(
-                        session,
-                        change,
-                        now=now,
-                        waba=waba,
-                        existing_events=existing[change_id],
-                        loaded=loaded,
-                    )
-            except Exception as exc:
-                report.failed += 1
-                await self._change_failed(session, change_id, attempts_of[change_id], exc, now=now)
-                # The rollback expired what the savepoint had changed: load it afresh.
-                loaded.clear()
-                wabas = await wabas_queries.wabas_for_routing(session, keys, lock=True)
-                continue
+        batch = await self._load(session, list(attempts_of))
+        try:
+            async with session.begin_nested():
+                results = await process_changes(
+                    session,
+                    batch.changes,
+                    now=now,
+                    wabas=batch.wabas,
+                    existing_events=batch.existing,
+                    loaded=LoadedRows(),
+                )
+        except Exception as exc:
+            log.info(
+                "a batch of %d changes failed (%s); processing them one at a time",
+                len(claimed),
+                describe(exc),
+            )
+            results = await self._one_at_a_time(session, attempts_of, report, now=now)
+        for result in results:
             created.extend(result.created)
             report.events_created += len(result.created)
             report.events_updated += result.updated
@@ -273,6 +298,45 @@ class Processor:
             else:
                 report.processed += 1
         return report, created
+
+    async def _load(self, session: AsyncSession, change_ids: list[int]) -> _Claimed:
+        """Also after a savepoint rolled back: the rows read again replace what it expired."""
+        changes = list(await session.scalars(select(WebhookChange).where(WebhookChange.id.in_(change_ids))))
+        changes.sort(key=lambda c: (c.waba_id or "", c.id))
+        # Routing by the WABAs registered now; their row locks (PostgreSQL) are taken here, all at
+        # once and in id order, and held to the commit: one WABA's numbers and state change in one
+        # transaction at a time, and workers never wait for each other in a cycle. (Outside any
+        # savepoint: PostgreSQL gives up row locks taken in a savepoint that rolls back.)
+        keys = {(c.app_pk, c.waba_id) for c in changes if c.waba_id is not None}
+        wabas = await wabas_queries.wabas_for_routing(session, keys, lock=True)
+        existing = await events_queries.events_of_changes(session, change_ids)
+        return _Claimed(changes, wabas, existing)
+
+    async def _one_at_a_time(
+        self, session: AsyncSession, attempts_of: dict[int, int], report: BatchReport, *, now: datetime
+    ) -> list[ChangeResult]:
+        batch = await self._load(session, list(attempts_of))
+        loaded = LoadedRows()
+        results: list[ChangeResult] = []
+        for change in batch.changes:
+            change_id = change.id
+            try:
+                async with session.begin_nested():
+                    results += await process_changes(
+                        session,
+                        [change],
+                        now=now,
+                        wabas=batch.wabas,
+                        existing_events=batch.existing,
+                        loaded=loaded,
+                    )
+            except Exception as exc:
+                report.failed += 1
+                await self._change_failed(session, change_id, attempts_of[change_id], exc, now=now)
+                # The rollback expired what the savepoint had changed: load it afresh.
+                loaded.clear()
+                batch.wabas = await wabas_queries.wabas_for_routing(session, set(batch.wabas), lock=True)
+        return results
 
     async def _change_failed(
         self, session: AsyncSession, change_id: int, attempts: int, exc: Exception, *, now: datetime

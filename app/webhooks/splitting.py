@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -138,8 +139,8 @@ def _split_change(
 async def _insert_changes(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """INSERT … ON CONFLICT (app_pk, dedup_key) DO NOTHING; how many rows were new.
 
-    Rows go in dedup_key order, so two workers inserting overlapping changes lock them in the same
-    order and wait for each other instead of deadlocking.
+    Rows go in (app_pk, dedup_key) order, so two workers inserting overlapping changes lock them in
+    the same order and wait for each other instead of deadlocking.
     """
     if not rows:
         return 0
@@ -150,49 +151,23 @@ async def _insert_changes(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         .on_conflict_do_nothing(index_elements=["app_pk", "dedup_key"])
         .returning(table.c.id)
     )
-    result = await session.execute(stmt, sorted(rows, key=lambda row: str(row["dedup_key"])))
+    ordered = sorted(rows, key=lambda row: (int(row["app_pk"]), str(row["dedup_key"])))
+    result = await session.execute(stmt, ordered)
     return len(result.all())
 
 
-async def split_delivery(session: AsyncSession, delivery: WebhookDelivery, *, now: datetime) -> int:
-    """Splits one delivery into changes and marks it processed (or failed, saying why); returns
-    how many changes were new."""
+def _split_one(delivery: WebhookDelivery, *, now: datetime) -> list[SplitChange]:
+    """The delivery's changes; marks it processed, or failed saying why (its good parts still count)."""
     delivery.processed_at = now
     delivery.next_attempt_at = None
     if delivery.body is None:
         delivery.status, delivery.last_error = DeliveryStatus.FAILED, "body was purged before it was split"
-        return 0
+        return []
     try:
         items, problems = split_body(delivery.body)
     except NotSplittable as exc:
         delivery.status, delivery.last_error = DeliveryStatus.FAILED, str(exc)
-        return 0
-    routes = await wabas_queries.routes_for(
-        session, app_pk=delivery.app_pk, waba_ids=[i.waba_id for i in items if i.waba_id]
-    )
-    rows: dict[str, dict[str, Any]] = {}
-    for item in items:
-        org_id = routes.get(item.waba_id) if item.waba_id else None
-        rows.setdefault(
-            item.dedup_key,
-            {
-                "delivery_id": delivery.id,
-                "app_pk": delivery.app_pk,
-                "entry_index": item.entry_index,
-                "change_index": item.change_index,
-                "field": item.field,
-                "entry_id": item.entry_id,
-                "entry_time": item.entry_time,
-                "waba_id": item.waba_id,
-                "org_id": org_id,
-                "dedup_key": item.dedup_key,
-                "value": item.value,
-                "received_at": delivery.received_at,
-                "status": ChangeStatus.PENDING if org_id is not None else ChangeStatus.UNROUTED,
-                "attempts": 0,
-            },
-        )
-    new = await _insert_changes(session, list(rows.values()))
+        return []
     if problems:
         delivery.status = DeliveryStatus.FAILED
         total = len(items) + len(problems)
@@ -201,4 +176,49 @@ async def split_delivery(session: AsyncSession, delivery: WebhookDelivery, *, no
         )
     else:
         delivery.status, delivery.last_error = DeliveryStatus.PROCESSED, None
-    return new
+    return items
+
+
+async def split_deliveries(
+    session: AsyncSession, deliveries: Sequence[WebhookDelivery], *, now: datetime
+) -> int:
+    """Splits deliveries into changes and marks each processed (or failed, saying why); returns how
+    many changes were new. A batch costs one routing read per Meta app and one insert in all; a
+    change that several deliveries carry belongs to the first of them."""
+    split = [(delivery, _split_one(delivery, now=now)) for delivery in deliveries]
+    wanted: dict[int, set[str]] = {}
+    for delivery, items in split:
+        wanted.setdefault(delivery.app_pk, set()).update(i.waba_id for i in items if i.waba_id)
+    routes = {
+        app_pk: await wabas_queries.routes_for(session, app_pk=app_pk, waba_ids=waba_ids)
+        for app_pk, waba_ids in wanted.items()
+    }
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for delivery, items in split:
+        for item in items:
+            org_id = routes[delivery.app_pk].get(item.waba_id) if item.waba_id else None
+            rows.setdefault(
+                (delivery.app_pk, item.dedup_key),
+                {
+                    "delivery_id": delivery.id,
+                    "app_pk": delivery.app_pk,
+                    "entry_index": item.entry_index,
+                    "change_index": item.change_index,
+                    "field": item.field,
+                    "entry_id": item.entry_id,
+                    "entry_time": item.entry_time,
+                    "waba_id": item.waba_id,
+                    "org_id": org_id,
+                    "dedup_key": item.dedup_key,
+                    "value": item.value,
+                    "received_at": delivery.received_at,
+                    "status": ChangeStatus.PENDING if org_id is not None else ChangeStatus.UNROUTED,
+                    "attempts": 0,
+                },
+            )
+    return await _insert_changes(session, list(rows.values()))
+
+
+async def split_delivery(session: AsyncSession, delivery: WebhookDelivery, *, now: datetime) -> int:
+    """``split_deliveries`` for one delivery."""
+    return await split_deliveries(session, [delivery], now=now)
