@@ -25,6 +25,11 @@ class KnownApp:
     verify_token: bytes
 
 
+class Missing:
+    """What ``AppCache.cached`` returns when it has no fresh entry (None means "no such app")."""
+
+
+MISSING = Missing()
 _caches: weakref.WeakSet[AppCache] = weakref.WeakSet()
 
 
@@ -52,11 +57,18 @@ class AppCache:
         else:
             self._entries.pop(app_id, None)
 
-    async def get(self, app_id: str) -> KnownApp | None:
-        """The app, or None when no app has this id. Database errors propagate (the caller says 503)."""
+    def cached(self, app_id: str) -> KnownApp | Missing | None:
+        """A fresh entry without awaiting (the hot path's usual case); ``MISSING`` means ``get``."""
         found = self._entries.get(app_id)
         if found is not None and found[0] > time.monotonic():
             return found[1]
+        return MISSING
+
+    async def get(self, app_id: str) -> KnownApp | None:
+        """The app, or None when no app has this id. Database errors propagate (the caller says 503)."""
+        found = self.cached(app_id)
+        if not isinstance(found, Missing):
+            return found
         loading = self._loading.get(app_id)
         if loading is not None:
             return await asyncio.shield(loading)
