@@ -46,24 +46,31 @@ class RoleRequired(HTTPException):
         super().__init__(403, f"This needs the {role.value} role in this organization.")
 
 
+async def _signed_in(request: Request, session: AsyncSession) -> tuple[User, list[tuple[Organization, str]]]:
+    """The signed-in user and every org of theirs with their role, the switcher's list set on the page."""
+    user = await require_user(request, session)
+    memberships = await queries.orgs_of_user(session, user.id)
+    request.state.user_orgs = [(OrgRef.of(org), role) for org, role in memberships]
+    return user, memberships
+
+
 async def require_signed_in(request: Request, session: AsyncSession) -> User:
     """A signed-in user, with the org switcher's list loaded for the page."""
-    user = await require_user(request, session)
-    request.state.user_orgs = [
-        (OrgRef.of(org), role) for org, role in await queries.orgs_of_user(session, user.id)
-    ]
+    user, _ = await _signed_in(request, session)
     return user
 
 
 async def require_member(request: Request, session: AsyncSession, *, role: Role = Role.VIEWER) -> OrgContext:
-    """Signed-in member of the org in the URL with at least ``role``; anyone else sees a 404."""
-    user = await require_signed_in(request, session)
+    """Signed-in member of the org in the URL with at least ``role``; anyone else sees a 404.
+
+    The org and the role come from the switcher's list (the user's memberships, already read for
+    the page), so checking membership costs no query of its own."""
+    user, memberships = await _signed_in(request, session)
     slug = request.path_params.get("org_slug", "")
-    org = await queries.org_by_slug(session, slug)
-    membership = None if org is None else await queries.membership_of(session, org_id=org.id, user_id=user.id)
-    if org is None or membership is None:
+    found = next(((org, role) for org, role in memberships if org.slug == slug), None)
+    if found is None:
         raise HTTPException(404)
-    member_role = Role(membership.role)
+    org, member_role = found[0], Role(found[1])
     request.state.org = OrgRef.of(org)
     request.state.role = member_role
     request.session["org"] = org.slug
