@@ -39,6 +39,7 @@ class Event(IdMixin, Base):
             "org_id",
             "waba_id",
             "severity",
+            "acknowledged_at",  # always NULL here; SQLite needs it in the index to skip the rows
             postgresql_where=text("severity >= 1 AND acknowledged_at IS NULL"),
             sqlite_where=text("severity >= 1 AND acknowledged_at IS NULL"),
         ),
