@@ -127,6 +127,7 @@ async def enqueue_for_events(
         return 0
     now = now or utcnow()
     planned: set[tuple[int, int]] = set()
+    groups: dict[tuple[int, int, str], _Group] = {}
     changed = 0
     for event_id in event_ids:
         event = await session.get(Event, event_id)  # the caller's new events: from the identity map
@@ -150,9 +151,45 @@ async def enqueue_for_events(
                 if payload is None:
                     name = config.waba_names.get(event.waba_id or "")
                     payload = event_payload(event, org_slug=config.org_slug, waba_name=name)
-                await _plan(session, rule=rule, channel=channel, event=event, payload=payload, now=now)
+                await _plan(
+                    session, rule=rule, channel=channel, event=event, payload=payload, now=now, groups=groups
+                )
                 changed += 1
     return changed
+
+
+@dataclass
+class _Group:
+    """What storm control knows of one (rule, channel, group key): the last alert within the window
+    and the follow-up still waiting, if any."""
+
+    first: AlertDelivery | None
+    followup: AlertDelivery | None
+
+
+async def _group(
+    session: AsyncSession,
+    groups: dict[tuple[int, int, str], _Group],
+    *,
+    rule: AlertRule,
+    channel: AlertChannel,
+    group_key: str,
+    since: datetime,
+) -> _Group:
+    """Read once per call of ``enqueue_for_events`` (a batch of events is mostly a few groups)."""
+    key = (rule.id, channel.id, group_key)
+    found = groups.get(key)
+    if found is None:
+        first = await queries.last_alert_in_window(
+            session, rule_id=rule.id, channel_id=channel.id, group_key=group_key, since=since
+        )
+        followup = None
+        if first is not None:
+            followup = await queries.pending_followup(
+                session, rule_id=rule.id, channel_id=channel.id, group_key=group_key
+            )
+        found = groups[key] = _Group(first, followup)
+    return found
 
 
 async def _plan(
@@ -163,6 +200,7 @@ async def _plan(
     event: Event,
     payload: dict[str, Any],
     now: datetime,
+    groups: dict[tuple[int, int, str], _Group],
 ) -> None:
     group_key = f"{event.waba_id or '-'}|{event.field}|{event.kind}"[:300]
     common: dict[str, Any] = {"channel_id": channel.id, "rule_id": rule.id, "group_key": group_key}
@@ -172,28 +210,28 @@ async def _plan(
         session.add(row)
         return
     window = timedelta(minutes=max(rule.throttle_minutes, 0))
+    group = None
     if window:
-        first = await queries.last_alert_in_window(
-            session, rule_id=rule.id, channel_id=channel.id, group_key=group_key, since=now - window
+        group = await _group(
+            session, groups, rule=rule, channel=channel, group_key=group_key, since=now - window
         )
-        if first is not None:
-            followup = await queries.pending_followup(
-                session, rule_id=rule.id, channel_id=channel.id, group_key=group_key
-            )
-            if followup is None:
-                followup = _row(
-                    rule.org_id, DeliveryKind.FOLLOWUP, now=now, run_at=first.created_at + window, **common
-                )
-                session.add(followup)
-            followup.group_count = (followup.group_count or 0) + 1
-            followup.payload = {
-                **payload,
-                "count": followup.group_count,
-                "window_minutes": rule.throttle_minutes,
-            }
-            await session.flush()
-            return
-    session.add(_row(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common))
+    if group is None or group.first is None:
+        alert = _row(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common)
+        session.add(alert)
+        if group is not None:
+            group.first = alert
+        return
+    if group.followup is None:
+        group.followup = _row(
+            rule.org_id, DeliveryKind.FOLLOWUP, now=now, run_at=group.first.created_at + window, **common
+        )
+        session.add(group.followup)
+    group.followup.group_count = (group.followup.group_count or 0) + 1
+    group.followup.payload = {
+        **payload,
+        "count": group.followup.group_count,
+        "window_minutes": rule.throttle_minutes,
+    }
 
 
 async def enqueue_test(

@@ -1,8 +1,9 @@
 """Alerts by mail, through the app's Mailer settings (SMTP_URL, or the development outbox).
 
-Inside a batch, messages share one SMTP connection (sent one after another under a lock): a burst of
-alerts costs one connect and log-in, not one per message. A broken shared connection is dropped and
-the message is retried later like any failed send.
+Inside a batch, messages share a few SMTP connections (at most ``CONNECTIONS``, each carrying one
+message at a time): a burst of alerts costs a few connects and log-ins, not one per message, and
+the round trips of one message (MAIL, RCPT, DATA) no longer hold up all the others. A broken
+shared connection is dropped and the message is retried later like any failed send.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextvars
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiosmtplib
 
@@ -24,10 +25,16 @@ from app.mail.service import Mail, Mailer, MailError
 log = logging.getLogger(__name__)
 
 
+CONNECTIONS = 4
+
+
 @dataclass
 class _Shared:
-    smtp: aiosmtplib.SMTP | None
-    lock: asyncio.Lock
+    """The batch's connections: ``gate`` lets at most CONNECTIONS messages out at once; a message
+    takes an idle connection or opens one, and puts it back when the server took the message."""
+
+    gate: asyncio.Semaphore
+    idle: list[aiosmtplib.SMTP] = field(default_factory=list)
 
 
 _shared: contextvars.ContextVar[_Shared | None] = contextvars.ContextVar("alert_smtp", default=None)
@@ -44,43 +51,50 @@ class EmailTransport:
         if target is None:
             yield
             return
-        shared = _Shared(smtp=None, lock=asyncio.Lock())
+        shared = _Shared(gate=asyncio.Semaphore(CONNECTIONS))
         token = _shared.set(shared)
         try:
             yield
         finally:
             _shared.reset(token)
-            if shared.smtp is not None:
+            for smtp in shared.idle:
                 try:
-                    await shared.smtp.quit()
+                    await smtp.quit()
                 except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                    shared.smtp.close()
+                    smtp.close()
+
+    def _connection(self) -> aiosmtplib.SMTP:
+        target = self.mailer.smtp
+        assert target is not None
+        return aiosmtplib.SMTP(
+            hostname=target.hostname,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            use_tls=target.use_tls,
+            start_tls=None if target.start_tls else False,
+            timeout=15,
+        )
 
     async def _send_shared(self, shared: _Shared, mail: Mail) -> None:
         target = self.mailer.smtp
         assert target is not None
-        async with shared.lock:
+        message = self.mailer.build(mail)
+        async with shared.gate:
+            smtp = shared.idle.pop() if shared.idle else None
             try:
-                if shared.smtp is None:
-                    shared.smtp = aiosmtplib.SMTP(
-                        hostname=target.hostname,
-                        port=target.port,
-                        username=target.username,
-                        password=target.password,
-                        use_tls=target.use_tls,
-                        start_tls=None if target.start_tls else False,
-                        timeout=15,
-                    )
-                    await shared.smtp.connect()
-                await shared.smtp.send_message(self.mailer.build(mail))
+                if smtp is None:
+                    smtp = self._connection()
+                    await smtp.connect()
+                await smtp.send_message(message)
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                broken, shared.smtp = shared.smtp, None
-                if broken is not None:
-                    broken.close()
+                if smtp is not None:
+                    smtp.close()
                 where = f"{target.hostname}:{target.port}"
                 raise DeliveryError(
                     f"the mail server at {where} did not take the message ({type(exc).__name__})"
                 ) from exc
+            shared.idle.append(smtp)
 
     async def send(self, target: Target, message: AlertMessage) -> None:
         if not target.addresses:

@@ -1,0 +1,111 @@
+"""Alerts at volume: a batch of events groups repeats with a read per group, not per event, and a
+burst of mail goes out over a few connections at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import event
+
+from app.alerts.messages import AlertMessage
+from app.alerts.models import ChannelKind, DeliveryKind
+from app.alerts.transports import Target
+from app.alerts.transports.email import CONNECTIONS, EmailTransport
+from app.db.engine import Database
+from app.mail.service import Mailer
+from app.meta.models import MetaApp
+from app.wabas.models import Waba
+from tests.alerts.support import ctx_of, deliveries, email_channel, quality, rule, webhook
+from tests.factories import Personas
+from tests.mail.smtp import free_port
+
+
+@contextmanager
+def outbox_reads(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM alert_deliveries" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", note)
+
+
+async def test_repeats_in_one_batch_are_grouped_with_one_read_per_group(
+    db: Database, personas: Personas, meta_app: MetaApp, waba: Waba
+) -> None:
+    ctx = ctx_of(personas.org, personas.admin)
+    channel = (await email_channel(db, ctx, personas.admin.email)).channel
+    await rule(db, ctx, [channel], min_severity="critical", throttle_minutes=10)
+    repeats = [quality("DOWNGRADE", f"TIER_{i}", display=f"1555000{i:04d}") for i in range(13)]
+
+    with outbox_reads(db) as reads:
+        await webhook(db, meta_app, *repeats, quality("FLAGGED"))  # one delivery, one batch
+
+    rows = await deliveries(db)
+    assert sorted((r.kind, r.group_count, r.group_key) for r in rows) == [
+        (DeliveryKind.ALERT, 0, f"{waba.waba_id}|phone_number_quality_update|downgrade"),
+        (DeliveryKind.ALERT, 0, f"{waba.waba_id}|phone_number_quality_update|flagged"),
+        (DeliveryKind.FOLLOWUP, 12, f"{waba.waba_id}|phone_number_quality_update|downgrade"),
+    ]
+    # Two groups: the last alert within the window is looked up once for each (no follow-up is
+    # looked for, as neither group had an alert yet).
+    assert len(reads) == 2
+
+
+class SlowServer:
+    """An SMTP server that takes a while over each message and notes how many it handles at once
+    and how many connections it was asked to open."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.connections = 0
+        self.busy = 0
+        self.most_at_once = 0
+        self.received = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.busy += 1
+        self.most_at_once = max(self.most_at_once, self.busy)
+        await asyncio.sleep(0.05)
+        self.busy -= 1
+        self.received += 1
+        return "250 OK"
+
+
+async def test_a_burst_of_mail_goes_out_over_a_few_connections_at_once(db: Database) -> None:
+    server = SlowServer()
+    controller = Controller(server, hostname="127.0.0.1", port=server.port)
+    controller.start()
+    try:
+        mailer = Mailer(db=db, smtp_url=f"smtp+plain://127.0.0.1:{server.port}", sender="alerts@example.com")
+        transport = EmailTransport(mailer, base_url="http://wabawatch.test")
+        message = AlertMessage(kind="alert", title="Quality: downgrade", org_name="Org", summary="Lower")
+        async with transport.batch():
+            await asyncio.gather(
+                *(
+                    transport.send(Target(kind=ChannelKind.EMAIL, addresses=(f"o{i}@example.com",)), message)
+                    for i in range(3 * CONNECTIONS)
+                )
+            )
+    finally:
+        controller.stop()
+
+    assert server.received == 3 * CONNECTIONS
+    assert server.most_at_once > 1  # not one after another over a single connection
+    assert server.connections <= CONNECTIONS  # and not a connection per message
