@@ -94,11 +94,12 @@ def event_line(event: EventFields, *, as_json: bool) -> str:
 
 
 async def stream_events(
-    db: Database, *, org_id: int, where: queries.EventFilter, batch: int = BATCH
+    db: Database, *, org_id: int, where: queries.EventFilter, batch: int | None = None
 ) -> AsyncIterator[EventFields]:
     """Every matching event of the org, oldest first, read ``batch`` rows at a time (each batch its
     own short read, so a long export holds no transaction open and memory stays flat). The first
     batch is smaller so that a download starts at once."""
+    batch = batch or BATCH
     after: queries.Cursor | None = None
     size = min(batch, FIRST_BATCH)
     while True:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tracemalloc
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import httpx2
+import pytest
 
 from app.db.engine import Database
+from app.events import export
 from app.events.export import BATCH, event_json
-from app.events.exports import json_chunks
+from app.events.exports import csv_lines, json_chunks
 from app.events.filters import Filters
 from tests.events.test_timeline_support import (
     T0,
@@ -119,3 +123,38 @@ async def test_outsider_cannot_export(client: httpx2.AsyncClient, db: Database, 
         answer = await client.get(path)
         assert answer.status_code == 404
         assert "Display name" not in answer.text
+
+
+async def _peak_bytes(chunks: AsyncIterator[str]) -> tuple[int, int]:
+    """(the most memory allocated at once while the download was written, characters written);
+    each chunk is dropped once counted, as a server drops it once sent."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        written = 0
+        async for chunk in chunks:
+            written += len(chunk)
+        return tracemalloc.get_traced_memory()[1] - base, written
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("writer", [csv_lines, json_chunks], ids=["csv", "json"])
+async def test_export_memory_does_not_grow_with_the_rows(
+    db: Database,
+    personas: Personas,
+    monkeypatch: pytest.MonkeyPatch,
+    writer: Callable[..., AsyncIterator[str]],
+) -> None:
+    monkeypatch.setattr(export, "BATCH", 100)
+    world = await make_world(db, {WABA_A: (personas.org, "Lucky Shrub")})
+    await bulk_events(db, world, personas.org, 600, at=T0, summary="early {n} " + "x" * 200)
+    await bulk_events(
+        db, world, personas.org, 2400, at=T0 + timedelta(seconds=1), summary="late {n} " + "x" * 200
+    )
+    early = Filters(until=T0 + timedelta(seconds=1))
+    await _peak_bytes(writer(db, org_id=personas.org.id, filters=early))  # caches warmed alike
+    small, small_written = await _peak_bytes(writer(db, org_id=personas.org.id, filters=early))
+    large, large_written = await _peak_bytes(writer(db, org_id=personas.org.id, filters=Filters()))
+    assert large_written > 4 * small_written  # five times the rows went out...
+    assert large < small * 1.5  # ...through the same memory
