@@ -3,7 +3,9 @@
 Filters come from ``app.events.filters`` (the same parameters for the page, the exports and the live
 stream); a malformed value is a 400 that says what is wrong. Pages are newest first, 50 rows, with a
 keyset "Older events" link (``before=<cursor>``) that HTMX swaps in place and that also works as a
-plain link. Exports stream every matching row oldest first (like ``wabawatch events``), read in
+plain link. A text search reads a bounded number of events per page: when that runs out before
+the page is full, the page says how far back it looked and its link searches on from there.
+Exports stream every matching row oldest first (like ``wabawatch events``), read in
 batches by keyset, so memory does not grow with the number of rows.
 """
 
@@ -85,22 +87,35 @@ async def timeline(request: Request) -> Response:
             filters, before = parse_filter(request)
         except FilterError as exc:
             context = _context(request, ctx, filters=Filters(), events=[], error=str(exc))
+            context["looked_back_to"] = None
             return render(request, "events/timeline.html", context, status_code=400)
         # Read before the rows: the page's live stream replays every event committed after this,
         # so nothing that lands between rendering the page and opening the stream is missed.
         live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
-        events = await queries.newest_first(
-            session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
-        )
+        looked_back_to = None
+        if filters.q:
+            found = await queries.search_newest_first(
+                session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
+            )
+            events, looked_back_to = found.events, found.looked_back_to
+        else:
+            events = await queries.newest_first(
+                session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
+            )
     older_url = None
     if len(events) > PAGE_SIZE:
         events = events[:PAGE_SIZE]
         cursor = queries.Cursor.of(events[-1]).encode()
         older_url = timeline_url(request, ctx.org.slug, filters, before=cursor)
+    elif looked_back_to is not None:
+        older_url = timeline_url(request, ctx.org.slug, filters, before=looked_back_to.encode())
     context = _context(
         request, ctx, filters=filters, events=events, older_url=older_url, paged=before is not None
     )
     context["live_after"] = live_after
+    context["looked_back_to"] = (
+        looked_back_to.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC") if looked_back_to else None
+    )
     return render(request, "events/timeline.html", context, block="rows")
 
 

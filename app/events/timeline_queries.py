@@ -8,7 +8,7 @@ PostgreSQL and SQLite (3.15+) turn into a range scan of the (org_id, occurred_at
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -84,6 +84,60 @@ async def newest_first(
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
     stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
     return list(await session.scalars(stmt))
+
+
+# A text search (``q``) cannot use an index: it reads the org's events newest first until a page is
+# full. A page reads at most TEXT_SCAN_BUDGET of them, TEXT_SCAN_STEP at a time; when the budget runs
+# out first, the page says how far back it looked and links to the rest (read when these are called).
+TEXT_SCAN_STEP = 2_500
+TEXT_SCAN_BUDGET = 10_000
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Matches newest first; ``looked_back_to`` is where the search stopped when the budget ran out
+    before ``limit`` matches (the next page continues before it), None when it did not."""
+
+    events: list[Event]
+    looked_back_to: Cursor | None
+
+
+async def _step_end(
+    session: AsyncSession, *, org_id: int, where: Filters, before: Cursor | None, step: int
+) -> Cursor | None:
+    """The position ``step`` rows older than ``before`` (read from the index alone), or None when
+    fewer rows are left."""
+    stmt = apply_filters(select(Event.occurred_at, Event.id).where(Event.org_id == org_id), where)
+    if before is not None:
+        stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
+    stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).offset(step - 1).limit(1)
+    row = (await session.execute(stmt)).first()
+    return None if row is None else Cursor(row[0], row[1])
+
+
+async def search_newest_first(
+    session: AsyncSession, *, org_id: int, where: EventFilter, before: Cursor | None, limit: int
+) -> SearchPage:
+    """Like ``newest_first`` for a filter with ``q``, reading a bounded number of events: each step
+    first finds the position TEXT_SCAN_STEP rows down (an index range), then matches within it."""
+    unsearched = replace(where, q=None)
+    found: list[Event] = []
+    looked = 0
+    while len(found) < limit:
+        if looked >= TEXT_SCAN_BUDGET:
+            return SearchPage(found, before)
+        end = await _step_end(session, org_id=org_id, where=unsearched, before=before, step=TEXT_SCAN_STEP)
+        stmt = _org_events(org_id, where)
+        if before is not None:
+            stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
+        if end is not None:
+            stmt = stmt.where(tuple_(Event.occurred_at, Event.id) >= tuple_(*_at(end)))
+        stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit - len(found))
+        found.extend(await session.scalars(stmt))
+        if end is None:
+            break
+        before, looked = end, looked + TEXT_SCAN_STEP
+    return SearchPage(found, None)
 
 
 EXPORT_COLUMNS = (

@@ -1,0 +1,75 @@
+"""Text search (``q``) reads a bounded number of events per page and links on to older ones."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import httpx2
+import pytest
+
+from app.db.engine import Database
+from app.events import timeline_queries
+from tests.events.test_timeline_support import T0, WABA_A, bulk_events, events_of, make_world
+from tests.factories import Personas, login
+
+ROW_ID = re.compile(r'<tr id="event-(\d+)"')
+OLDER = re.compile(r'href="([^"]+)" data-testid="older"')
+
+
+@pytest.fixture
+def small_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timeline_queries, "TEXT_SCAN_STEP", 4)
+    monkeypatch.setattr(timeline_queries, "TEXT_SCAN_BUDGET", 8)
+
+
+@pytest.mark.usefixtures("small_budget")
+async def test_a_rare_match_is_reached_by_searching_on(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(db, {WABA_A: (personas.org, "Lucky Shrub")})
+    await bulk_events(db, world, personas.org, 1, at=T0, summary="needle {n}")
+    await bulk_events(db, world, personas.org, 20, at=T0, summary="hay {n}")  # same time, newer ids
+    needle = [e.id for e in await events_of(db, personas.org) if e.summary.startswith("needle")]
+    await login(client, personas.viewer)
+
+    page = await client.get("/o/acme/events", params={"q": "NEEDLE"})
+    pages = 1
+    while not ROW_ID.search(page.text):
+        assert page.status_code == 200
+        assert "Searched back to" in page.text
+        assert "No match among the events searched so far" in page.text
+        link = OLDER.search(page.text)
+        assert link is not None
+        assert "q=NEEDLE" in unescape(link.group(1))
+        page = await client.get(unescape(link.group(1)))
+        pages += 1
+    assert [int(i) for i in ROW_ID.findall(page.text)] == needle
+    assert pages == 3  # 8 of the 21 events read per page: the third page reaches the oldest
+    assert OLDER.search(page.text) is None  # nothing older left to search
+
+
+@pytest.mark.usefixtures("small_budget")
+async def test_matches_within_the_budget_fill_the_page_without_a_note(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(db, {WABA_A: (personas.org, "Lucky Shrub")})
+    await bulk_events(db, world, personas.org, 6, at=T0, summary="needle {n}")
+    await login(client, personas.viewer)
+    page = await client.get("/o/acme/events", params={"q": "needle"})
+    assert len(ROW_ID.findall(page.text)) == 6
+    assert "Searched back to" not in page.text
+    assert OLDER.search(page.text) is None
+
+
+@pytest.mark.usefixtures("small_budget")
+async def test_a_search_page_still_fills_across_steps(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    """Matches spread over several steps of one page are all shown, newest first, no gaps."""
+    world = await make_world(db, {WABA_A: (personas.org, "Lucky Shrub")})
+    await bulk_events(db, world, personas.org, 7, at=T0, summary="match {n}")
+    await login(client, personas.viewer)
+    page = await client.get("/o/acme/events", params={"q": "match"})
+    ids = sorted((e.id for e in await events_of(db, personas.org)), reverse=True)
+    assert [int(i) for i in ROW_ID.findall(page.text)] == ids  # 7 matches over two 4-row steps
