@@ -8,7 +8,7 @@ Measured on this machine under load (64 connections, 2 cores shared with the loa
 - psycopg from a thread (pool pre-ping, BEGIN, a multi-row INSERT parsed and planned anew for each
   batch size, pg_notify, COMMIT) cost ~45 µs of client CPU per row and five round trips per batch.
 So SQLite gets one plain ``sqlite3`` connection in one thread (the C library releases the GIL while
-it works): ``BEGIN IMMEDIATE``, one multi-row ``INSERT … ON CONFLICT``, ``COMMIT``. PostgreSQL gets
+it works) and one multi-row ``INSERT … ON CONFLICT`` in autocommit mode per batch. PostgreSQL gets
 asyncpg on the event loop itself: one prepared statement per batch in autocommit, the columns sent
 as arrays (binary protocol), the worker's wake-up ``pg_notify`` inside the same statement, so one
 round trip commits the batch. The column values go through the columns' own bind processors, so
@@ -71,8 +71,9 @@ ON_CONFLICT = (
     "last_duplicate_at = excluded.received_at"
 )
 LOCK_WAIT_SECONDS = 10.0
-# SQLite allows 32766 parameters per statement; keep batches well below.
-MAX_ROWS_PER_STATEMENT = 2000
+# SQLite allows 32766 parameters per statement; a batch is one statement, so it stays well below.
+SQLITE_MAX_ROWS = 2000
+PG_MAX_ROWS = 10_000
 PG_CONNECT_TIMEOUT = 10.0
 PG_UPSERT = (
     f"WITH stored AS (INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
@@ -85,6 +86,7 @@ PG_UPSERT = (
 
 class BatchStore(Protocol):
     writers: int  # how many batches may be committing at once
+    max_rows: int  # the most rows one call to ``store`` takes
 
     async def store(self, rows: list[dict[str, Any]]) -> None:
         """Commits ``rows`` in one transaction, or raises and stores none of them."""
@@ -122,6 +124,7 @@ class SqliteBatchStore:
     """One connection in one thread: SQLite has one writer at a time anyway."""
 
     writers = 1
+    max_rows = SQLITE_MAX_ROWS
 
     def __init__(self, database_url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
         url = async_url(database_url)
@@ -134,7 +137,7 @@ class SqliteBatchStore:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            # Autocommit mode: the transaction is the explicit BEGIN IMMEDIATE … COMMIT below.
+            # Autocommit mode: each batch is one statement, which SQLite commits on its own.
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             _sqlite_pragmas(self._synchronous)(conn, None)
             # SQLite's own busy handler sleeps with a growing backoff (up to 100 ms a try), so the
@@ -155,22 +158,14 @@ class SqliteBatchStore:
             time.sleep(0.001)
 
     def _store_once(self, rows: list[dict[str, Any]]) -> None:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
-                chunk = rows[start : start + MAX_ROWS_PER_STATEMENT]
-                params = [
-                    process(row[name])
-                    for row in chunk
-                    for name, process in zip(COLUMNS, self._processors, strict=True)
-                ]
-                conn.execute(sqlite_upsert(len(chunk)), params)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        # One statement in autocommit mode is its own transaction, and one call into SQLite: each
+        # call lets go of the GIL, and taking it back from the busy event loop can take a while.
+        params = [
+            process(row[name])
+            for row in rows
+            for name, process in zip(COLUMNS, self._processors, strict=True)
+        ]
+        self._connection().execute(sqlite_upsert(len(rows)), params)
 
     async def store(self, rows: list[dict[str, Any]]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._store, rows)
@@ -189,6 +184,7 @@ class PgBatchStore:
     """A few asyncpg connections, one per batch being committed, opened on first use."""
 
     writers = 4
+    max_rows = PG_MAX_ROWS
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
@@ -201,7 +197,7 @@ class PgBatchStore:
         for row in rows:
             for values, name, process in zip(columns, COLUMNS, self._processors, strict=True):
                 values.append(process(row[name]))
-        conn = self._idle.pop() if self._idle else await self._connect()
+        conn = await self._connection()
         try:
             # Autocommit: the one statement is the transaction; the rows are committed when it returns.
             await conn.execute(PG_UPSERT, *columns, INTAKE_CHANNEL)
@@ -213,7 +209,12 @@ class PgBatchStore:
             raise
         self._idle.append(conn)
 
-    async def _connect(self) -> asyncpg.Connection:
+    async def _connection(self) -> asyncpg.Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.is_closed():  # closed by the server while idle (restart, idle timeout)
+                return conn
+            self._open.discard(conn)
         conn = await asyncpg.connect(self._dsn, timeout=PG_CONNECT_TIMEOUT)
         self._open.add(conn)
         return conn

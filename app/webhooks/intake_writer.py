@@ -87,7 +87,7 @@ class GroupCommitWriter:
         self._on_failure = on_failure
         self._max_pending = max_pending
         self._max_pending_bytes = max_pending_bytes
-        self._max_batch = max_batch
+        self._max_batch = min(max_batch, store.max_rows)
         self._max_batch_bytes = max_batch_bytes
         self._queue: deque[Delivery] = deque()
         self._queued_bytes = 0

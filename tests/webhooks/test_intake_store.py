@@ -1,0 +1,90 @@
+"""The intake's batch store against the real database: batch size limits and lost connections."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import httpx2
+import pytest
+from sqlalchemy import func, select, text
+
+from app.db.engine import Database
+from app.lib.timeutil import utcnow
+from app.meta.models import MetaApp
+from app.settings import Settings
+from app.webhooks.intake_store import open_batch_store
+from app.webhooks.intake_writer import GroupCommitWriter
+from app.webhooks.models import WebhookDelivery
+from tests.meta.helpers import APP_ID, create_meta_app, sign
+from tests.webhooks.test_receiver_writer import body_for
+
+
+@pytest.fixture
+async def meta_app(db: Database) -> MetaApp:
+    return await create_meta_app(db)
+
+
+async def count_deliveries(db: Database) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(WebhookDelivery)) or 0)
+
+
+async def test_more_deliveries_waiting_than_one_statement_takes_are_split_into_batches(
+    db: Database, meta_app: MetaApp, settings: Settings
+) -> None:
+    # One statement per batch: SQLite takes at most 32,766 parameters (11 a row) in one.
+    store = open_batch_store(settings.database_url)
+    waiting = store.max_rows + 500
+    writer = GroupCommitWriter(
+        store, on_commit=lambda: None, on_failure=lambda: None, max_batch=2 * waiting, max_pending=2 * waiting
+    )
+    writer.start()
+    try:
+        bodies = [body_for(n) for n in range(waiting)]
+        results = await asyncio.gather(
+            *(
+                writer.submit(
+                    app_pk=meta_app.id,
+                    body=body,
+                    sha256=hashlib.sha256(body).hexdigest(),
+                    status="pending",
+                    received_at=utcnow(),
+                )
+                for body in bodies
+            )
+        )
+    finally:
+        await writer.stop()
+        await store.close()
+    assert results == [True] * waiting
+    assert writer.batches >= 2
+    assert await count_deliveries(db) == waiting
+
+
+async def test_a_connection_the_server_closed_costs_one_503_then_the_store_reconnects(
+    client: httpx2.AsyncClient, db: Database, meta_app: MetaApp, db_kind: str
+) -> None:
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has no server to drop the connection")
+
+    async def post(n: int) -> int:
+        body = body_for(n, "reconnect")
+        response = await client.post(
+            f"/webhooks/whatsapp/{APP_ID}", content=body, headers={"X-Hub-Signature-256": sign(body)}
+        )
+        return response.status_code
+
+    assert await post(0) == 200  # the store's connection is open now
+    async with db.engine.connect() as conn:
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND query LIKE 'WITH stored AS (INSERT INTO webhook_deliveries%'"
+            )
+        )
+    statuses = [await post(n) for n in range(1, 6)]
+    assert statuses[0] in (200, 503)  # whether the writer noticed before or while sending
+    assert statuses[1:] == [200] * 4
+    assert await count_deliveries(db) == 1 + statuses.count(200)
