@@ -19,7 +19,6 @@ OLDER = re.compile(r'href="([^"]+)" data-testid="older"')
 
 @pytest.fixture
 def small_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timeline_queries, "TEXT_SCAN_STEP", 4)
     monkeypatch.setattr(timeline_queries, "TEXT_SCAN_BUDGET", 8)
 
 
@@ -60,16 +59,3 @@ async def test_matches_within_the_budget_fill_the_page_without_a_note(
     assert len(ROW_ID.findall(page.text)) == 6
     assert "Searched back to" not in page.text
     assert OLDER.search(page.text) is None
-
-
-@pytest.mark.usefixtures("small_budget")
-async def test_a_search_page_still_fills_across_steps(
-    client: httpx2.AsyncClient, db: Database, personas: Personas
-) -> None:
-    """Matches spread over several steps of one page are all shown, newest first, no gaps."""
-    world = await make_world(db, {WABA_A: (personas.org, "Lucky Shrub")})
-    await bulk_events(db, world, personas.org, 7, at=T0, summary="match {n}")
-    await login(client, personas.viewer)
-    page = await client.get("/o/acme/events", params={"q": "match"})
-    ids = sorted((e.id for e in await events_of(db, personas.org)), reverse=True)
-    assert [int(i) for i in ROW_ID.findall(page.text)] == ids  # 7 matches over two 4-row steps
