@@ -19,6 +19,7 @@ from app.events.filters import Filters
 
 COLUMNS = ("id", "field", "kind", "severity", "waba_id", "phone", "occurred_at", "received_at", "summary")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build an encoder per row
 _FLUSH_ROWS = FIRST_BATCH  # rows per chunk sent: the first goes out as soon as the first batch is read
 
 
@@ -63,7 +64,7 @@ async def json_chunks(db: Database, *, org_id: int, filters: Filters) -> AsyncIt
     parts: list[str] = ["["]
     first = True
     async for event in stream_events(db, org_id=org_id, where=filters):
-        parts.append(("" if first else ",\n") + json.dumps(event_json(event), ensure_ascii=False))
+        parts.append(("" if first else ",\n") + _ENCODE(event_json(event)))
         first = False
         if len(parts) >= _FLUSH_ROWS:
             yield "".join(parts)
