@@ -39,7 +39,7 @@ from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
 from sqlalchemy import update
 from werkzeug import Request, Response
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bench.ingest import Server, free_port
 
@@ -83,6 +83,13 @@ def slack_app(arrivals: Arrivals) -> Any:
         return Response("ok")
 
     return app
+
+
+class KeepAlive(WSGIRequestHandler):
+    """Slack keeps connections open (HTTP/1.1); werkzeug's default (HTTP/1.0) would make every
+    alert pay for a new connection."""
+
+    protocol_version = "HTTP/1.1"
 
 
 def reset(url: str) -> None:
@@ -230,7 +237,7 @@ def main() -> int:
     smtp_port = free_port()
     smtp = Controller(SmtpSink(mail), hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    slack_server = make_server("127.0.0.1", 0, slack_app(slack), threaded=True)
+    slack_server = make_server("127.0.0.1", 0, slack_app(slack), threaded=True, request_handler=KeepAlive)
     threading.Thread(target=slack_server.serve_forever, daemon=True).start()
     slack_url = f"http://127.0.0.1:{slack_server.server_port}{HOOK_PATH}"
 

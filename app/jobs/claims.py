@@ -35,6 +35,14 @@ async def claim(
     ``values`` and returns ``(id, attempts)`` of each, in id order. ``skip_locked=False`` waits for
     rows another transaction holds instead of passing them by (``reprocess`` wants every row)."""
     table = id_column.class_
+    if (
+        dialect_name(session) == "sqlite"
+        and await session.scalar(select(id_column).where(*where).limit(1)) is None
+    ):
+        # Nothing due: a read, so that an idle pass does not take SQLite's one write lock (which the
+        # receiver needs to commit the deliveries Meta is waiting on). The caller ends its
+        # transaction without needing one.
+        return []
     pick = select(id_column).where(*where).order_by(id_column).limit(limit)
     if skip_locked and dialect_name(session) == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
