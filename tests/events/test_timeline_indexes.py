@@ -6,12 +6,17 @@ sequential scans priced out, as a big table would price them) for the statements
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
+import pytest
+from alembic import command
 from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
+from app.db.migrate import alembic_config
 from app.events.models import Event
 
 
@@ -69,3 +74,39 @@ async def test_the_first_page_walks_the_time_index_without_sorting(db: Database)
     assert "ix_events_org_occurred" in found
     assert "TEMP B-TREE" not in found
     assert "Sort" not in found
+
+
+def _first_page_plan_after_upgrade(path: Path, *, analyze_before: bool) -> str:
+    url = f"sqlite:///{path}"
+    command.upgrade(alembic_config(url), "0006")
+    with sqlite3.connect(path) as conn:  # foreign keys are off on a bare connection: rows alone do
+        conn.executemany(
+            "INSERT INTO events (seq, app_pk, org_id, field, kind, severity, occurred_at, received_at,"
+            " summary, details) VALUES (?, 1, ?, 'security', 'pin_changed', 0, ?, ?, 's', '{}')",
+            [
+                (n, n % 2 + 1, f"2026-11-20 09:{n // 60:02d}:{n % 60:02d}", "2026-11-20 09:00:00")
+                for n in range(400)
+            ],
+        )
+        if analyze_before:
+            conn.execute("ANALYZE")
+    command.upgrade(alembic_config(url), "head")
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM events WHERE org_id = 1 ORDER BY occurred_at DESC, id DESC LIMIT 51"
+        ).fetchall()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+@pytest.mark.parametrize("analyze_before", [True, False], ids=["with-statistics", "without"])
+def test_upgrading_a_sqlite_database_keeps_the_first_page_plan(
+    db_kind: str, tmp_path: Path, analyze_before: bool
+) -> None:
+    """With statistics for the old indexes and none for ``ix_events_org_id``, SQLite would take the
+    new index as the most selective and sort the org's events; migration 0007 gives it statistics
+    too whenever the database has them."""
+    if db_kind != "sqlite":
+        pytest.skip("SQLite's planner statistics")
+    found = _first_page_plan_after_upgrade(tmp_path / "upgraded.sqlite3", analyze_before=analyze_before)
+    assert "ix_events_org_occurred" in found
+    assert "TEMP B-TREE" not in found
