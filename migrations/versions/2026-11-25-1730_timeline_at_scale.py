@@ -12,6 +12,7 @@ Create Date: 2026-11-25
   the overview counts open events per WABA *and* severity, which the index now answers alone (an
   index-only scan) instead of visiting every open row in the table.
 
+On PostgreSQL the indexes are built CONCURRENTLY, so a large events table keeps taking writes.
 On SQLite, when the database has planner statistics (someone ran ANALYZE), the new indexes get
 theirs too: with statistics for the old indexes and none for a new one, SQLite's planner guesses
 the new one is very selective and would sort a whole org's events with it.
@@ -28,22 +29,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _OPEN = "severity >= 1 AND acknowledged_at IS NULL"
+_OPEN_COLUMNS = ["org_id", "waba_id", "severity", "acknowledged_at"]
 
 
-def _open_index(columns: list[str]) -> None:
+def _open_index(columns: list[str], *, concurrently: bool) -> None:
     op.create_index(
         "ix_events_org_open",
         "events",
         columns,
         postgresql_where=sa.text(_OPEN),
         sqlite_where=sa.text(_OPEN),
+        postgresql_concurrently=concurrently,
     )
 
 
 def _analyze_sqlite(*indexes: str) -> None:
     bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        return
     has_stats = bind.execute(
         sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
     ).first()
@@ -53,13 +54,20 @@ def _analyze_sqlite(*indexes: str) -> None:
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # CONCURRENTLY (outside a transaction): a big events table keeps taking writes meanwhile.
+        with op.get_context().autocommit_block():
+            op.create_index("ix_events_org_id", "events", ["org_id", "id"], postgresql_concurrently=True)
+            op.drop_index("ix_events_org_open", table_name="events", postgresql_concurrently=True)
+            _open_index(_OPEN_COLUMNS, concurrently=True)
+        return
     op.create_index("ix_events_org_id", "events", ["org_id", "id"])
     op.drop_index("ix_events_org_open", table_name="events")
-    _open_index(["org_id", "waba_id", "severity", "acknowledged_at"])
+    _open_index(_OPEN_COLUMNS, concurrently=False)
     _analyze_sqlite("ix_events_org_id", "ix_events_org_open")
 
 
 def downgrade() -> None:
     op.drop_index("ix_events_org_open", table_name="events")
-    _open_index(["org_id", "waba_id"])
+    _open_index(["org_id", "waba_id"], concurrently=False)
     op.drop_index("ix_events_org_id", table_name="events")

@@ -10,14 +10,17 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from alembic import command
-from sqlalchemy import Select, func, literal_column, select, text
+from sqlalchemy import Select, func, inspect, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
-from app.db.migrate import alembic_config
+from app.db.migrate import alembic_config, upgrade_head
+from app.db.models import Base
 from app.events.models import Event
+from tests.migrations.test_schema import diff_against
 
 
 async def plan(db: Database, stmt: Select[Any]) -> str:
@@ -110,3 +113,13 @@ def test_upgrading_a_sqlite_database_keeps_the_first_page_plan(
     found = _first_page_plan_after_upgrade(tmp_path / "upgraded.sqlite3", analyze_before=analyze_before)
     assert "ix_events_org_occurred" in found
     assert "TEMP B-TREE" not in found
+
+
+async def test_0007_goes_down_and_up_again_and_matches_the_models(db: Database, database_url: str) -> None:
+    """On PostgreSQL it builds the indexes CONCURRENTLY, outside the migration's transaction."""
+    await anyio.to_thread.run_sync(command.downgrade, alembic_config(database_url), "0006")
+    async with db.engine.connect() as connection:
+        names = await connection.run_sync(lambda c: {ix["name"] for ix in inspect(c).get_indexes("events")})
+    assert "ix_events_org_id" not in names
+    await anyio.to_thread.run_sync(upgrade_head, database_url)
+    assert await diff_against(db.engine, Base.metadata) == []
