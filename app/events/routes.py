@@ -15,6 +15,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
@@ -92,16 +93,7 @@ async def timeline(request: Request) -> Response:
         # Read before the rows: the page's live stream replays every event committed after this,
         # so nothing that lands between rendering the page and opening the stream is missed.
         live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
-        looked_back_to = None
-        if filters.q:
-            found = await queries.search_newest_first(
-                session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
-            )
-            events, looked_back_to = found.events, found.looked_back_to
-        else:
-            events = await queries.newest_first(
-                session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
-            )
+        events, looked_back_to = await _page(session, ctx, filters, before)
     older_url = None
     if len(events) > PAGE_SIZE:
         events = events[:PAGE_SIZE]
@@ -117,6 +109,22 @@ async def timeline(request: Request) -> Response:
         looked_back_to.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC") if looked_back_to else None
     )
     return render(request, "events/timeline.html", context, block="rows")
+
+
+async def _page(
+    session: AsyncSession, ctx: OrgContext, filters: Filters, before: queries.Cursor | None
+) -> tuple[list[Event], queries.Cursor | None]:
+    """Up to one row more than a page (so the page knows whether there are older ones), and, for a
+    text search that read its whole budget first, where it stopped looking."""
+    if filters.q:
+        found = await queries.search_newest_first(
+            session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
+        )
+        return found.events, found.looked_back_to
+    events = await queries.newest_first(
+        session, org_id=ctx.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
+    )
+    return events, None
 
 
 def _context(
