@@ -101,13 +101,13 @@ def open_batch_store(database_url: str, *, sqlite_synchronous: str = "NORMAL") -
     return PgBatchStore(url.set(drivername="postgresql").render_as_string(hide_password=False))
 
 
-def _unchanged(value: Any) -> Any:
-    return value
+Processor = Callable[[Any], Any] | None
 
 
-def _processors(dialect: Dialect) -> list[Callable[[Any], Any]]:
+def _processors(dialect: Dialect) -> list[tuple[str, Processor]]:
+    """Each column with its bind processor for ``dialect`` (None: the value goes as it is)."""
     table = WebhookDelivery.__table__
-    return [table.c[name].type.bind_processor(dialect) or _unchanged for name in COLUMNS]
+    return [(name, table.c[name].type.bind_processor(dialect)) for name in COLUMNS]
 
 
 @lru_cache(maxsize=64)
@@ -161,9 +161,9 @@ class SqliteBatchStore:
         # One statement in autocommit mode is its own transaction, and one call into SQLite: each
         # call lets go of the GIL, and taking it back from the busy event loop can take a while.
         params = [
-            process(row[name])
+            row[name] if process is None else process(row[name])
             for row in rows
-            for name, process in zip(COLUMNS, self._processors, strict=True)
+            for name, process in self._processors
         ]
         self._connection().execute(sqlite_upsert(len(rows)), params)
 
@@ -195,8 +195,8 @@ class PgBatchStore:
     async def store(self, rows: list[dict[str, Any]]) -> None:
         columns: list[list[Any]] = [[] for _ in COLUMNS]
         for row in rows:
-            for values, name, process in zip(columns, COLUMNS, self._processors, strict=True):
-                values.append(process(row[name]))
+            for values, (name, process) in zip(columns, self._processors, strict=True):
+                values.append(row[name] if process is None else process(row[name]))
         conn = await self._connection()
         try:
             # Autocommit: the one statement is the transaction; the rows are committed when it returns.
