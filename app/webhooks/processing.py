@@ -49,6 +49,10 @@ from app.webhooks.splitting import clip, split_deliveries, split_delivery
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# A full batch means work is waiting: the next batch may be twice as big, up to this many times the
+# set size (fewer transactions for the same work); a batch that is not full brings the size back,
+# so that a worker that has caught up holds SQLite's write lock briefly again.
+BACKLOG_GROWTH = 4
 ROUTE_SWEEP_SECONDS = 30.0
 
 
@@ -116,6 +120,11 @@ def describe(exc: BaseException) -> str:
     return clip(f"{type(exc).__name__}: {exc}")
 
 
+def _next_limit(limit: int, claimed: int, size: int) -> int:
+    """See BACKLOG_GROWTH."""
+    return min(limit * 2, size * BACKLOG_GROWTH) if claimed >= limit else size
+
+
 @dataclass
 class BatchReport:
     claimed: int = 0
@@ -147,6 +156,8 @@ class Processor:
         self.max_attempts = max_attempts
         self.deliveries_per_batch = deliveries_per_batch
         self.changes_per_batch = changes_per_batch
+        self._deliveries_limit = deliveries_per_batch
+        self._changes_limit = changes_per_batch
         self.clock = clock
         self.rng = rng
         self._last_sweep: datetime | None = None
@@ -183,9 +194,10 @@ class Processor:
                     WebhookDelivery.status == DeliveryStatus.PENDING,
                     or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
                 ],
-                limit=self.deliveries_per_batch,
+                limit=self._deliveries_limit,
             )
             await self.split_claimed(session, claimed, now=now)
+        self._deliveries_limit = _next_limit(self._deliveries_limit, len(claimed), self.deliveries_per_batch)
         self.deliveries_claimed += len(claimed)
         return len(claimed)
 
@@ -253,9 +265,10 @@ class Processor:
                     WebhookChange.attempts < self.max_attempts,
                     or_(WebhookChange.next_attempt_at.is_(None), WebhookChange.next_attempt_at <= now),
                 ],
-                limit=self.changes_per_batch,
+                limit=self._changes_limit,
             )
             report, created = await self.process_claimed(session, claimed, now=now)
+        self._changes_limit = _next_limit(self._changes_limit, len(claimed), self.changes_per_batch)
         self.changes_claimed += report.claimed
         await events_service.events_committed(self.hooks, created)
         return report.claimed

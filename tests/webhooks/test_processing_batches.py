@@ -190,3 +190,24 @@ async def test_unrouted_and_routed_changes_of_one_batch_each_get_their_status(
         other_waba: (ChangeStatus.UNROUTED, None),
     }
     assert [e.waba_id for e in await all_events(db)] == [WABA_ID]
+
+
+async def test_batches_grow_while_work_is_waiting_and_shrink_once_it_is_done(
+    db: Database, personas: Personas, meta_app: MetaApp
+) -> None:
+    await register(db, personas.org, meta_app)
+    for i in range(10):
+        await store_delivery(
+            db, meta_app, body(entry(WABA_ID, [quality_change("DOWNGRADE", f"T{i}")], time=i + 1))
+        )
+    processor = Processor(db, deliveries_per_batch=2, changes_per_batch=2)
+
+    assert [await processor.split_pending() for _ in range(4)] == [2, 4, 4, 0]
+    assert [await processor.process_pending() for _ in range(4)] == [2, 4, 4, 0]
+
+    # Caught up: the next batch is back to the set size.
+    for i in range(3):
+        await store_delivery(
+            db, meta_app, body(entry(WABA_ID, [quality_change("UPGRADE", f"U{i}")], time=i + 1))
+        )
+    assert await processor.split_pending() == 2
