@@ -4,7 +4,8 @@ One statement: ``UPDATE … WHERE id IN (SELECT id … LIMIT n [FOR UPDATE SKIP 
 On PostgreSQL the claimed rows stay locked until the caller's transaction ends, so concurrent
 workers skip them and a crashed worker's claim simply rolls back. On SQLite there is one writer at a
 time and the statement is atomic; because it writes, it also makes the driver open the transaction,
-so the savepoints taken after it nest inside that transaction as they should.
+so the savepoints taken after it nest inside that transaction as they should. When nothing is due,
+a read says so first and nothing is written (an idle pass takes no write lock).
 """
 
 from __future__ import annotations

@@ -53,8 +53,10 @@ def build_worker(
         commit_hooks.append(wake_on_events(also_wake))
     # SQLite has one write lock, which a processing transaction holds from its claim to its commit
     # while the receiver waits to commit deliveries Meta is waiting on: small batches keep that
-    # wait short. bench/ingest.py, receiver at 300 req/s with the worker: batches of 100 changes,
-    # p50/p99 50/221 ms; of 25, 31/159 ms; of 8, 14/158 ms but processing fell behind (intake alone: 2/23 ms).
+    # wait short (they grow while work is waiting: see processing.BACKLOG_GROWTH). bench/ingest.py,
+    # receiver at 300 req/s with the worker, when a change cost 7-20 statements: batches of 100
+    # changes, p50/p99 50/221 ms; of 25, 31/159 ms; of 8, 14/158 ms but processing fell behind (intake
+    # alone: 2/23 ms). Since batches are stored at once: 5/25, p50/p99 3-5/22-28 ms; 25/50, 5/50 ms.
     processor = (
         Processor(db, hooks=commit_hooks, deliveries_per_batch=5, changes_per_batch=25)
         if db.is_sqlite
