@@ -8,12 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.events.models import Event
 
 
-async def events_of_change(session: AsyncSession, change_id: int) -> list[Event]:
-    """The events already made from one webhook change (processing upserts them by seq)."""
-    rows = await session.scalars(select(Event).where(Event.change_id == change_id).order_by(Event.seq))
-    return list(rows)
-
-
 async def events_of_changes(session: AsyncSession, change_ids: list[int]) -> dict[int, list[Event]]:
     """The events already made from these changes, by change id (one query for a whole batch)."""
     found: dict[int, list[Event]] = {change_id: [] for change_id in change_ids}

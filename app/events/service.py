@@ -1,4 +1,4 @@
-"""Storing the parser's events for one webhook change, and the hook that runs after they commit.
+"""Storing the parser's events for a batch of webhook changes, and the hook that runs after they commit.
 
 Events are upserted by (change_id, seq): processing a change again (a retry, ``reprocess``) updates
 the same rows and keeps their acknowledgement. Services flush, never commit.
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import outbox as alerts_outbox
-from app.events import queries
 from app.events.models import Event
 from app.events.parsed import ParsedEvent, Severity
 from app.wabas import service as wabas_service
@@ -44,22 +43,6 @@ class ChangeEvents:
     waba: Waba
     parsed: Sequence[ParsedEvent]
     existing: Sequence[Event] = ()
-
-
-async def store_change_events(
-    session: AsyncSession,
-    *,
-    change: WebhookChange,
-    waba: Waba,
-    parsed: Sequence[ParsedEvent],
-    existing_events: Sequence[Event] | None = None,
-    loaded: LoadedRows | None = None,
-) -> StoredEvents:
-    """``store_batch`` for one change; reads its events when the caller has not."""
-    if existing_events is None:
-        existing_events = await queries.events_of_change(session, change.id)
-    item = ChangeEvents(change=change, waba=waba, parsed=parsed, existing=existing_events)
-    return (await store_batch(session, [item], loaded=loaded))[0]
 
 
 async def store_batch(

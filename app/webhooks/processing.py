@@ -44,7 +44,7 @@ from app.wabas import service as wabas_service
 from app.wabas.models import Waba
 from app.wabas.service import LoadedRows
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
-from app.webhooks.splitting import clip, split_deliveries, split_delivery
+from app.webhooks.splitting import clip, split_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ class Processor:
         for delivery_id, attempts in claimed:
             try:
                 async with session.begin_nested():
-                    report.new_changes += await split_delivery(session, deliveries[delivery_id], now=now)
+                    report.new_changes += await split_deliveries(session, [deliveries[delivery_id]], now=now)
                 report.processed += 1
             except Exception as exc:
                 report.failed += 1

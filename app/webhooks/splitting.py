@@ -1,4 +1,4 @@
-"""Splitting a stored delivery into its ``entry[].changes[]``: one ``WebhookChange`` each, inserted
+"""Splitting stored deliveries into their ``entry[].changes[]``: one ``WebhookChange`` each, inserted
 or ignored on (app_pk, dedup_key), so a change Meta sends again in any delivery becomes nothing new,
 and routed to the org that registered (app, WABA) or kept unrouted until one does.
 """
@@ -217,8 +217,3 @@ async def split_deliveries(
                 },
             )
     return await _insert_changes(session, list(rows.values()))
-
-
-async def split_delivery(session: AsyncSession, delivery: WebhookDelivery, *, now: datetime) -> int:
-    """``split_deliveries`` for one delivery."""
-    return await split_deliveries(session, [delivery], now=now)
