@@ -76,12 +76,12 @@ class DeliveryHeaders:
 
 
 def _delivery_headers(scope: Scope) -> DeliveryHeaders:
-    """What the delivery path needs of the headers, in one pass over them."""
+    """What the delivery path needs of the headers, in one pass over them (the first of repeats)."""
     found = DeliveryHeaders()
     for key, value in scope["headers"]:
-        if key == b"content-length":
+        if key == b"content-length" and found.content_length is None:
             found.content_length = value.decode("latin-1")
-        elif key == b"x-hub-signature-256":
+        elif key == b"x-hub-signature-256" and found.signature is None:
             found.signature = value.decode("latin-1")
         elif key == VERIFY_HEADER:
             found.client_verify = True
