@@ -57,8 +57,9 @@ async def open_listening(page: Page, path: str) -> None:
 async def test_a_posted_webhook_appears_at_the_top_of_the_open_timeline_and_the_overview_refreshes(
     watched_page: Page, live_server: LiveServer, problems: PageProblems, db: Database, personas: Personas
 ) -> None:
-    """One test for both pages: the server caches Meta apps for a while, so every test of this
-    module's server would otherwise need the same app row."""
+    """One test for the timeline, the overview and a WABA's page: the server caches Meta apps for a
+    while, so every test of this module's server that posts webhooks would otherwise need the same
+    app row."""
     await register(db, (personas.org, WABA))
     page = watched_page
     await sign_in(page, personas.viewer.email)
@@ -91,6 +92,23 @@ async def test_a_posted_webhook_appears_at_the_top_of_the_open_timeline_and_the_
     assert await page.evaluate("() => window.notReloaded") is True
     assert await overview.evaluate("() => window.notReloaded") is True
     await expect(overview.get_by_test_id("overview")).to_have_count(1)
+
+    # The WABA's own page: its rows and its state card are live as well.
+    await overview.get_by_test_id("waba-card").get_by_role("link").first.click()
+    await expect(overview.get_by_test_id("waba-title")).to_be_visible()
+    waba_path = overview.url.removeprefix(live_server.url)
+    await open_listening(overview, waba_path)
+    waba_rows = overview.locator("#event-rows [data-testid=event-row]")
+    await expect(waba_rows).to_have_count(2)
+
+    def is_state_refresh(request: Request) -> bool:
+        return request.url.endswith(waba_path) and request.headers.get("hx-request") == "true"
+
+    async with httpx2.AsyncClient(base_url=live_server.url) as meta:
+        async with overview.expect_request(is_state_refresh, timeout=LIVE_WAIT_MS):
+            await post_webhook(meta, webhook_body(field_name="account_update"))
+            await expect(waba_rows).to_have_count(3, timeout=LIVE_WAIT_MS)
+    assert await overview.evaluate("() => window.notReloaded") is True
     await second.close()
     problems.assert_none()
 
