@@ -7,6 +7,7 @@ PostgreSQL and SQLite (3.15+) turn into a range scan of the (org_id, occurred_at
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -87,14 +88,17 @@ async def newest_first(
 
 
 # A text search (``q``) cannot use an index: it reads the org's events newest first until a page is
-# full. A page reads at most TEXT_SCAN_BUDGET of them; when they run out first, the page says how
-# far back it looked and links to the rest (read when called, so tests can shrink it).
+# full. It reads them in bounded ranges (an index walk that stops at the page's size, however rare
+# the text): TEXT_SCAN_BUDGET events first, each further range twice the last, while the page is not
+# full and TEXT_SEARCH_SECONDS have not passed. When time runs out first, the page says how far back
+# it looked and links to the rest. (Read when called, so tests can shrink them.)
 TEXT_SCAN_BUDGET = 10_000
+TEXT_SEARCH_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
 class SearchPage:
-    """Matches newest first; ``looked_back_to`` is where the search stopped when the budget ran out
+    """Matches newest first; ``looked_back_to`` is where the search stopped when its time ran out
     before ``limit`` matches (the next page continues before it), None when it did not."""
 
     events: list[Event]
@@ -114,23 +118,45 @@ async def _position_down(
     return None if row is None else Cursor(row[0], row[1])
 
 
-async def search_newest_first(
-    session: AsyncSession, *, org_id: int, where: EventFilter, before: Cursor | None, limit: int
-) -> SearchPage:
-    """Like ``newest_first`` for a filter with ``q``, but reading a bounded range of events: first
-    the position TEXT_SCAN_BUDGET rows down (other filters applied), then matches above it. The
-    range keeps the plan an index walk that stops at ``limit``, however rare the text."""
-    end = await _position_down(
-        session, org_id=org_id, where=replace(where, q=None), before=before, rows=TEXT_SCAN_BUDGET
-    )
+async def _matches_in_range(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    where: EventFilter,
+    before: Cursor | None,
+    end: Cursor | None,
+    limit: int,
+) -> list[Event]:
+    """Matches older than ``before`` and no older than ``end`` (to the oldest when None)."""
     stmt = _org_events(org_id, where)
     if before is not None:
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
     if end is not None:
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) >= tuple_(*_at(end)))
     stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
-    found = list(await session.scalars(stmt))
-    return SearchPage(found, end if len(found) < limit else None)
+    return list(await session.scalars(stmt))
+
+
+async def search_newest_first(
+    session: AsyncSession, *, org_id: int, where: EventFilter, before: Cursor | None, limit: int
+) -> SearchPage:
+    """Like ``newest_first`` for a filter with ``q``, reading range after range (see above): a
+    frequent text fills the page from the first range; a rare one is searched for as long as
+    TEXT_SEARCH_SECONDS allow, and the page then links on from where it stopped."""
+    deadline = time.monotonic() + TEXT_SEARCH_SECONDS
+    unfiltered = replace(where, q=None)
+    found: list[Event] = []
+    rows = TEXT_SCAN_BUDGET
+    while True:
+        end = await _position_down(session, org_id=org_id, where=unfiltered, before=before, rows=rows)
+        found += await _matches_in_range(
+            session, org_id=org_id, where=where, before=before, end=end, limit=limit - len(found)
+        )
+        if end is None or len(found) >= limit:  # the oldest reached, or the page is full
+            return SearchPage(found, None)
+        if time.monotonic() >= deadline:
+            return SearchPage(found, end)
+        before, rows = end, rows * 2
 
 
 EXPORT_COLUMNS = (

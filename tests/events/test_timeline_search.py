@@ -1,4 +1,5 @@
-"""Text search (``q``) reads a bounded number of events per page and links on to older ones."""
+"""Text search (``q``) reads bounded ranges of events for a bounded time per page, and links on
+to older ones when time runs out."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ OLDER = re.compile(r'href="([^"]+)" data-testid="older"')
 
 @pytest.fixture
 def small_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranges of 8 events, and no time for a second range: each page reads 8 events."""
     monkeypatch.setattr(timeline_queries, "TEXT_SCAN_BUDGET", 8)
+    monkeypatch.setattr(timeline_queries, "TEXT_SEARCH_SECONDS", 0.0)
 
 
 @pytest.mark.usefixtures("small_budget")
@@ -57,5 +60,21 @@ async def test_matches_within_the_budget_fill_the_page_without_a_note(
     await login(client, personas.viewer)
     page = await client.get("/o/acme/events", params={"q": "needle"})
     assert len(ROW_ID.findall(page.text)) == 6
+    assert "Searched back to" not in page.text
+    assert OLDER.search(page.text) is None
+
+
+async def test_with_time_left_one_page_searches_range_after_range(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(timeline_queries, "TEXT_SCAN_BUDGET", 4)
+    monkeypatch.setattr(timeline_queries, "TEXT_SEARCH_SECONDS", 30.0)
+    world = await make_world(db, {WABA_A: (personas.org, "Lucky Shrub")})
+    await bulk_events(db, world, personas.org, 1, at=T0, summary="needle {n}")
+    await bulk_events(db, world, personas.org, 40, at=T0, summary="hay {n}")  # ranges of 4, 8, 16, 32
+    needle = [e.id for e in await events_of(db, personas.org) if e.summary.startswith("needle")]
+    await login(client, personas.viewer)
+    page = await client.get("/o/acme/events", params={"q": "needle"})
+    assert [int(i) for i in ROW_ID.findall(page.text)] == needle
     assert "Searched back to" not in page.text
     assert OLDER.search(page.text) is None
