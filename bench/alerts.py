@@ -8,9 +8,9 @@ a real SMTP server (aiosmtpd) and a local HTTP receiver standing in for Slack, b
 seeds an org whose rule sends every critical event to an email address and a Slack webhook (grouping
 off, so each event is one alert), then POSTs distinct, correctly signed critical webhooks at a fixed
 rate and measures, per event, the time from the start of its POST to the moment the SMTP server and the
-Slack receiver have its alert (matched by the event's phone number). Prints p50/p95/max for both and
-how many alerts never arrived. On SQLite the worker runs inside the web process (the default); on
-PostgreSQL a ``wabawatch worker`` process runs beside it.
+Slack receiver have its alert (matched by the event's phone number). Prints p50/p95/max for both,
+how many alerts never arrived and how fast the POSTs were answered. On SQLite the worker runs inside
+the web process (the default); on PostgreSQL a ``wabawatch worker`` process runs beside it.
 """
 
 from __future__ import annotations
@@ -272,9 +272,10 @@ def main() -> int:
             len(mail.seen) < len(started) or len(slack.seen) < len(started)
         ):
             time.sleep(0.2)
+        p95_answer = answered[int(len(answered) * 0.95) - 1]
         print(
             f"webhooks {len(started)} (non-200: {failures}), answered in p50 "
-            f"{statistics.median(answered) * 1000:.0f} ms  p95 {answered[int(len(answered) * 0.95) - 1] * 1000:.0f} ms"
+            f"{statistics.median(answered) * 1000:.0f} ms  p95 {p95_answer * 1000:.0f} ms"
         )
         ok = report("email", started, mail) & report("slack", started, slack)
         leg = outbox_latencies(url)
