@@ -10,10 +10,11 @@ digest row gathers once a day.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import queries
@@ -70,11 +71,15 @@ def event_payload(event: Event, *, org_slug: str, waba_name: str | None) -> dict
     }
 
 
-def _row(org_id: int, kind: str, *, now: datetime, **values: Any) -> AlertDelivery:
+def _values(org_id: int, kind: str, *, now: datetime, **values: Any) -> dict[str, Any]:
     values.setdefault("status", DeliveryStatus.QUEUED)
     values.setdefault("run_at", now)
     values.setdefault("max_attempts", DEFAULT_MAX_ATTEMPTS)
-    return AlertDelivery(org_id=org_id, kind=kind, attempts=0, group_count=0, created_at=now, **values)
+    return {"org_id": org_id, "kind": kind, "attempts": 0, "group_count": 0, "created_at": now, **values}
+
+
+def _row(org_id: int, kind: str, *, now: datetime, **values: Any) -> AlertDelivery:
+    return AlertDelivery(**_values(org_id, kind, now=now, **values))
 
 
 @dataclass
@@ -127,7 +132,7 @@ async def enqueue_for_events(
         return 0
     now = now or utcnow()
     planned: set[tuple[int, int]] = set()
-    groups: dict[tuple[int, int, str], _Group] = {}
+    plan = _Plan()
     changed = 0
     for event_id in event_ids:
         event = await session.get(Event, event_id)  # the caller's new events: from the identity map
@@ -151,20 +156,28 @@ async def enqueue_for_events(
                 if payload is None:
                     name = config.waba_names.get(event.waba_id or "")
                     payload = event_payload(event, org_slug=config.org_slug, waba_name=name)
-                await _plan(
-                    session, rule=rule, channel=channel, event=event, payload=payload, now=now, groups=groups
-                )
+                await _plan(session, plan, rule=rule, channel=channel, event=event, payload=payload, now=now)
                 changed += 1
+    if plan.rows:  # one statement for the batch's alerts (the ORM would insert them one by one on SQLite)
+        await session.execute(insert(AlertDelivery), plan.rows)
     return changed
 
 
 @dataclass
 class _Group:
-    """What storm control knows of one (rule, channel, group key): the last alert within the window
-    and the follow-up still waiting, if any."""
+    """What storm control knows of one (rule, channel, group key): when the last alert within the
+    window was made, and the follow-up still waiting, if any."""
 
-    first: AlertDelivery | None
+    first_at: datetime | None
     followup: AlertDelivery | None
+
+
+@dataclass
+class _Plan:
+    """One call of ``enqueue_for_events``: the groups it has read, and the alert rows it will insert."""
+
+    groups: dict[tuple[int, int, str], _Group] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def _group(
@@ -188,42 +201,51 @@ async def _group(
             followup = await queries.pending_followup(
                 session, rule_id=rule.id, channel_id=channel.id, group_key=group_key
             )
-        found = groups[key] = _Group(first, followup)
+        found = groups[key] = _Group(first.created_at if first is not None else None, followup)
     return found
 
 
 async def _plan(
     session: AsyncSession,
+    plan: _Plan,
     *,
     rule: AlertRule,
     channel: AlertChannel,
     event: Event,
     payload: dict[str, Any],
     now: datetime,
-    groups: dict[tuple[int, int, str], _Group],
 ) -> None:
     group_key = f"{event.waba_id or '-'}|{event.field}|{event.kind}"[:300]
     common: dict[str, Any] = {"channel_id": channel.id, "rule_id": rule.id, "group_key": group_key}
     if channel.daily_digest:
-        row = _row(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common)
-        row.status = DeliveryStatus.HELD
-        session.add(row)
+        plan.rows.append(
+            _values(
+                rule.org_id,
+                DeliveryKind.ALERT,
+                now=now,
+                event_id=event.id,
+                payload=payload,
+                status=DeliveryStatus.HELD,
+                **common,
+            )
+        )
         return
     window = timedelta(minutes=max(rule.throttle_minutes, 0))
     group = None
     if window:
         group = await _group(
-            session, groups, rule=rule, channel=channel, group_key=group_key, since=now - window
+            session, plan.groups, rule=rule, channel=channel, group_key=group_key, since=now - window
         )
-    if group is None or group.first is None:
-        alert = _row(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common)
-        session.add(alert)
+    if group is None or group.first_at is None:
+        plan.rows.append(
+            _values(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common)
+        )
         if group is not None:
-            group.first = alert
+            group.first_at = now
         return
     if group.followup is None:
         group.followup = _row(
-            rule.org_id, DeliveryKind.FOLLOWUP, now=now, run_at=group.first.created_at + window, **common
+            rule.org_id, DeliveryKind.FOLLOWUP, now=now, run_at=group.first_at + window, **common
         )
         session.add(group.followup)
     group.followup.group_count = (group.followup.group_count or 0) + 1

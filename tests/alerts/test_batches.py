@@ -25,11 +25,12 @@ from tests.mail.smtp import free_port
 
 
 @contextmanager
-def outbox_reads(db: Database) -> Iterator[list[str]]:
+def outbox_statements(db: Database, verb: str) -> Iterator[list[str]]:
+    """The statements of one kind (SELECT, INSERT) on the outbox table sent inside the block."""
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM alert_deliveries" in statement:
+        if statement.lstrip().upper().startswith(verb) and "alert_deliveries" in statement:
             seen.append(statement)
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", note)
@@ -47,7 +48,7 @@ async def test_repeats_in_one_batch_are_grouped_with_one_read_per_group(
     await rule(db, ctx, [channel], min_severity="critical", throttle_minutes=10)
     repeats = [quality("DOWNGRADE", f"TIER_{i}", display=f"1555000{i:04d}") for i in range(13)]
 
-    with outbox_reads(db) as reads:
+    with outbox_statements(db, "SELECT") as reads:
         await webhook(db, meta_app, *repeats, quality("FLAGGED"))  # one delivery, one batch
 
     rows = await deliveries(db)
@@ -59,6 +60,28 @@ async def test_repeats_in_one_batch_are_grouped_with_one_read_per_group(
     # Two groups: the last alert within the window is looked up once for each (no follow-up is
     # looked for, as neither group had an alert yet).
     assert len(reads) == 2
+
+
+async def test_the_alerts_of_a_batch_are_written_in_one_statement(
+    db: Database, personas: Personas, meta_app: MetaApp, waba: Waba
+) -> None:
+    ctx = ctx_of(personas.org, personas.admin)
+    first = (await email_channel(db, ctx, personas.admin.email)).channel
+    second = (await email_channel(db, ctx, personas.viewer.email)).channel
+    await rule(db, ctx, [first, second], min_severity="critical", throttle_minutes=0)
+    downgrades = [quality("DOWNGRADE", f"TIER_{i}", display=f"1555000{i:04d}") for i in range(10)]
+
+    with outbox_statements(db, "INSERT") as inserts:
+        await webhook(db, meta_app, *downgrades)
+
+    rows = await deliveries(db)
+    assert len(rows) == 2 * 10
+    assert {(r.kind, r.channel_id) for r in rows} == {
+        (DeliveryKind.ALERT, first.id),
+        (DeliveryKind.ALERT, second.id),
+    }
+    assert len({r.event_id for r in rows}) == 10
+    assert len(inserts) == 1
 
 
 class SlowServer:
