@@ -14,7 +14,7 @@ import httpx2
 
 from app.db.engine import Database
 from app.main import Dispatcher, create_app
-from app.ops.logs import JsonFormatter, RequestIdFilter
+from app.ops.logs import JsonFormatter, RequestIdFilter, new_request_id
 from app.settings import Settings
 from app.webhooks.processing import Processor
 from tests.factories import Personas, client_for, settings_with
@@ -145,3 +145,9 @@ async def test_every_response_and_log_line_carries_the_request_id(app: Dispatche
     assert refusal[0]["request_id"] == "meta-7"
     assert refusal[0]["level"] == "warning"
     assert {"time", "logger", "message"} <= refusal[0].keys()
+
+
+def test_request_ids_made_here_are_distinct_and_32_hex_characters() -> None:
+    made = [new_request_id() for _ in range(1000)]
+    assert len(set(made)) == len(made)
+    assert all(len(rid) == 32 and int(rid, 16) >= 0 for rid in made)
