@@ -50,11 +50,13 @@ def start_fake_graph() -> tuple[str, subprocess.Popen[bytes]]:
 
 
 async def connect_demo_wabas(settings: Settings, *, org_slug: str = "demo") -> int:
-    """Connects every demo WABA of ``org_slug`` with the demo token (checked and synced as usual)."""
+    """Connects every demo WABA of ``org_slug`` with the demo token (checked and synced as usual) and
+    subscribes the demo app to it, as an admin would: the simulated webhooks then match what the
+    subscription panel shows."""
     from app.cli_tasks import open_database
     from app.graph import queries as graph_queries
     from app.tenancy import queries as tenancy_queries
-    from app.wabas import connect
+    from app.wabas import connect, subscriptions
     from app.wabas import queries as wabas_queries
 
     db = open_database(settings)
@@ -79,7 +81,7 @@ async def connect_demo_wabas(settings: Settings, *, org_slug: str = "demo") -> i
                     if org is None or current is None:
                         continue
                     # Nobody to ask: a shared app's warning stays on the WABA's card, as with the CLI.
-                    await connect.store(
+                    stored = await connect.store(
                         session,
                         org=org,
                         app=current,
@@ -88,6 +90,12 @@ async def connect_demo_wabas(settings: Settings, *, org_slug: str = "demo") -> i
                         actor=None,
                         accept_shared_app=True,
                     )
+                    org_id, waba_pk = org.id, stored.waba.id
+                outcome = await subscriptions.toggle(
+                    db, graph, org_id=org_id, waba_pk=waba_pk, subscribe=True, actor=None
+                )
+                if not outcome.ok:
+                    print(f"  demo WABA {waba_id} connected but not subscribed: {outcome.message}")
                 connected += 1
     finally:
         await db.dispose()

@@ -37,7 +37,11 @@ async def test_the_demo_connects_its_wabas_to_the_fake_graph_process(
         async with GraphClient.from_settings(demo, usage=UsageTracker()) as graph:
             status = await subscriptions.read_status(db, graph, org_id=first.org_id, waba_pk=first.id)
         assert status.apps is not None
-        assert [(row.app_id, row.ours) for row in status.apps] == [("1000000000000077", False)]
+        # Subscribed, as an admin would have, beside the app the fake already listed.
+        assert sorted((row.app_id, row.ours) for row in status.apps) == [
+            (DEMO_APP_ID, True),
+            ("1000000000000077", False),
+        ]
         assert status.our_app_id == DEMO_APP_ID
     finally:
         process.terminate()
