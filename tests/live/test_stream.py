@@ -59,6 +59,12 @@ async def stream(
             await reader.close()
 
 
+def stream_url_of(page: str) -> str:
+    """The URL the page's one live stream connects to, as the browser reads the attribute."""
+    [url] = re.findall(r'hx-sse:connect="([^"]+)"', page)
+    return html.unescape(url)
+
+
 async def until(check: object, timeout: float = 3.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():  # type: ignore[operator]
@@ -206,7 +212,7 @@ async def test_the_timeline_listens_with_its_filters_and_the_overview_refreshes_
     await login(client, personas.viewer)
     page = await client.get(f"/o/acme/events?waba={WABA}&severity=warning")
     assert page.status_code == 200
-    [connect] = re.findall(r'hx-sse:connect="([^"]+)"', page.text)
+    connect = stream_url_of(page.text)
     assert connect.startswith("/o/acme/events/stream?")
     assert f"waba={WABA}" in connect
     assert "severity=warning" in connect
@@ -252,11 +258,11 @@ async def test_an_event_committed_between_the_page_and_its_stream_is_not_lost(
     async with signed_in(base_url, personas.viewer) as client:
         [shown] = await deliver(client, db, WABA)
         page = await client.get("/o/acme/events")
-        [connect] = re.findall(r'hx-sse:connect="([^"]+)"', page.text)
-        assert f"last_event_id={shown}" in connect.replace("&amp;", "&")
+        connect = stream_url_of(page.text)
+        assert f"last_event_id={shown}" in connect
         # Lands after the page was read and before the browser opens the page's stream.
         [landed] = await deliver(client, db, WABA)
-        async with stream(client, db, personas.org.id, connect.replace("&amp;", "&")) as sse:
+        async with stream(client, db, personas.org.id, connect) as sse:
             [row] = await sse.rows(1)
             assert row.id == str(landed)
             assert await sse.silent_for(0.3)
@@ -269,7 +275,7 @@ async def test_the_overview_refreshes_for_a_change_that_landed_before_its_stream
     async with signed_in(base_url, personas.viewer) as client:
         [shown] = await deliver(client, db, WABA)
         page = await client.get("/o/acme")
-        [connect] = re.findall(r'hx-sse:connect="([^"]+)"', page.text)
+        connect = stream_url_of(page.text)
         assert connect.endswith(f"?last_event_id={shown}")
         [landed] = await deliver(client, db, WABA)
         async with stream(client, db, personas.org.id, connect) as sse:
@@ -300,7 +306,7 @@ async def test_the_waba_page_listens_to_its_own_waba_and_refreshes_its_state(
         [shown] = await deliver(client, db, WABA)
         page = await client.get(f"/o/acme/wabas/{waba_pk}")
         assert page.status_code == 200
-        [connect] = [html.unescape(c) for c in re.findall(r'hx-sse:connect="([^"]+)"', page.text)]
+        connect = stream_url_of(page.text)
         assert f"waba={WABA}" in connect
         assert f"last_event_id={shown}" in connect
         assert 'hx-select="#waba-state"' in page.text
@@ -328,7 +334,7 @@ async def test_the_phone_page_listens_to_its_own_number(
             ).one()
         page = await client.get(f"/o/acme/wabas/{phone.waba_pk}/phones/{phone.id}")
         assert page.status_code == 200
-        [connect] = [html.unescape(c) for c in re.findall(r'hx-sse:connect="([^"]+)"', page.text)]
+        connect = stream_url_of(page.text)
         assert f"phone=%2B{event.phone}" in connect
         assert f"last_event_id={first}" in connect
         assert 'hx-select="#phone-state"' in page.text
