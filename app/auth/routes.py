@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import contextlib
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.auth import service
+from app.auth import browsers, service
 from app.auth.oidc import SsoError
-from app.auth.session import current_user, login_user, logout_user
+from app.auth.session import current_user, login_user, logout_user, session_digest
+from app.lib.timeutil import utcnow
 from app.mail.service import Mail, MailError
 from app.tenancy import queries as tenancy_queries
+from app.tenancy.context import require_signed_in
 from app.web import toasts
 from app.web.forms import client_address, form_fields, safe_next
 from app.web.services import services
@@ -59,6 +62,10 @@ async def login(request: Request) -> Response:
             error, throttled = str(exc), isinstance(exc, service.Throttled)
         if user is not None:
             await audit.record_sign_in(session, user=user, method="password")
+            preferred = request.session.get("org")
+            await login_user(request, session, user)
+            if preferred:
+                request.session["org"] = preferred
     if user is None:
         error = error or service.WRONG_CREDENTIALS
         status = 429 if throttled else 400
@@ -68,20 +75,16 @@ async def login(request: Request) -> Response:
         if throttled:
             response.headers["Retry-After"] = str(svc.settings.login_failure_window_seconds)
         return response
-    preferred = request.session.get("org")
-    login_user(request, user)
-    if preferred:
-        request.session["org"] = preferred
     return RedirectResponse(next_url or await _landing(request, user.id), 303)
 
 
 async def logout(request: Request) -> Response:
-    """Signed cookies cannot be recalled, so the user's session epoch moves on: a copy of this
-    cookie (or any other session of the user) stops working, not only this browser's."""
-    async with services(request).db.transaction() as session:
-        user = await current_user(request, session)
-        if user is not None:
-            await service.end_sessions(session, user=user)
+    """Only this browser's session ends: its record is revoked, so a copy of this cookie stops working
+    too, while the user's other browsers stay signed in."""
+    raw = request.session.get("sid")
+    if isinstance(raw, str):
+        async with services(request).db.transaction() as session:
+            await browsers.revoke_raw(session, raw=raw)
     logout_user(request)
     toasts.add(request, "You are signed out.", "success")
     return RedirectResponse(request.url_for("auth:login"), 303)
@@ -106,9 +109,9 @@ async def signup(request: Request) -> Response:
                 org_name=values["org_name"],
                 name=values["name"],
             )
+            await login_user(request, session, user)
     except (service.AuthError, ValueError) as exc:
         return render(request, "auth/signup.html", {"values": values, "error": str(exc)}, status_code=400)
-    login_user(request, user)
     toasts.add(request, f"Welcome! {org.name} is ready.", "success")
     return RedirectResponse(request.url_for("tenancy:home", org_slug=org.slug), 303)
 
@@ -161,10 +164,10 @@ async def reset_password(request: Request) -> Response:
             user = await service.finish_password_reset(
                 session, svc.hasher, token=token, password=form.get("password", "")
             )
+            await login_user(request, session, user)
     except service.AuthError as exc:
         usable = "link" not in str(exc)
         return render(request, "auth/reset.html", {"error": str(exc), "usable": usable}, status_code=400)
-    login_user(request, user)
     toasts.add(request, "Your password is changed. Other sessions were signed out.", "success")
     return RedirectResponse(await _landing(request, user.id), 303)
 
@@ -198,6 +201,7 @@ async def sso_callback(request: Request) -> Response:
         profile = await svc.oidc.finish(request)
     except SsoError as exc:
         return _sso_failed(request, str(exc))
+    next_url = safe_next(request.session.pop("sso_next", ""), "")
     error = None
     async with svc.db.transaction() as session:
         try:
@@ -214,11 +218,53 @@ async def sso_callback(request: Request) -> Response:
             error = str(exc)
         else:
             await audit.record_sign_in(session, user=user, method="sso")
+            await login_user(request, session, user)
     if error is not None:
         return _sso_failed(request, error)
-    next_url = safe_next(request.session.pop("sso_next", ""), "")
-    login_user(request, user)
     return RedirectResponse(next_url or await _landing(request, user.id), 303)
+
+
+async def sessions(request: Request) -> Response:
+    """The user's own sessions that still count, this browser's marked."""
+    svc = services(request)
+    async with svc.db.read() as session:
+        user = await require_signed_in(request, session)
+        records = await browsers.active_of(
+            session, user_id=user.id, since=browsers.live_since(svc.settings, utcnow())
+        )
+    return render(request, "auth/sessions.html", {"records": records, "this_digest": session_digest(request)})
+
+
+async def revoke_session(request: Request) -> Response:
+    """Sign out one of the user's own sessions; anyone else's (or one already ended) is a 404."""
+    svc = services(request)
+    async with svc.db.transaction() as session:
+        user = await require_signed_in(request, session)
+        record = await browsers.revoke(
+            session,
+            user_id=user.id,
+            record_id=request.path_params["session_id"],
+            since=browsers.live_since(svc.settings, utcnow()),
+        )
+    if record is None:
+        raise HTTPException(404)
+    if record.token_digest == session_digest(request):
+        logout_user(request)
+        toasts.add(request, "You are signed out.", "success")
+        return RedirectResponse(request.url_for("auth:login"), 303)
+    toasts.add(request, "That session is signed out.", "success")
+    return RedirectResponse(request.url_for("auth:sessions"), 303)
+
+
+async def revoke_other_sessions(request: Request) -> Response:
+    svc = services(request)
+    async with svc.db.transaction() as session:
+        user = await require_signed_in(request, session)
+        this = session_digest(request)
+        assert this is not None  # signed in, so the cookie names its session
+        await browsers.revoke_others(session, user_id=user.id, keep_digest=this)
+    toasts.add(request, "Every other session is signed out.", "success")
+    return RedirectResponse(request.url_for("auth:sessions"), 303)
 
 
 def _sso_failed(request: Request, message: str, *, status_code: int = 400) -> Response:
@@ -235,4 +281,17 @@ routes = [
     Route("/password/reset/{token}", reset_password, methods=["GET", "POST"], name="auth:reset"),
     Route("/login/sso", sso_start, methods=["GET"], name="auth:sso"),
     Route("/login/sso/callback", sso_callback, methods=["GET"], name="auth:sso_callback"),
+    Route("/account/sessions", sessions, methods=["GET"], name="auth:sessions"),
+    Route(
+        "/account/sessions/{session_id:int}/revoke",
+        revoke_session,
+        methods=["POST"],
+        name="auth:revoke_session",
+    ),
+    Route(
+        "/account/sessions/revoke-others",
+        revoke_other_sessions,
+        methods=["POST"],
+        name="auth:revoke_other_sessions",
+    ),
 ]

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import browsers
 from app.auth.models import LoginAttempt, OidcIdentity, PasswordReset
 from app.lib.crypto import new_token, token_digest
 from app.lib.passwords import PasswordHasherBox, password_problem
@@ -215,8 +216,8 @@ async def finish_password_reset(
     if user is None or not user.is_active:
         raise AuthError("This account is no longer active.")
     user.password_hash = await hasher.hash(password)
-    user.session_epoch += 1
     user.email_verified = True
+    await end_sessions(session, user=user)
     await _spend_reset_links(session, user_id=user.id)
     return user
 
@@ -270,8 +271,10 @@ async def oidc_sign_in(
 
 
 async def end_sessions(session: AsyncSession, *, user: User) -> None:
-    """Every session cookie issued to this user so far stops working (sign-out, password change)."""
+    """Every session of this user so far ends (password change or reset): the epoch in every cookie
+    issued so far is stale, and every record is revoked so none is listed as active."""
     user.session_epoch += 1
+    await browsers.revoke_all(session, user_id=user.id)
     await session.flush()
 
 
@@ -281,5 +284,5 @@ async def set_password(
     if problem := password_problem(password):
         raise AuthError(problem)
     user.password_hash = await hasher.hash(password)
-    user.session_epoch += 1
+    await end_sessions(session, user=user)
     await _spend_reset_links(session, user_id=user.id)

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.auth.models import LoginAttempt
+from app.auth.models import LoginAttempt, UserSession
 from app.events.models import Event
 from app.meta.models import MetaApp
 from app.retention.models import RetentionPolicy
@@ -104,5 +104,18 @@ async def login_attempts_due(session: AsyncSession, *, before: datetime, limit: 
     """Sign-in attempts older than ``before`` (ids grow with time, so the oldest come first)."""
     stmt = (
         select(LoginAttempt.id).where(LoginAttempt.created_at < before).order_by(LoginAttempt.id).limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def ended_sessions_due(
+    session: AsyncSession, *, revoked_before: datetime, seen_before: datetime, limit: int
+) -> list[int]:
+    """Session records revoked before ``revoked_before`` or last seen before ``seen_before``."""
+    stmt = (
+        select(UserSession.id)
+        .where(or_(UserSession.revoked_at < revoked_before, UserSession.last_seen_at < seen_before))
+        .order_by(UserSession.id)
+        .limit(limit)
     )
     return list(await session.scalars(stmt))

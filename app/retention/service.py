@@ -20,7 +20,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.models import LoginAttempt
+from app.auth.models import LoginAttempt, UserSession
 from app.events.models import Event
 from app.retention import queries
 from app.retention.models import RetentionPolicy
@@ -88,10 +88,18 @@ class Purged:
     events: int = 0
     changes: int = 0
     logins: int = 0
+    sessions: int = 0
 
     @property
     def total(self) -> int:
-        return self.bodies + self.events + self.changes + self.logins
+        return self.bodies + self.events + self.changes + self.logins + self.sessions
+
+    def add(self, other: Purged) -> None:
+        self.bodies += other.bodies
+        self.events += other.events
+        self.changes += other.changes
+        self.logins += other.logins
+        self.sessions += other.sessions
 
 
 # Sign-in attempts only throttle (the audit log keeps who signed in): kept this long, and never
@@ -101,6 +109,11 @@ LOGIN_ATTEMPTS_KEPT = timedelta(days=30)
 
 def login_attempts_kept(settings: Settings) -> timedelta:
     return max(LOGIN_ATTEMPTS_KEPT, timedelta(seconds=settings.login_failure_window_seconds))
+
+
+# A session record that ended (revoked, or unused for the session lifetime) stays listed nowhere;
+# it is kept this long after it ended, then deleted.
+ENDED_SESSIONS_KEPT = timedelta(days=30)
 
 
 async def purge_batch(session: AsyncSession, settings: Settings, *, now: datetime, batch: int) -> Purged:
@@ -137,5 +150,15 @@ async def purge_batch(session: AsyncSession, settings: Settings, *, now: datetim
     if ids:
         await session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(ids)))
         done.logins = len(ids)
+    ended = now - ENDED_SESSIONS_KEPT
+    ids = await queries.ended_sessions_due(
+        session,
+        revoked_before=ended,
+        seen_before=ended - timedelta(seconds=settings.session_max_age_seconds),
+        limit=batch,
+    )
+    if ids:
+        await session.execute(delete(UserSession).where(UserSession.id.in_(ids)))
+        done.sessions = len(ids)
     await session.flush()
     return done

@@ -40,20 +40,19 @@ class PeriodicPurge:
             return 0
         async with self.db.transaction() as session:
             done = await purge_batch(session, self.settings, now=now, batch=self.batch)
-        self._round.bodies += done.bodies
-        self._round.events += done.events
-        self._round.changes += done.changes
-        self._round.logins += done.logins
-        if max(done.bodies, done.events, done.changes, done.logins) < self.batch:  # nothing more is due
+        self._round.add(done)
+        # Every kind short of a full batch: nothing more is due.
+        if max(done.bodies, done.events, done.changes, done.logins, done.sessions) < self.batch:
             if self._round.total:
                 r = self._round
                 log.info(
-                    "retention: %d delivery bodies emptied, %d messages events, %d changes and %d sign-in"
-                    " attempts deleted",
+                    "retention: %d delivery bodies emptied, %d messages events, %d changes, %d sign-in"
+                    " attempts and %d ended sessions deleted",
                     r.bodies,
                     r.events,
                     r.changes,
                     r.logins,
+                    r.sessions,
                 )
             self._round = Purged()
             self._next = now + self.every
@@ -66,9 +65,6 @@ async def purge_all(db: Database, settings: Settings, *, now: datetime, batch: i
     while True:
         async with db.transaction() as session:
             done = await purge_batch(session, settings, now=now, batch=batch)
-        total.bodies += done.bodies
-        total.events += done.events
-        total.changes += done.changes
-        total.logins += done.logins
+        total.add(done)
         if done.total == 0:
             return total

@@ -231,12 +231,11 @@ async def invitation(request: Request) -> Response:
             if user is None:
                 raise service.TenancyError("Sign in with your account first, then open the link again.")
             await service.accept_invitation(session, token=token, user=user)
+            await login_user(request, session, user)
         except (service.TenancyError, auth_service.AuthError) as exc:
             error = str(exc)
     if error is not None:
         return render(request, "tenancy/invitation.html", {**context, "error": error}, status_code=400)
-    assert user is not None
-    login_user(request, user)
     toasts.add(request, f"You joined {org.name}.", "success")
     return RedirectResponse(request.url_for("tenancy:home", org_slug=org.slug), 303)
 

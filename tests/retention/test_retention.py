@@ -1,5 +1,6 @@
 """Retention purges exactly what is due: delivery bodies past their org's period once nothing of
-them waits for the worker, messages events and changes past theirs; account events stay."""
+them waits for the worker, messages events and changes past theirs, old sign-in attempts and
+long-ended sessions; account events stay."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import httpx2
 from sqlalchemy import select, update
 
 from app.audit.models import AuditEntry
-from app.auth.models import LoginAttempt
+from app.auth.models import LoginAttempt, UserSession
 from app.db.engine import Database
 from app.events.models import Event
+from app.lib.crypto import token_digest
 from app.main import Dispatcher
 from app.meta.models import MetaApp
 from app.retention.models import RetentionPolicy
@@ -221,3 +223,35 @@ async def test_sign_in_attempts_stay_as_long_as_a_longer_throttle_window(
         )
     assert (await purge_all(db, long_window, now=NOW)).logins == 0
     assert (await purge_all(db, settings, now=NOW)).logins == 1
+
+
+async def test_session_records_ended_more_than_30_days_ago_are_deleted(
+    db: Database, settings: Settings, personas: Personas
+) -> None:
+    lifetime = timedelta(seconds=settings.session_max_age_seconds)
+    rows = {
+        "revoked-31": (NOW - timedelta(days=40), NOW - timedelta(days=31)),
+        "revoked-29": (NOW - timedelta(days=40), NOW - timedelta(days=29)),
+        "expired-31": (NOW - lifetime - timedelta(days=31), None),
+        "expired-29": (NOW - lifetime - timedelta(days=29), None),
+        "live": (NOW - timedelta(hours=1), None),
+    }
+    async with db.transaction() as session:
+        for name, (seen, revoked) in rows.items():
+            session.add(
+                UserSession(
+                    user_id=personas.viewer.id,
+                    token_digest=token_digest(name),
+                    user_agent=name,
+                    created_at=NOW - timedelta(days=90),
+                    last_seen_at=seen,
+                    revoked_at=revoked,
+                )
+            )
+
+    purged = await purge_all(db, settings, now=NOW, batch=1)
+
+    assert purged.sessions == 2
+    async with db.read() as session:
+        left = set(await session.scalars(select(UserSession.user_agent)))
+    assert left == {"revoked-29", "expired-29", "live"}
