@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
+import httpx2
 import pytest
 from pytest_httpserver import HTTPServer
 
 from app.alerts import service
 from app.alerts.models import DeliveryStatus
-from app.alerts.url_guard import RefusedTarget, UrlPolicy, address_problem, check_url
+from app.alerts.transports.slack import guarded_transport
+from app.alerts.url_guard import GuardedBackend, RefusedTarget, UrlPolicy, address_problem, check_url
 from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.settings import InsecureSettingsError, Settings
@@ -123,3 +126,51 @@ async def test_the_guard_runs_again_before_each_send(
     assert row.status == DeliveryStatus.FAILED
     assert "https://" in (row.last_error or "")
     assert slack.log == []
+
+
+class ChangingDns:
+    """``socket.getaddrinfo`` for one name that answers a public address first, then loopback:
+    what an attacker's DNS server does between a check and a connect (DNS rebinding)."""
+
+    def __init__(self, name: str, answers: list[str]) -> None:
+        self.name = name
+        self.answers = answers
+        self.asked = 0
+        self._real = socket.getaddrinfo
+
+    def __call__(
+        self, host: object, port: object, *args: object, **kwargs: object
+    ) -> list[tuple[object, ...]]:
+        if host != self.name:
+            return self._real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        answer = self.answers[min(self.asked, len(self.answers) - 1)]
+        self.asked += 1
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port)))]  # type: ignore[call-overload]
+
+
+async def test_a_name_that_resolves_inwards_after_the_check_is_not_connected_to(
+    monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer
+) -> None:
+    dns = ChangingDns("hooks.slack.com", ["93.184.215.14", "127.0.0.1"])
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    url = f"https://hooks.slack.com:{httpserver.port}/services/T/B/X"
+    await check_url(url, STRICT)  # the check sees the public address
+    async with httpx2.AsyncClient(transport=guarded_transport(STRICT)) as client:
+        with pytest.raises(RefusedTarget, match=r"loopback address \(127\.0\.0\.1\)"):
+            await client.post(url, json={"text": "x"})
+    assert dns.asked == 2
+    assert httpserver.log == []
+
+
+async def test_the_guarded_connection_reaches_an_allowed_address(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/services/T/B/X", method="POST").respond_with_data("ok")
+    async with httpx2.AsyncClient(transport=guarded_transport(LOOPBACK_OK)) as client:
+        response = await client.post(httpserver.url_for("/services/T/B/X"), json={"text": "x"})
+    assert (response.status_code, response.text) == (200, "ok")
+
+
+async def test_the_guard_refuses_a_forbidden_address_when_connecting() -> None:
+    backend = GuardedBackend(STRICT)
+    for host in ("localhost", "169.254.169.254", "10.1.2.3"):
+        with pytest.raises(RefusedTarget):
+            await backend.connect_tcp(host, 443, timeout=1)

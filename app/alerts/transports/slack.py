@@ -1,7 +1,8 @@
 """Alerts to Slack incoming webhooks (Block Kit), posted with httpx2.
 
-The URL is checked by ``url_guard`` before every post (its host may resolve elsewhere by now) and
-redirects are never followed. Slack answers 200 "ok"; 404 ``no_service`` / 410
+The URL is checked by ``url_guard`` before every post (its host may resolve elsewhere by now), the
+connection goes only to an address the guard checked (``GuardedBackend``), and redirects are never
+followed. Slack answers 200 "ok"; 404 ``no_service`` / 410
 ``channel_is_archived`` (and a few other bodies) mean the webhook is gone for good; 429 and 5xx are
 worth retrying, as are timeouts and broken connections; any other answer is permanent.
 """
@@ -16,12 +17,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 
+import httpcore2
 import httpx2
 
 from app.alerts import render
 from app.alerts.messages import AlertMessage
 from app.alerts.transports import ChannelGone, DeliveryError, PermanentFailure, Target
-from app.alerts.url_guard import RefusedTarget, UrlPolicy, check_url
+from app.alerts.url_guard import GuardedBackend, RefusedTarget, UrlPolicy, check_url
 
 GONE_BODIES = frozenset(
     {"no_service", "channel_is_archived", "channel_not_found", "team_disabled", "invalid_token", "no_team"}
@@ -62,6 +64,21 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
+def guarded_transport(policy: UrlPolicy) -> httpx2.AsyncHTTPTransport:
+    """httpx2's transport with its connection pool built on ``GuardedBackend``. httpx2 has no
+    parameter for a network backend, so the pool it made is replaced by an equivalent one
+    (tests/alerts/test_url_guard.py proves the guard is the one connecting)."""
+    transport = httpx2.AsyncHTTPTransport(verify=_ssl_context())
+    transport._pool = httpcore2.AsyncConnectionPool(
+        ssl_context=_ssl_context(),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=GuardedBackend(policy),
+    )
+    return transport
+
+
 _client: contextvars.ContextVar[httpx2.AsyncClient | None] = contextvars.ContextVar(
     "slack_client", default=None
 )
@@ -78,7 +95,9 @@ class SlackTransport:
         hide_webhook_paths()
 
     def _new_client(self) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False, verify=_ssl_context())
+        return httpx2.AsyncClient(
+            transport=guarded_transport(self.policy), timeout=self.timeout, follow_redirects=False
+        )
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
@@ -106,6 +125,8 @@ class SlackTransport:
         payload = render.slack_payload(message, base_url=self.base_url)
         try:
             response = await self._post(target.url, payload)
+        except RefusedTarget as exc:  # its host resolved somewhere else when connecting
+            raise PermanentFailure(str(exc)) from exc
         except httpx2.TimeoutException as exc:
             raise DeliveryError(f"Slack did not answer in time ({type(exc).__name__})") from exc
         except httpx2.TransportError as exc:
