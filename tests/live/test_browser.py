@@ -74,6 +74,7 @@ async def test_a_posted_webhook_appears_at_the_top_of_the_open_timeline_and_the_
     await open_listening(overview, "/o/acme")
     rows = page.locator("#event-rows [data-testid=event-row]")
     await expect(rows).to_have_count(0)
+    await expect(page.get_by_test_id("no-events")).to_be_visible()
 
     def is_refresh(request: Request) -> bool:
         return request.url.endswith("/o/acme") and request.headers.get("hx-request") == "true"
@@ -84,6 +85,7 @@ async def test_a_posted_webhook_appears_at_the_top_of_the_open_timeline_and_the_
         async with overview.expect_request(is_refresh, timeout=LIVE_WAIT_MS):
             await post_webhook(meta, webhook_body())
             await expect(rows).to_have_count(1, timeout=LIVE_WAIT_MS)
+        await expect(page.get_by_test_id("no-events")).to_be_hidden()  # the empty-page note goes
         await post_webhook(meta, webhook_body(field_name="security"))
         await expect(rows).to_have_count(2, timeout=LIVE_WAIT_MS)
 
