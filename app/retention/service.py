@@ -13,7 +13,7 @@ What goes, and why this way:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
@@ -84,22 +84,24 @@ async def set_periods(
 
 @dataclass
 class Purged:
+    """Rows purged, per kind (every field is a count)."""
+
     bodies: int = 0
     events: int = 0
     changes: int = 0
     logins: int = 0
     sessions: int = 0
 
+    def counts(self) -> tuple[int, ...]:
+        return astuple(self)
+
     @property
     def total(self) -> int:
-        return self.bodies + self.events + self.changes + self.logins + self.sessions
+        return sum(self.counts())
 
     def add(self, other: Purged) -> None:
-        self.bodies += other.bodies
-        self.events += other.events
-        self.changes += other.changes
-        self.logins += other.logins
-        self.sessions += other.sessions
+        for kind in fields(self):
+            setattr(self, kind.name, getattr(self, kind.name) + getattr(other, kind.name))
 
 
 # Sign-in attempts only throttle (the audit log keeps who signed in): kept this long, and never

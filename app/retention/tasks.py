@@ -42,7 +42,7 @@ class PeriodicPurge:
             done = await purge_batch(session, self.settings, now=now, batch=self.batch)
         self._round.add(done)
         # Every kind short of a full batch: nothing more is due.
-        if max(done.bodies, done.events, done.changes, done.logins, done.sessions) < self.batch:
+        if max(done.counts()) < self.batch:
             if self._round.total:
                 r = self._round
                 log.info(
