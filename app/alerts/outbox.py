@@ -116,11 +116,6 @@ async def _config(session: AsyncSession, org_id: int) -> OrgAlertConfig | None:
     return found
 
 
-def forget_config(session: AsyncSession) -> None:
-    """After alert settings change inside a transaction that also stores events (tests, scripts)."""
-    session.info.pop("alerts.config", None)
-
-
 async def enqueue_for_events(
     session: AsyncSession, *, org_id: int, event_ids: Sequence[int], now: datetime | None = None
 ) -> int:

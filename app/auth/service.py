@@ -276,13 +276,3 @@ async def end_sessions(session: AsyncSession, *, user: User) -> None:
     user.session_epoch += 1
     await browsers.revoke_all(session, user_id=user.id)
     await session.flush()
-
-
-async def set_password(
-    session: AsyncSession, hasher: PasswordHasherBox, *, user: User, password: str
-) -> None:
-    if problem := password_problem(password):
-        raise AuthError(problem)
-    user.password_hash = await hasher.hash(password)
-    await end_sessions(session, user=user)
-    await _spend_reset_links(session, user_id=user.id)

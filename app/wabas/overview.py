@@ -85,10 +85,6 @@ class WabaCard:
         return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
 
     @property
-    def restricted_until(self) -> str | None:
-        return str(self.state.get("restriction", {}).get("expires_at") or "") or None
-
-    @property
     def subscribed(self) -> bool | None:
         return self.waba.subscribed
 

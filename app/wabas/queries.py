@@ -93,15 +93,6 @@ async def phone_by_digits(
     return found
 
 
-async def phones_of_waba(session: AsyncSession, *, org_id: int, waba_pk: int) -> list[PhoneNumber]:
-    rows = await session.scalars(
-        select(PhoneNumber)
-        .where(PhoneNumber.org_id == org_id, PhoneNumber.waba_pk == waba_pk)
-        .order_by(PhoneNumber.id)
-    )
-    return list(rows)
-
-
 async def phones_for_processing(
     session: AsyncSession, *, ids: Iterable[tuple[int, str]], digits: Iterable[tuple[int, str]]
 ) -> list[PhoneNumber]:
@@ -148,12 +139,3 @@ async def state_entry(session: AsyncSession, *, waba_pk: int, subject: str, key:
         )
     )
     return found
-
-
-async def state_of_waba(session: AsyncSession, *, org_id: int, waba_pk: int) -> list[StateEntry]:
-    rows = await session.scalars(
-        select(StateEntry)
-        .where(StateEntry.org_id == org_id, StateEntry.waba_pk == waba_pk)
-        .order_by(StateEntry.subject, StateEntry.key)
-    )
-    return list(rows)

@@ -44,11 +44,6 @@ class Inspection:
     is_json_object: bool
 
 
-def signature_of(secret: bytes, body: bytes) -> str:
-    """What Meta puts in X-Hub-Signature-256 for ``body``."""
-    return SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
 def _is_json_object(body: bytes) -> bool:
     try:
         return isinstance(json.loads(body), dict)
