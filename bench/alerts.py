@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -41,6 +39,7 @@ from sqlalchemy import update
 from werkzeug import Request, Response
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from app.webhooks.sample_base import signature
 from bench.ingest import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,7 +173,7 @@ async def load(base: str, rate: float, duration: float) -> tuple[dict[str, float
         async def post(n: int) -> None:
             nonlocal failures
             phone, body = webhook_body(n)
-            sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            sig = signature(SECRET, body)
             started[phone] = time.monotonic()
             try:
                 response = await client.post(

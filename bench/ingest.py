@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -45,6 +44,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from app.webhooks.sample_base import signature as sign_body
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "1029384756"
@@ -94,7 +95,7 @@ def body_for(phase: str, n: int) -> bytes:
 
 
 def signature(body: bytes) -> str:
-    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return sign_body(SECRET, body)
 
 
 @dataclass

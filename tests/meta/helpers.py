@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from app.db.engine import Database
 from app.meta import service
 from app.meta.models import MetaApp
 from app.webhooks import intake_apps
+from app.webhooks.sample_base import signature
 
 APP_ID = "1234567890123456"
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -34,4 +32,4 @@ async def create_meta_app(
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return signature(secret, body)
