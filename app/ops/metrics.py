@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from starlette.requests import Request
 
 from app.lib.timeutil import utcnow
+from app.live.hub import hub_for
 from app.ops import queries
 from app.web.services import services
 
@@ -25,14 +26,6 @@ def _family(name: str, kind: str, doc: str, samples: Iterable[tuple[dict[str, st
         text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
         lines.append(f"{name}{{{text}}} {value:g}" if text else f"{name} {value:g}")
     return lines
-
-
-def _open_streams(request: Request) -> int | None:
-    try:
-        from app.live.hub import hub_for
-    except ImportError:  # live updates are not part of this build
-        return None
-    return hub_for(services(request).db).subscriber_count()
 
 
 async def render(request: Request) -> str:
@@ -76,16 +69,14 @@ async def render(request: Request) -> str:
         "Events stored now (retention purges messages events), by webhook field.",
         (({"field": f}, n) for f, n in events),
     )
-    if alerts is not None:
-        lines += _family(
-            "wabawatch_alert_deliveries",
-            "gauge",
-            "Alert deliveries in the outbox, by status.",
-            (({"status": s}, n) for s, n in alerts),
-        )
-    streams = _open_streams(request)
-    if streams is not None:
-        lines += _family(
-            "wabawatch_sse_streams_open", "gauge", "Event streams open in this process.", [({}, streams)]
-        )
+    lines += _family(
+        "wabawatch_alert_deliveries",
+        "gauge",
+        "Alert deliveries in the outbox, by status.",
+        (({"status": s}, n) for s, n in alerts),
+    )
+    streams = hub_for(svc.db).subscriber_count()
+    lines += _family(
+        "wabawatch_sse_streams_open", "gauge", "Event streams open in this process.", [({}, streams)]
+    )
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import Base
+from app.alerts.models import AlertDelivery
 from app.events.models import Event
 from app.meta.models import MetaApp
 from app.webhooks.models import (
@@ -76,12 +76,10 @@ async def events_by_field(session: AsyncSession) -> list[tuple[str, int]]:
     return [(field, int(n)) for field, n in rows]
 
 
-async def alert_deliveries_by_status(session: AsyncSession) -> list[tuple[str, int]] | None:
-    """None while the alerts tables are not part of the schema."""
-    table = Base.metadata.tables.get("alert_deliveries")
-    if table is None or "status" not in table.c:
-        return None
+async def alert_deliveries_by_status(session: AsyncSession) -> list[tuple[str, int]]:
     rows = await session.execute(
-        select(table.c.status, func.count()).group_by(table.c.status).order_by(table.c.status)
+        select(AlertDelivery.status, func.count())
+        .group_by(AlertDelivery.status)
+        .order_by(AlertDelivery.status)
     )
     return [(status, int(n)) for status, n in rows]
