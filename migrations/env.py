@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from app.db.engine import make_engine
@@ -30,16 +31,47 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def _foreign_keys(connection: Connection, on: bool) -> None:
+    # SQLite ignores this pragma inside a transaction: it goes in on its own, committed.
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
+def _dangling(connection: Connection) -> int:
+    return len(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
+
+
 def _configure(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    # Whether this run changes the schema at all (the release step runs it on every deploy).
+    moving = MigrationContext.configure(connection).get_current_revision() != context.get_revision_argument()
+    connection.commit()
+    dangling_before = 0
+    if sqlite:
+        # Batch mode rebuilds a table by copying it and dropping the original. With foreign keys
+        # on, that DROP deletes the rows of other tables that reference it (ON DELETE CASCADE), so
+        # they are off while migrating, and the references are checked before the commit instead.
+        _foreign_keys(connection, False)
+        if moving:
+            dangling_before = _dangling(connection)
+            connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
         render_item=_render_item,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite and moving and (dangling := _dangling(connection)) > dangling_before:
+                raise RuntimeError(
+                    f"migrating would leave {dangling - dangling_before} rows pointing at nothing"
+                )
+    finally:
+        if sqlite:
+            _foreign_keys(connection, True)
 
 
 async def _run_async() -> None:

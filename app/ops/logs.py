@@ -28,13 +28,16 @@ class _RequestIds:
     all an id needs, and far cheaper than a uuid4 (a getrandom system call on every request)."""
 
     def __init__(self) -> None:
-        self._pid = -1
-        self._prefix = ""
+        self._restart()
+        # A forked process must not repeat its parent's ids (checked at fork, not per request:
+        # os.getpid() is a system call).
+        os.register_at_fork(after_in_child=self._restart)
+
+    def _restart(self) -> None:
+        self._prefix = os.urandom(8).hex()
         self._counter = itertools.count()
 
     def new(self) -> str:
-        if self._pid != os.getpid():  # a forked process must not repeat its parent's ids
-            self._pid, self._prefix, self._counter = os.getpid(), os.urandom(8).hex(), itertools.count()
         return f"{self._prefix}{next(self._counter):016x}"
 
 

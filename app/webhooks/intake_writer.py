@@ -95,12 +95,15 @@ class GroupCommitWriter:
         self._writers = writers
         self._busy = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0
         self.committed = 0
 
     def start(self) -> None:
         """``writers`` batches may commit at once: 1 for SQLite (one writer at a time anyway); more
         on PostgreSQL, where a batch's round trips and commit would otherwise idle the next one."""
+        # Kept: asyncio.get_running_loop() costs a system call (getpid) on every request in 3.11.
+        self._loop = asyncio.get_running_loop()
         self._tasks = [
             asyncio.create_task(self._run(), name=f"webhook-group-commit-{n}") for n in range(self._writers)
         ]
@@ -139,11 +142,11 @@ class GroupCommitWriter:
         client_cert_verified: bool | None = None,
     ) -> bool:
         """True once the delivery is committed, False if its batch failed. Raises ``Overloaded``."""
-        if not self._tasks:
+        if not self._tasks or self._loop is None:
             raise Overloaded("the writer is not running")
         if len(self._queue) >= self._max_pending or self._queued_bytes + len(body) > self._max_pending_bytes:
             raise Overloaded("too many deliveries waiting")
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool] = self._loop.create_future()
         self._queue.append(Delivery(app_pk, body, sha256, status, received_at, future, client_cert_verified))
         self._queued_bytes += len(body)
         self._ready.set()
