@@ -7,8 +7,8 @@ Measured on this machine under load (64 connections, 2 cores shared with the loa
   had to take the GIL back from the busy event loop (up to the 5 ms switch interval each time);
 - psycopg from a thread (pool pre-ping, BEGIN, a multi-row INSERT parsed and planned anew for each
   batch size, pg_notify, COMMIT) cost ~45 µs of client CPU per row and five round trips per batch.
-So SQLite gets one plain ``sqlite3`` connection in one thread (the C library releases the GIL while
-it works) and one multi-row ``INSERT … ON CONFLICT`` in autocommit mode per batch. PostgreSQL gets
+So SQLite gets one plain ``sqlite3`` connection and one multi-row ``INSERT … ON CONFLICT`` in
+autocommit mode per batch, written on the event loop (``SqliteBatchStore`` says when not). PostgreSQL gets
 asyncpg on the event loop itself: one prepared statement per batch in autocommit, the columns sent
 as arrays (binary protocol), the worker's wake-up ``pg_notify`` inside the same statement, so one
 round trip commits the batch. The column values go through the columns' own bind processors, so
@@ -18,6 +18,7 @@ the stored format is exactly the ORM's.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -33,7 +34,9 @@ from sqlalchemy.engine import Dialect
 from app.db.engine import _sqlite_pragmas
 from app.db.url import async_url, ensure_sqlite_dir, is_sqlite
 from app.jobs.intake_listener import INTAKE_CHANNEL
-from app.webhooks.models import WebhookDelivery
+from app.webhooks.models import DEDUPLICATED, WebhookDelivery
+
+log = logging.getLogger(__name__)
 
 COLUMNS = (
     "app_pk",
@@ -65,12 +68,22 @@ PG_ARRAY_TYPES = (
 TABLE = WebhookDelivery.__tablename__
 # A body seen before only counts (PostgreSQL refuses to update one row twice in a statement, so
 # the writer merges repeats within a batch first and passes their count in duplicate_count).
+# Only a body that is not JSON can meet the row kept for it here (a JSON body is stored pending,
+# which the index leaves out, and the worker folds it): its repeats are counted at once.
 ON_CONFLICT = (
-    "ON CONFLICT (app_pk, body_sha256) DO UPDATE SET "
+    f"ON CONFLICT (app_pk, body_sha256) WHERE {DEDUPLICATED} DO UPDATE SET "
     f"duplicate_count = {TABLE}.duplicate_count + excluded.duplicate_count + 1, "
     "last_duplicate_at = excluded.received_at"
 )
 LOCK_WAIT_SECONDS = 10.0
+BUSY_RETRY_SECONDS = 0.001
+# SQLite: batches up to this many body bytes are written on the event loop (~1 ms of copying).
+INLINE_MAX_BYTES = 1024 * 1024
+# With synchronous=FULL every commit waits for the disk: those go to the writer thread.
+INLINE_SYNCHRONOUS = {"OFF", "NORMAL"}
+# About SQLite's default automatic checkpoint (1,000 pages of 4 KiB), and what a row adds to a body.
+CHECKPOINT_EVERY_BYTES = 4 * 1024 * 1024
+ROW_OVERHEAD_BYTES = 200
 # SQLite allows 32766 parameters per statement; a batch is one statement, so it stays well below.
 SQLITE_MAX_ROWS = 2000
 PG_MAX_ROWS = 10_000
@@ -121,7 +134,16 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 class SqliteBatchStore:
-    """One connection in one thread: SQLite has one writer at a time anyway."""
+    """One connection, used by one batch at a time (SQLite has one writer at a time anyway).
+
+    A batch is written on the event loop itself: handing it to a thread cost more than the write
+    (the thread had to take the GIL back from the busy event loop, up to a 5 ms switch interval
+    each time, while every request of the batch waited), and with the intake only appending (see
+    ``WebhookDelivery``) a small batch is ~10 µs a row of SQLite's time. What could block the loop
+    goes to the writer thread instead: a batch of large bodies, and every batch when
+    ``synchronous=FULL`` makes each commit wait for the disk. Checkpoints, which wait for the disk
+    whatever the setting, run in a thread of their own on a connection of their own.
+    """
 
     writers = 1
     max_rows = SQLITE_MAX_ROWS
@@ -131,44 +153,65 @@ class SqliteBatchStore:
         ensure_sqlite_dir(url)
         self._path = str(url.database)
         self._synchronous = sqlite_synchronous
+        self._inline = sqlite_synchronous.upper() in INLINE_SYNCHRONOUS
         self._processors = _processors(pysqlite_dialect())
         self._conn: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-writer")
+        self._checkpointer = Checkpointer(self._path)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             # Autocommit mode: each batch is one statement, which SQLite commits on its own.
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             _sqlite_pragmas(self._synchronous)(conn, None)
-            # SQLite's own busy handler sleeps with a growing backoff (up to 100 ms a try), so the
-            # write lock freed by the worker was often taken again before the writer woke; the
-            # writer retries itself, every millisecond (the intake answers Meta, so it goes first).
+            # The writer never waits inside SQLite: SQLite's own busy handler sleeps with a growing
+            # backoff (up to 100 ms a try), so the write lock the worker freed was often taken
+            # again before it woke; the writer retries itself every millisecond instead (the
+            # intake answers Meta, so it goes first), and never blocks the event loop to do so.
             conn.execute("PRAGMA busy_timeout=0")
+            # Checkpoints are the Checkpointer's, off the event loop.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             self._conn = conn
         return self._conn
 
-    def _store(self, rows: list[dict[str, Any]]) -> None:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                return self._store_once(rows)
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.001)
-
-    def _store_once(self, rows: list[dict[str, Any]]) -> None:
-        # One statement in autocommit mode is its own transaction, and one call into SQLite: each
-        # call lets go of the GIL, and taking it back from the busy event loop can take a while.
-        params = [
+    def _params(self, rows: list[dict[str, Any]]) -> list[Any]:
+        return [
             row[name] if process is None else process(row[name])
             for row in rows
             for name, process in self._processors
         ]
-        self._connection().execute(sqlite_upsert(len(rows)), params)
+
+    def _execute(self, sql: str, params: list[Any]) -> None:
+        self._connection().execute(sql, params)
+
+    def _execute_waiting(self, sql: str, params: list[Any]) -> None:
+        """In the writer thread: retries while another connection holds the write lock."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return self._execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(BUSY_RETRY_SECONDS)
 
     async def store(self, rows: list[dict[str, Any]]) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._store, rows)
+        # One statement in autocommit mode: its own transaction, committed when it returns.
+        sql, params = sqlite_upsert(len(rows)), self._params(rows)
+        size = sum(row["size"] for row in rows)
+        if not self._inline or size > INLINE_MAX_BYTES:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._execute_waiting, sql, params)
+        else:
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    self._execute(sql, params)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(BUSY_RETRY_SECONDS)
+        self._checkpointer.wrote(size + len(rows) * ROW_OVERHEAD_BYTES)
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -176,6 +219,53 @@ class SqliteBatchStore:
             self._conn = None
 
     async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown(wait=True)
+        await self._checkpointer.close()
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file, in a thread, once about ``every`` bytes have
+    been appended to it since the last time (SQLite's own automatic checkpoint would run inside
+    the commit that crosses its threshold: on the event loop). PASSIVE: it never waits for a
+    reader or a writer, and writers never wait for it."""
+
+    def __init__(self, path: str, every: int = CHECKPOINT_EVERY_BYTES) -> None:
+        self._path = path
+        self._every = every
+        self._pending = 0
+        self._running: asyncio.Future[None] | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-checkpoint")
+        self.checkpoints = 0
+
+    def wrote(self, size: int) -> None:
+        self._pending += size
+        if self._pending >= self._every and (self._running is None or self._running.done()):
+            self._pending = 0
+            self._running = asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
+            self._running.add_done_callback(self._done)
+
+    def _checkpoint(self) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout=1000")
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self.checkpoints += 1
+
+    def _done(self, future: asyncio.Future[None]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            # Nothing is lost: the rows are committed in the WAL, and the next one tries again.
+            log.warning("WAL checkpoint failed (%s)", type(future.exception()).__name__)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        if self._running is not None:
+            await asyncio.gather(self._running, return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=True)
 

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin
@@ -16,12 +27,31 @@ class DeliveryStatus:
     FAILED = "failed"  # splitting failed after all retries
 
 
+# Which deliveries the one-per-(app, body) rule covers: all but those the worker has not yet seen.
+DEDUPLICATED = "status <> 'pending'"
+
+
 class WebhookDelivery(IdMixin, Base):
-    """One signed POST from Meta, stored byte for byte before the 200 is sent."""
+    """One signed POST from Meta, stored byte for byte before the 200 is sent.
+
+    A body Meta sends again is kept once, with ``duplicate_count``. A JSON body is deduplicated by
+    the worker, not at intake: the intake only appends (a unique index over random hashes would
+    cost each commit a page write per row, which was most of the receiver's database time), and
+    the worker folds a pending copy into the row already kept for that body (``app.webhooks.dedup``),
+    so every body that is not pending exists once. A body that is not JSON is never pending, so the
+    intake itself counts its repeats.
+    """
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        UniqueConstraint("app_pk", "body_sha256"),
+        Index(
+            "uq_webhook_deliveries_app_body",
+            "app_pk",
+            "body_sha256",
+            unique=True,
+            sqlite_where=text(DEDUPLICATED),
+            postgresql_where=text(DEDUPLICATED),
+        ),
         Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_app_received", "app_pk", "received_at"),
     )

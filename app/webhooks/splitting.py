@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.events.parsing import change_dedup_key, routing_waba_id
 from app.jobs import claims
 from app.wabas import queries as wabas_queries
+from app.webhooks.dedup import fold_repeats
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
 
 _MAX_ERROR = 2000
@@ -183,9 +184,12 @@ async def split_deliveries(
     session: AsyncSession, deliveries: Sequence[WebhookDelivery], *, now: datetime
 ) -> int:
     """Splits deliveries into changes and marks each processed (or failed, saying why); returns how
-    many changes were new. A batch costs one routing read per Meta app and one insert in all; a
+    many changes were new. A pending copy of a body kept already is folded into that row instead
+    (``app.webhooks.dedup``). A batch costs one routing read per Meta app and one insert in all; a
     change that several deliveries carry belongs to the first of them."""
-    split = [(delivery, _split_one(delivery, now=now)) for delivery in deliveries]
+    split = [
+        (delivery, _split_one(delivery, now=now)) for delivery in await fold_repeats(session, deliveries)
+    ]
     wanted: dict[int, set[str]] = {}
     for delivery, items in split:
         wanted.setdefault(delivery.app_pk, set()).update(i.waba_id for i in items if i.waba_id)

@@ -14,6 +14,7 @@ from app.db.engine import Database
 from app.main import Dispatcher
 from app.meta.models import MetaApp
 from app.webhooks.models import WebhookDelivery, WebhookRejection
+from app.webhooks.processing import Processor
 from tests.meta.helpers import APP_ID, SECRET, VERIFY_TOKEN, create_meta_app, sign
 
 URL = f"/webhooks/whatsapp/{APP_ID}"
@@ -252,9 +253,28 @@ async def test_the_same_body_twice_is_stored_once_and_counted(
 ) -> None:
     for _ in range(3):
         assert (await post(client, ESCAPED_BODY, sign(ESCAPED_BODY))).status_code == 200
+    # Every 200 is a stored copy; the worker keeps one and counts the others.
+    assert [d.status for d in await deliveries(db)] == ["pending"] * 3
+    first = (await deliveries(db))[0]
+    await Processor(db).run_until_idle()
     [stored] = await deliveries(db)
+    assert stored.id == first.id
+    assert stored.status == "processed"
     assert stored.duplicate_count == 2
-    assert stored.last_duplicate_at is not None
+    assert stored.received_at == first.received_at
+    assert stored.last_duplicate_at is not None and stored.last_duplicate_at > first.received_at
+
+
+async def test_a_body_that_is_not_json_is_counted_again_at_once(
+    client: httpx2.AsyncClient, db: Database, meta_app: MetaApp
+) -> None:
+    """Never pending, so the worker never sees it: the intake counts its repeats itself."""
+    body = b"still not json"
+    for _ in range(3):
+        assert (await post(client, body, sign(body))).status_code == 400
+    [stored] = await deliveries(db)
+    assert stored.status == "invalid_json"
+    assert stored.duplicate_count == 2
 
 
 async def test_a_batch_body_with_several_entries_and_changes_is_one_delivery(
