@@ -188,6 +188,6 @@ async def test_a_pending_copy_can_sit_beside_the_kept_row_until_the_worker_comes
     await Processor(db).run_until_idle()
     await store_delivery(db, meta_app, PIN_CHANGED)
     assert len(await deliveries(db)) == 2
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         async with db.transaction() as session:
             await session.execute(text("UPDATE webhook_deliveries SET status = 'processed'"))

@@ -262,7 +262,8 @@ async def test_the_same_body_twice_is_stored_once_and_counted(
     assert stored.status == "processed"
     assert stored.duplicate_count == 2
     assert stored.received_at == first.received_at
-    assert stored.last_duplicate_at is not None and stored.last_duplicate_at > first.received_at
+    assert stored.last_duplicate_at is not None
+    assert stored.last_duplicate_at > first.received_at
 
 
 async def test_a_body_that_is_not_json_is_counted_again_at_once(
