@@ -140,9 +140,10 @@ class SqliteBatchStore:
     (the thread had to take the GIL back from the busy event loop, up to a 5 ms switch interval
     each time, while every request of the batch waited), and with the intake only appending (see
     ``WebhookDelivery``) a small batch is ~10 µs a row of SQLite's time. What could block the loop
-    goes to the writer thread instead: a batch of large bodies, and every batch when
-    ``synchronous=FULL`` makes each commit wait for the disk. Checkpoints, which wait for the disk
-    whatever the setting, run in a thread of their own on a connection of their own.
+    goes to the writer thread instead: a batch of large bodies, every batch when
+    ``synchronous=FULL`` makes each commit wait for the disk, and a batch that finds the write lock
+    taken. Checkpoints, which wait for the disk whatever the setting, run in a thread of their own
+    on a connection of their own.
     """
 
     writers = 1
@@ -199,18 +200,20 @@ class SqliteBatchStore:
         # One statement in autocommit mode: its own transaction, committed when it returns.
         sql, params = sqlite_upsert(len(rows)), self._params(rows)
         size = sum(row["size"] for row in rows)
-        if not self._inline or size > INLINE_MAX_BYTES:
+        inline = self._inline and size <= INLINE_MAX_BYTES
+        if inline:
+            try:
+                self._execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                # Another connection (the worker) holds the write lock. The writer thread tries
+                # again every millisecond, so it takes the lock as soon as the worker commits; a
+                # retry timer on this loop would often fire only after the worker, running on the
+                # same loop, had begun its next transaction.
+                inline = False
+        if not inline:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._execute_waiting, sql, params)
-        else:
-            deadline = time.monotonic() + LOCK_WAIT_SECONDS
-            while True:
-                try:
-                    self._execute(sql, params)
-                    break
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or time.monotonic() > deadline:
-                        raise
-                await asyncio.sleep(BUSY_RETRY_SECONDS)
         self._checkpointer.wrote(size + len(rows) * ROW_OVERHEAD_BYTES)
 
     def _close(self) -> None:

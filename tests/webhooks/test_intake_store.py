@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
+import time
 
 import httpx2
 import pytest
@@ -88,3 +90,36 @@ async def test_a_connection_the_server_closed_costs_one_503_then_the_store_recon
     assert statuses[0] in (200, 503)  # whether the writer noticed before or while sending
     assert statuses[1:] == [200] * 4
     assert await count_deliveries(db) == 1 + statuses.count(200)
+
+
+async def test_deliveries_wait_for_a_write_lock_held_elsewhere_without_blocking_other_requests(
+    client: httpx2.AsyncClient, db: Database, meta_app: MetaApp, db_kind: str, settings: Settings
+) -> None:
+    """SQLite: another connection (the worker's) holds the one write lock. The deliveries are
+    answered once they are committed after it lets go, and the app answers other requests meanwhile."""
+    if db_kind != "sqlite":
+        pytest.skip("SQLite's one write lock")
+    path = settings.database_url.split("///", 1)[1]
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+
+        async def post(n: int) -> int:
+            body = body_for(n, "locked")
+            response = await client.post(
+                f"/webhooks/whatsapp/{APP_ID}", content=body, headers={"X-Hub-Signature-256": sign(body)}
+            )
+            return response.status_code
+
+        posts = asyncio.gather(*(post(n) for n in range(20)))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        assert (await client.get("/healthz")).status_code == 200
+        assert time.monotonic() - started < 0.2
+        assert not posts.done()
+        assert await count_deliveries(db) == 0
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    assert await asyncio.wait_for(posts, 5) == [200] * 20
+    assert await count_deliveries(db) == 20
