@@ -21,6 +21,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.lib.timeutil import utcnow
 from app.meta import service as meta_service
+from app.ops.logs import request_id, request_id_for
 from app.ops.mtls import VERIFY_HEADER, ClientCertCheck
 from app.web.services import Services
 from app.webhooks import intake_counters as counters
@@ -67,17 +68,20 @@ def inspect(secret: bytes, body: bytes, signature: str) -> Inspection:
 class DeliveryHeaders:
     content_length: str | None = None
     signature: str | None = None
+    request_id: bytes | None = None
     client_verify: bool = False  # whether a proxy's client-certificate verdict came with it
 
 
 def _delivery_headers(scope: Scope) -> DeliveryHeaders:
-    """What the delivery path needs of the headers, in one pass over them (the first of repeats)."""
+    """What the receiver needs of the headers, in one pass over them (the first of repeats)."""
     found = DeliveryHeaders()
     for key, value in scope["headers"]:
         if key == b"content-length" and found.content_length is None:
             found.content_length = value.decode("latin-1")
         elif key == b"x-hub-signature-256" and found.signature is None:
             found.signature = value.decode("latin-1")
+        elif key == b"x-request-id" and found.request_id is None:
+            found.request_id = value
         elif key == VERIFY_HEADER:
             found.client_verify = True
     return found
@@ -88,30 +92,43 @@ COMMON_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store"),
 )
-# "Stored": the answer to nearly every request, so built once. No body (so no content headers):
-# Meta reads only the status, and an empty body spares the server a second write per request.
-STORED_START: Message = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]}
+# "Stored", the answer to nearly every request, has no body (so no content headers): Meta reads only
+# the status, and an empty body spares the server a second write per request.
+STORED_LENGTH = (b"content-length", b"0")
 EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 
 
-async def respond(
-    send: Send, status: int, text: str = "", headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    body = text.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*COMMON_HEADERS, (b"content-length", str(len(body)).encode()), *(headers or [])],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+@dataclass(slots=True)
+class Reply:
+    """How a request is answered: every answer carries its request id."""
 
+    send: Send
+    request_id: tuple[bytes, bytes]
 
-async def respond_stored(send: Send) -> None:
-    # Copies: a middleware may add headers to the message it is given (the request id does).
-    await send({**STORED_START, "headers": list(STORED_START["headers"])})
-    await send(EMPTY_BODY)
+    async def text(self, status: int, text: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        body = text.encode()
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    *COMMON_HEADERS,
+                    (b"content-length", str(len(body)).encode()),
+                    *headers,
+                    self.request_id,
+                ],
+            }
+        )
+        await self.send({"type": "http.response.body", "body": body})
+
+    async def stored(self) -> None:
+        await self.send(
+            {"type": "http.response.start", "status": 200, "headers": [STORED_LENGTH, self.request_id]}
+        )
+        await self.send(EMPTY_BODY)
+
+    async def unavailable(self) -> None:
+        await self.text(503, "Service Unavailable", ((b"retry-after", b"5"),))
 
 
 class TooLarge(Exception):
@@ -190,16 +207,25 @@ class WebhookReceiver:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        headers = _delivery_headers(scope)
+        rid = request_id_for(headers.request_id)
+        token = request_id.set(rid)  # for every log line written meanwhile
+        try:
+            await self._answer(scope, receive, Reply(send, (b"x-request-id", rid.encode())), headers)
+        finally:
+            request_id.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, reply: Reply, headers: DeliveryHeaders) -> None:
         match = PATH_RE.match(scope["path"])
         if match is None:
-            await respond(send, 404, "Not Found")
+            await reply.text(404, "Not Found")
             return
         method = scope["method"]
         if method not in ("GET", "POST"):
-            await respond(send, 405, "Method Not Allowed", [(b"allow", b"GET, POST")])
+            await reply.text(405, "Method Not Allowed", ((b"allow", b"GET, POST"),))
             return
         if self.apps is None or self.writer is None or self.counters is None:
-            await respond(send, 503, "Service Unavailable", [(b"retry-after", b"5")])
+            await reply.unavailable()
             return
         app_id = match.group(1)
         try:
@@ -207,16 +233,16 @@ class WebhookReceiver:
             app = await self.apps.get(app_id) if isinstance(found, Missing) else found
         except Exception as exc:
             log.error("webhook for app %s: app lookup failed (%s); answered 503", app_id, type(exc).__name__)
-            await respond(send, 503, "Service Unavailable", [(b"retry-after", b"5")])
+            await reply.unavailable()
             return
         if app is None:
-            await respond(send, 404, "Not Found")
+            await reply.text(404, "Not Found")
         elif method == "GET":
-            await self._handshake(scope, send, app)
+            await self._handshake(scope, reply, app)
         else:
-            await self._delivery(scope, receive, send, app)
+            await self._delivery(scope, receive, reply, app, headers)
 
-    async def _handshake(self, scope: Scope, send: Send, app: KnownApp) -> None:
+    async def _handshake(self, scope: Scope, reply: Reply, app: KnownApp) -> None:
         params = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         mode = params.get("hub.mode", [""])[0]
         token = params.get("hub.verify_token", [""])[0]
@@ -224,10 +250,10 @@ class WebhookReceiver:
         token_ok = hmac.compare_digest(token.encode(), app.verify_token)
         if mode != "subscribe" or not token_ok or challenge is None:
             log.warning("webhook handshake for app %s refused", app.app_id)
-            await respond(send, 403, "Forbidden")
+            await reply.text(403, "Forbidden")
             return
         await self._record_handshake(app)
-        await respond(send, 200, challenge)
+        await reply.text(200, challenge)
 
     async def _record_handshake(self, app: KnownApp) -> None:
         """Best effort: the handshake is valid whether or not the time is recorded."""
@@ -242,16 +268,18 @@ class WebhookReceiver:
         client = scope.get("client")
         return str(client[0]) if client else "unknown"
 
-    async def _refuse(self, scope: Scope, send: Send, app: KnownApp, reason: str) -> None:
+    async def _refuse(self, scope: Scope, reply: Reply, app: KnownApp, reason: str) -> None:
         """Counted (in memory, flushed about once a second) and answered; nothing else is kept."""
         assert self.counters is not None
         self.counters.add(app_id=app.app_id, app_pk=app.pk, reason=reason, client=self._client(scope))
         if reason == counters.TOO_LARGE:
-            await respond(send, 413, "Payload Too Large", [(b"connection", b"close")])
+            await reply.text(413, "Payload Too Large", ((b"connection", b"close"),))
         else:
-            await respond(send, 401, "Unauthorized")
+            await reply.text(401, "Unauthorized")
 
-    async def _delivery(self, scope: Scope, receive: Receive, send: Send, app: KnownApp) -> None:
+    async def _delivery(
+        self, scope: Scope, receive: Receive, reply: Reply, app: KnownApp, headers: DeliveryHeaders
+    ) -> None:
         assert self.writer is not None
         if self._client_cert is not None and not self._client_cert.verified(scope):
             # WEBHOOK_REQUIRE_CLIENT_CERT: only via the proxy that verified Meta's certificate.
@@ -259,29 +287,28 @@ class WebhookReceiver:
             self.counters.add(
                 app_id=app.app_id, app_pk=app.pk, reason="client_cert", client=self._client(scope)
             )
-            await respond(send, 403, "Forbidden")
+            await reply.text(403, "Forbidden")
             return
-        headers = _delivery_headers(scope)
         declared, signature = headers.content_length, headers.signature
         if declared is not None and declared.strip().isdigit() and int(declared) > self._max_body:
-            await self._refuse(scope, send, app, counters.TOO_LARGE)  # without reading the body
+            await self._refuse(scope, reply, app, counters.TOO_LARGE)  # without reading the body
             return
         try:
             body = await read_body(receive, self._max_body)
         except TooLarge:
-            await self._refuse(scope, send, app, counters.TOO_LARGE)
+            await self._refuse(scope, reply, app, counters.TOO_LARGE)
             return
         except Disconnected:
             return
         if not signature:
-            await self._refuse(scope, send, app, counters.MISSING_SIGNATURE)
+            await self._refuse(scope, reply, app, counters.MISSING_SIGNATURE)
             return
         if len(body) > THREAD_THRESHOLD:
             result = await asyncio.to_thread(inspect, app.secret, body, signature)
         else:
             result = inspect(app.secret, body, signature)
         if not result.signed:
-            await self._refuse(scope, send, app, counters.BAD_SIGNATURE)
+            await self._refuse(scope, reply, app, counters.BAD_SIGNATURE)
             return
         status = DeliveryStatus.PENDING if result.is_json_object else DeliveryStatus.INVALID_JSON
         try:
@@ -300,8 +327,8 @@ class WebhookReceiver:
         except Overloaded:
             stored = False
         if not stored:
-            await respond(send, 503, "Service Unavailable", [(b"retry-after", b"5")])
+            await reply.unavailable()
         elif status == DeliveryStatus.INVALID_JSON:
-            await respond(send, 400, "The body is not a JSON object; it was kept for inspection.")
+            await reply.text(400, "The body is not a JSON object; it was kept for inspection.")
         else:
-            await respond_stored(send)
+            await reply.stored()

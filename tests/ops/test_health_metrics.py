@@ -3,6 +3,7 @@ responses and log lines."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -152,3 +153,9 @@ def test_request_ids_made_here_are_distinct_and_32_hex_characters() -> None:
     made = [new_request_id() for _ in range(1000)]
     assert len(set(made)) == len(made)
     assert all(len(rid) == 32 and int(rid, 16) >= 0 for rid in made)
+
+
+def test_what_startup_built_is_frozen_out_of_garbage_collection(app: Dispatcher) -> None:
+    """A full collection over startup's objects stalled every request for ~20 ms (the receiver's p99
+    under load went 7 -> 50+ ms); after startup the collector no longer walks them."""
+    assert gc.get_freeze_count() > 50_000
