@@ -9,7 +9,8 @@ endpoint that only reads the body. Then, on loopback, every phase bounded to 20 
 
 1. throughput: distinct, correctly signed POSTs at concurrency C to the bare endpoint, the receiver
    and the bare endpoint again (wrk with a Lua script over pre-generated signed bodies when wrk is
-   installed, otherwise an asyncio load generator; the output says which), requests/s, p50/p99,
+   installed, ``apt-get install wrk``; otherwise an asyncio load generator, which takes a good part
+   of the CPU the servers share with it; the output says which), requests/s, p50/p99,
    the server's CPU time per request, and the ratio to the mean of the two bare runs;
 2. fixed rate: 300 req/s (asyncio, one request per tick) and its p50/p99;
 3. crash: SIGKILL the server during load, restart it, and check that every delivery answered 200 is
@@ -587,6 +588,8 @@ async def main_async(args: argparse.Namespace) -> None:
             f"load: concurrency {args.concurrency}, {duration}s per phase, distinct signed bodies, loopback"
         )
         print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
+        if shutil.which("wrk") is None and not args.no_wrk:
+            print("wrk is not installed (apt-get install wrk): the asyncio generator competes for the CPU")
         print("-- intake alone (no worker)")
         with servers(db, worker=False) as (app, bare):
             # The bare endpoint before and after the receiver: other load on the machine moves both.

@@ -5,7 +5,7 @@ over every request that arrived meanwhile, so latency stays near one commit whil
 with concurrency. Each request waits on a future that resolves only after its batch commits.
 
 If a batch fails, every request in it is answered 503 and nothing is retried here: 503 is always safe
-(Meta retries for days and the same body is stored once), while retrying row by row during a database
+(Meta retries for days and the worker keeps a body once), while retrying row by row during a database
 outage would add load exactly when the database is struggling. The one failure a single row can cause
 (its app deleted meanwhile) is handled by ``on_failure`` dropping the cached apps.
 """

@@ -3,7 +3,8 @@
 Two passes of the worker, each over rows it claims (``app.jobs.claims``):
 
 split (``app.webhooks.splitting``)
-    A pending delivery becomes one ``WebhookChange`` per ``entry[].changes[]``, inserted or ignored
+    A pending copy of a body kept already is folded into that row (``app.webhooks.dedup``). Any other
+    pending delivery becomes one ``WebhookChange`` per ``entry[].changes[]``, inserted or ignored
     on (app_pk, dedup_key): a change Meta sends again, in any delivery, becomes nothing new. The
     change is routed to the org that registered (app, WABA), or kept as unrouted until one does.
 process
