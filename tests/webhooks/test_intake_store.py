@@ -15,7 +15,7 @@ from app.db.engine import Database
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
 from app.settings import Settings
-from app.webhooks.intake_store import open_batch_store
+from app.webhooks.intake_store import Checkpointer, SqliteBatchStore, open_batch_store
 from app.webhooks.intake_writer import GroupCommitWriter
 from app.webhooks.models import WebhookDelivery
 from tests.meta.helpers import APP_ID, create_meta_app, sign
@@ -123,3 +123,49 @@ async def test_deliveries_wait_for_a_write_lock_held_elsewhere_without_blocking_
         holder.close()
     assert await asyncio.wait_for(posts, 5) == [200] * 20
     assert await count_deliveries(db) == 20
+
+
+def _rows_for(app_pk: int, count: int, marker: str) -> list[dict[str, object]]:
+    now = utcnow()
+    rows: list[dict[str, object]] = []
+    for n in range(count):
+        body = body_for(n, marker)
+        rows.append(
+            {
+                "app_pk": app_pk,
+                "body_sha256": hashlib.sha256(body).hexdigest(),
+                "body": body,
+                "size": len(body),
+                "received_at": now,
+                "client_cert_verified": None,
+                "duplicate_count": 0,
+                "last_duplicate_at": None,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("synchronous", ["NORMAL", "FULL"])
+async def test_sqlite_batches_are_committed_and_the_wal_is_checkpointed_off_the_loop(
+    db: Database, meta_app: MetaApp, db_kind: str, settings: Settings, synchronous: str
+) -> None:
+    """The intake's own connection never checkpoints (that would wait for the disk on the event
+    loop): its Checkpointer does, in a thread, once enough has been written. With FULL every commit
+    waits for the disk, so the writer thread makes them."""
+    if db_kind != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    store = open_batch_store(settings.database_url, sqlite_synchronous=synchronous)
+    assert isinstance(store, SqliteBatchStore)
+    store._checkpointer = Checkpointer(store._path, every=64 * 1024)
+    try:
+        for batch in range(10):
+            await store.store(_rows_for(meta_app.id, 50, f"wal-{batch}"))
+        (autocheckpoint,) = store._connection().execute("PRAGMA wal_autocheckpoint").fetchone()
+    finally:
+        await store.close()
+    assert autocheckpoint == 0
+    assert store._checkpointer.checkpoints >= 1
+    assert await count_deliveries(db) == 500
