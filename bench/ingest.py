@@ -13,7 +13,8 @@ endpoint that only reads the body. Then, on loopback, every phase bounded to 20 
    takes a good part of the CPU the servers share with it; the output says which): requests/s,
    p50/p99, the server's CPU time per request, and the median over the rounds of the receiver's
    throughput over the mean of the bare runs either side of it;
-2. fixed rate: 300 req/s (asyncio, one request per tick) and its p50/p99;
+2. fixed rate: 300 req/s (asyncio, one request per tick) and its p50/p99, intake alone and then with
+   the worker, after a 3 s warm-up at that rate that is not counted (the worker starting up);
 3. crash: SIGKILL the server during load, restart it, and check that every delivery answered 200 is
    in the database (by sha256); then whether the processing worker finishes the pending deliveries.
 """
@@ -54,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "1029384756"
 SECRET = "b3nchm4rk-s3cr3t-0123456789abcdef"
 MAX_PHASE_SECONDS = 20
+WARMUP_SECONDS = 3.0
 
 
 async def _bare(request: Request) -> Response:
@@ -634,6 +636,13 @@ async def main_async(args: argparse.Namespace) -> None:
         worker = "in-process worker" if db.is_sqlite else "`wabawatch worker` process"
         print(f"-- with the {worker}, on a fresh database")
         with servers(db, worker=True) as (app, bare):
+            # Not counted: the worker starting up (a separate process on PostgreSQL, importing while
+            # the web process answers) and every statement's first compile happen in these seconds.
+            warm = [body_for("warm", n) for n in range(int(args.rate * WARMUP_SECONDS) + 1)]
+            warm_r = await fixed_rate(app.port, warm, args.rate, WARMUP_SECONDS)
+            print(
+                f"warm-up, not counted: {WARMUP_SECONDS:.0f}s at {args.rate:.0f} req/s, p99 {warm_r.p99_ms:.1f} ms"
+            )
             fixed = await fixed_rate(app.port, rate_bodies, args.rate, duration)
             print(fixed.line() + "  (target p99 < 50 ms)")
             for line in await crash_check(app, db, args.concurrency):
