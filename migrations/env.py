@@ -43,14 +43,17 @@ def _dangling(connection: Connection) -> int:
 
 def _configure(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
-    # Whether this run changes the schema at all (the release step runs it on every deploy).
-    moving = MigrationContext.configure(connection).get_current_revision() != context.get_revision_argument()
-    connection.commit()
-    dangling_before = 0
+    dangling_before: int | None = None  # counted only when this run changes the schema on SQLite
     if sqlite:
         # Batch mode rebuilds a table by copying it and dropping the original. With foreign keys
         # on, that DROP deletes the rows of other tables that reference it (ON DELETE CASCADE), so
         # they are off while migrating, and the references are checked before the commit instead.
+        # The check reads every reference, so it is skipped when nothing is to be migrated (the
+        # release step runs this on every deploy).
+        moving = (
+            MigrationContext.configure(connection).get_current_revision() != context.get_revision_argument()
+        )
+        connection.commit()
         _foreign_keys(connection, False)
         if moving:
             dangling_before = _dangling(connection)
@@ -65,7 +68,7 @@ def _configure(connection: Connection) -> None:
     try:
         with context.begin_transaction():
             context.run_migrations()
-            if sqlite and moving and (dangling := _dangling(connection)) > dangling_before:
+            if dangling_before is not None and (dangling := _dangling(connection)) > dangling_before:
                 raise RuntimeError(
                     f"migrating would leave {dangling - dangling_before} rows pointing at nothing"
                 )

@@ -86,6 +86,11 @@ async def all_events(db: Database) -> list[Event]:
         return list(await session.scalars(select(Event).order_by(Event.id)))
 
 
+async def all_deliveries(db: Database) -> list[WebhookDelivery]:
+    async with db.read() as session:
+        return list(await session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
+
+
 async def all_changes(db: Database) -> list[WebhookChange]:
     async with db.read() as session:
         return list(await session.scalars(select(WebhookChange).order_by(WebhookChange.id)))

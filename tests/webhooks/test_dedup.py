@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from app.db.engine import Database
 from app.lib.timeutil import utcnow
@@ -22,6 +22,7 @@ from tests.meta.helpers import create_meta_app
 from tests.wabas.support import (
     WABA_ID,
     all_changes,
+    all_deliveries,
     all_events,
     body,
     changes_of,
@@ -38,11 +39,6 @@ async def meta_app(db: Database) -> MetaApp:
     return await create_meta_app(db)
 
 
-async def deliveries(db: Database) -> list[WebhookDelivery]:
-    async with db.read() as session:
-        return list(await session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
-
-
 async def test_a_copy_of_a_body_kept_already_is_folded_into_it(
     db: Database, personas: Personas, meta_app: MetaApp
 ) -> None:
@@ -54,7 +50,7 @@ async def test_a_copy_of_a_body_kept_already_is_folded_into_it(
 
     await Processor(db).run_until_idle()
 
-    [kept] = await deliveries(db)
+    [kept] = await all_deliveries(db)
     assert kept.id == first
     assert kept.status == DeliveryStatus.PROCESSED
     assert kept.duplicate_count == 1
@@ -72,7 +68,7 @@ async def test_copies_in_one_batch_are_one_row_counting_the_others(
 
     await Processor(db, deliveries_per_batch=10).run_until_idle()
 
-    rows = await deliveries(db)
+    rows = await all_deliveries(db)
     assert [r.id for r in rows] == [ids[0], other]
     assert rows[0].duplicate_count == 2
     assert rows[1].duplicate_count == 0
@@ -93,7 +89,7 @@ async def test_a_copy_that_had_counted_repeats_itself_brings_them_along(
 
     await Processor(db).run_until_idle()
 
-    [kept] = await deliveries(db)
+    [kept] = await all_deliveries(db)
     assert kept.duplicate_count == 4
 
 
@@ -110,11 +106,11 @@ async def test_an_older_copy_waiting_for_a_retry_gives_the_kept_row_its_first_ti
         row.attempts, row.next_attempt_at = 1, start + timedelta(minutes=5)
     newer = await store_delivery(db, meta_app, PIN_CHANGED, received_at=start + timedelta(minutes=1))
     await Processor(db, clock=lambda: start + timedelta(minutes=2)).run_until_idle()
-    assert [(r.id, r.status) for r in await deliveries(db)] == [(older, "pending"), (newer, "processed")]
+    assert [(r.id, r.status) for r in await all_deliveries(db)] == [(older, "pending"), (newer, "processed")]
 
     await Processor(db, clock=lambda: start + timedelta(minutes=6)).run_until_idle()
 
-    [kept] = await deliveries(db)
+    [kept] = await all_deliveries(db)
     assert kept.id == newer
     assert kept.received_at == start
     assert kept.last_duplicate_at == start + timedelta(minutes=1)
@@ -129,7 +125,7 @@ async def test_the_same_body_for_two_apps_is_kept_for_each(db: Database, meta_ap
 
     await Processor(db).run_until_idle()
 
-    rows = await deliveries(db)
+    rows = await all_deliveries(db)
     assert sorted(r.app_pk for r in rows) == sorted([meta_app.id, other_app.id])
     assert [r.duplicate_count for r in rows] == [0, 0]
 
@@ -174,7 +170,7 @@ async def test_two_workers_holding_copies_of_one_body_keep_it_once(
     release.set()
     await asyncio.gather(one, two)
 
-    [kept] = await deliveries(db)
+    [kept] = await all_deliveries(db)
     assert kept.id == first
     assert kept.status == DeliveryStatus.PROCESSED
     assert kept.duplicate_count == 1
@@ -187,7 +183,7 @@ async def test_a_pending_copy_can_sit_beside_the_kept_row_until_the_worker_comes
     await store_delivery(db, meta_app, PIN_CHANGED)
     await Processor(db).run_until_idle()
     await store_delivery(db, meta_app, PIN_CHANGED)
-    assert len(await deliveries(db)) == 2
+    assert len(await all_deliveries(db)) == 2
     with pytest.raises(Exception, match=r"(?i)unique"):
         async with db.transaction() as session:
             await session.execute(text("UPDATE webhook_deliveries SET status = 'processed'"))

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from app.db.engine import Database
 from app.main import Dispatcher
 from app.meta.models import MetaApp
-from app.webhooks.models import WebhookDelivery, WebhookRejection
+from app.webhooks.models import WebhookRejection
 from app.webhooks.processing import Processor
 from tests.meta.helpers import APP_ID, SECRET, VERIFY_TOKEN, create_meta_app, sign
+from tests.wabas.support import all_deliveries
 
 URL = f"/webhooks/whatsapp/{APP_ID}"
 
@@ -37,11 +38,6 @@ async def post(client: httpx2.AsyncClient, body: bytes, signature: str | None = 
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
     return await client.post(URL, content=body, headers=headers)
-
-
-async def deliveries(db: Database) -> list[WebhookDelivery]:
-    async with db.read() as session:
-        return list(await session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
 
 
 async def flushed_rejections(app: Dispatcher, db: Database) -> dict[str, int]:
@@ -99,7 +95,7 @@ async def test_post_for_an_unknown_app_is_404(
         "/webhooks/whatsapp/999", content=b"{}", headers={"X-Hub-Signature-256": sign(b"{}")}
     )
     assert response.status_code == 404
-    assert await deliveries(db) == []
+    assert await all_deliveries(db) == []
 
 
 async def test_escaped_body_is_verified_on_its_raw_bytes_and_stored_byte_for_byte(
@@ -107,7 +103,7 @@ async def test_escaped_body_is_verified_on_its_raw_bytes_and_stored_byte_for_byt
 ) -> None:
     response = await post(client, ESCAPED_BODY, sign(ESCAPED_BODY))
     assert response.status_code == 200
-    [stored] = await deliveries(db)
+    [stored] = await all_deliveries(db)
     assert stored.body == ESCAPED_BODY
     assert stored.body_sha256 == hashlib.sha256(ESCAPED_BODY).hexdigest()
     assert stored.size == len(ESCAPED_BODY)
@@ -123,7 +119,7 @@ async def test_raw_utf8_body_is_verified_on_its_raw_bytes(
     assert "é".encode() in body
     response = await post(client, body, sign(body))
     assert response.status_code == 200
-    [stored] = await deliveries(db)
+    [stored] = await all_deliveries(db)
     assert stored.body == body
 
 
@@ -135,7 +131,7 @@ async def test_reserialised_body_fails_the_signature(
     assert json.loads(reserialised) == json.loads(ESCAPED_BODY)
     response = await post(client, reserialised, sign(ESCAPED_BODY))
     assert response.status_code == 401
-    assert await deliveries(db) == []
+    assert await all_deliveries(db) == []
     assert await flushed_rejections(app, db) == {"bad_signature": 1}
 
 
@@ -144,7 +140,7 @@ async def test_missing_signature_is_401_counted_and_nothing_stored(
 ) -> None:
     for _ in range(3):
         assert (await post(client, ESCAPED_BODY)).status_code == 401
-    assert await deliveries(db) == []
+    assert await all_deliveries(db) == []
     assert await flushed_rejections(app, db) == {"missing_signature": 3}
     async with db.read() as session:
         stored_app = await session.get(MetaApp, meta_app.id)
@@ -163,7 +159,7 @@ async def test_bad_signature_is_401_counted_and_nothing_stored(
     wrong = sign(ESCAPED_BODY, secret="not-the-secret")
     assert (await post(client, ESCAPED_BODY, wrong)).status_code == 401
     assert (await post(client, ESCAPED_BODY, "sha1=abcdef")).status_code == 401
-    assert await deliveries(db) == []
+    assert await all_deliveries(db) == []
     assert await flushed_rejections(app, db) == {"bad_signature": 2}
     async with db.read() as session:
         stored_app = await session.get(MetaApp, meta_app.id)
@@ -203,7 +199,7 @@ async def test_body_declared_over_the_limit_is_413_without_being_read(
     }
     await app(scope, receive, send)  # type: ignore[arg-type]
     assert sent[0]["status"] == 413
-    assert await deliveries(db) == []
+    assert await all_deliveries(db) == []
     assert await flushed_rejections(app, db) == {"too_large": 1}
 
 
@@ -221,7 +217,7 @@ async def test_body_growing_past_the_limit_while_streamed_is_413(
     response = await client.post(URL, content=stream(), headers={"X-Hub-Signature-256": "sha256=00"})
     assert response.status_code == 413
     assert body_size > limit
-    assert await deliveries(db) == []
+    assert await all_deliveries(db) == []
 
 
 async def test_body_at_the_limit_is_accepted(
@@ -233,7 +229,7 @@ async def test_body_at_the_limit_is_accepted(
     assert len(body) == limit
     response = await post(client, body, sign(body))
     assert response.status_code == 200
-    [stored] = await deliveries(db)
+    [stored] = await all_deliveries(db)
     assert stored.size == limit
 
 
@@ -243,7 +239,7 @@ async def test_signed_non_json_is_400_and_the_raw_body_is_kept(
 ) -> None:
     response = await post(client, body, sign(body))
     assert response.status_code == 400
-    [stored] = await deliveries(db)
+    [stored] = await all_deliveries(db)
     assert stored.body == body
     assert stored.status == "invalid_json"
 
@@ -254,10 +250,10 @@ async def test_the_same_body_twice_is_stored_once_and_counted(
     for _ in range(3):
         assert (await post(client, ESCAPED_BODY, sign(ESCAPED_BODY))).status_code == 200
     # Every 200 is a stored copy; the worker keeps one and counts the others.
-    assert [d.status for d in await deliveries(db)] == ["pending"] * 3
-    first = (await deliveries(db))[0]
+    assert [d.status for d in await all_deliveries(db)] == ["pending"] * 3
+    first = (await all_deliveries(db))[0]
     await Processor(db).run_until_idle()
-    [stored] = await deliveries(db)
+    [stored] = await all_deliveries(db)
     assert stored.id == first.id
     assert stored.status == "processed"
     assert stored.duplicate_count == 2
@@ -273,7 +269,7 @@ async def test_a_body_that_is_not_json_is_counted_again_at_once(
     body = b"still not json"
     for _ in range(3):
         assert (await post(client, body, sign(body))).status_code == 400
-    [stored] = await deliveries(db)
+    [stored] = await all_deliveries(db)
     assert stored.status == "invalid_json"
     assert stored.duplicate_count == 2
 
@@ -294,7 +290,7 @@ async def test_a_batch_body_with_several_entries_and_changes_is_one_delivery(
     }
     body = json.dumps(payload, separators=(",", ":")).encode()
     assert (await post(client, body, sign(body))).status_code == 200
-    [stored] = await deliveries(db)
+    [stored] = await all_deliveries(db)
     assert json.loads(stored.body or b"") == payload
 
 
