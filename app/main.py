@@ -22,12 +22,12 @@ from app.alerts.routes import routes as alerts_routes
 from app.audit.routes import routes as audit_routes
 from app.auth.oidc import OidcClient
 from app.auth.routes import routes as auth_routes
+from app.connections.routes import routes as wabas_connect_routes
 from app.db.engine import Database, make_engine
 from app.db.migrate import head_revision
 from app.db.types import set_keyring
 from app.events.routes import routes as events_routes
 from app.graph.client import GraphClient
-from app.jobs.worker import build_alert_worker, build_worker, runs_in_process
 from app.lib.crypto import Keyring
 from app.lib.passwords import PasswordHasherBox
 from app.live.hub import hub_for
@@ -35,20 +35,20 @@ from app.live.routes import routes as live_routes
 from app.mail.routes import routes as mail_routes
 from app.mail.service import Mailer
 from app.meta.routes import routes as meta_routes
-from app.ops.inspector_routes import routes as inspector_routes
-from app.ops.logs import RequestIdMiddleware, configure_logging
 from app.ops.routes import routes as ops_routes
+from app.processing.inspector_routes import routes as inspector_routes
 from app.retention.routes import routes as retention_routes
 from app.settings import Settings, get_settings
 from app.staff.routes import routes as staff_routes
 from app.tenancy.routes import routes as tenancy_routes
-from app.wabas.connect_routes import routes as wabas_connect_routes
 from app.wabas.routes import routes as wabas_routes
 from app.web.csrf import CSRFMiddleware
 from app.web.errors import handlers as error_handlers
+from app.web.logs import RequestIdMiddleware, configure_logging
 from app.web.security import SecurityHeadersMiddleware
 from app.web.services import Services
 from app.webhooks.receiver import WebhookReceiver
+from app.worker import build_alert_worker, build_worker, runs_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = ROOT / "static"

@@ -39,7 +39,7 @@ from sqlalchemy import update
 from werkzeug import Request, Response
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app.webhooks.sample_base import signature
+from app.simulator.base import signature
 from bench.ingest import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[1]

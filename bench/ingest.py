@@ -49,7 +49,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.webhooks.sample_base import signature as sign_body
+from app.simulator.base import signature as sign_body
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "1029384756"

@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from app.db.engine import make_engine
-from app.db.models import Base
 from app.db.types import EncryptedStr, UTCDateTime
+from app.schema import Base
 from app.settings import get_settings
 
 config = context.config

@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from app.db.engine import Database
 from app.db.migrate import upgrade_head
-from app.db.models import Base
 from app.main import Dispatcher, create_app
+from app.schema import Base
 from app.settings import Settings
 from tests.factories import Personas, make_personas
 

@@ -123,7 +123,7 @@ async def print_events(
     out: TextIO | None = None,
 ) -> int:
     from app.cli import CommandError
-    from app.cli_tasks import open_database
+    from app.cli.users import open_database
 
     out = out or sys.stdout
     try:

@@ -1,7 +1,7 @@
 """What the parser makes of one webhook change: the contract between parsing and processing.
 
 The parser (``app.events.parsing``) is pure: JSON in, ``ParsedEvent`` out, no database. Processing
-(``app.webhooks.processing``) stores the events and applies their state updates.
+(``app.processing.processor``) stores the events and applies their state updates.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.meta import queries, service
+from app.meta import app_cache, queries, service
 from app.meta.models import MetaApp
 from app.tenancy.context import OrgContext, RoleRequired, require_member
 from app.tenancy.models import Role
@@ -17,7 +17,6 @@ from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
 from app.web.templating import render
-from app.webhooks import intake_apps
 
 FORM_FIELDS = ("app_id", "name", "verify_token")  # never the secret: it is not sent back to the page
 
@@ -79,7 +78,7 @@ async def apps(request: Request) -> Response:
         # Raised after the block: a rollback would expire the org the error page shows.
         raise RoleRequired(Role.ADMIN)
     if saved is not None:
-        intake_apps.invalidate(saved.app.app_id)
+        app_cache.invalidate(saved.app.app_id)
         verb = "added" if saved.created else "updated"
         toasts.add(request, f"App {saved.app.app_id} is {verb}.", "success")
         return RedirectResponse(request.url_for("meta:apps", org_slug=ctx.org.slug), 303)

@@ -1,6 +1,6 @@
 """Rules for Meta apps (app id, app secret, verify token). Services flush; callers commit.
 
-After the caller commits a change, it calls ``app.webhooks.intake_apps.invalidate(app_id)`` so the
+After the caller commits a change, it calls ``app.meta.app_cache.invalidate(app_id)`` so the
 receiver of this process stops using the cached secret at once (other processes within their TTL).
 """
 

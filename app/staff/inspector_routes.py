@@ -9,8 +9,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.ops import inspector_queries
-from app.ops.inspector_routes import page_context, reprocess
+from app.processing import inspector_queries
+from app.processing.inspector_routes import page_context, reprocess
 from app.staff import access
 from app.tenancy.models import Organization
 from app.web import toasts

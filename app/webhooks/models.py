@@ -37,7 +37,7 @@ class WebhookDelivery(IdMixin, Base):
     A body Meta sends again is kept once, with ``duplicate_count``. A JSON body is deduplicated by
     the worker, not at intake: the intake only appends (a unique index over random hashes would
     cost each commit a page write per row, which was most of the receiver's database time), and
-    the worker folds a pending copy into the row already kept for that body (``app.webhooks.dedup``),
+    the worker folds a pending copy into the row already kept for that body (``app.processing.dedup``),
     so every body that is not pending exists once. A body that is not JSON is never pending, so the
     intake itself counts its repeats.
     """

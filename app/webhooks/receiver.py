@@ -21,14 +21,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.lib.timeutil import utcnow
 from app.meta import service as meta_service
-from app.ops.logs import request_id, request_id_for
-from app.ops.mtls import VERIFY_HEADER, ClientCertCheck
+from app.meta.app_cache import AppCache, KnownApp, Missing
+from app.web.logs import request_id, request_id_for
 from app.web.services import Services
-from app.webhooks import intake_counters as counters
-from app.webhooks.intake_apps import AppCache, KnownApp, Missing
-from app.webhooks.intake_store import BatchStore, open_batch_store
-from app.webhooks.intake_writer import GroupCommitWriter, Overloaded
+from app.webhooks import counters
 from app.webhooks.models import DeliveryStatus
+from app.webhooks.mtls import VERIFY_HEADER, ClientCertCheck
+from app.webhooks.store import BatchStore, open_batch_store
+from app.webhooks.writer import GroupCommitWriter, Overloaded
 
 log = logging.getLogger(__name__)
 

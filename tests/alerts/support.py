@@ -17,10 +17,10 @@ from app.alerts.tasks import build_sender, url_policy
 from app.db.engine import Database
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.settings import Settings
 from app.tenancy.context import OrgContext
 from app.tenancy.models import Organization, Role, User
-from app.webhooks.processing import Processor
 from tests.wabas.support import WABA_ID, body, entry, store_delivery
 
 _times = itertools.count(1_760_000_000)

@@ -16,11 +16,11 @@ from app.cli import build_parser, cmd_events
 from app.db.engine import Database
 from app.events.models import Event
 from app.main import Dispatcher
+from app.processing.processor import Processor
 from app.settings import Settings
+from app.simulator import send as simulate
+from app.simulator.payloads import FIELDS, PayloadFactory, SimWaba, meta_json_bytes
 from app.wabas import service as wabas_service
-from app.webhooks import simulate
-from app.webhooks.processing import Processor
-from app.webhooks.sample_payloads import FIELDS, PayloadFactory, SimWaba, meta_json_bytes
 from tests.factories import Personas, login
 from tests.meta.helpers import APP_ID, SECRET, create_meta_app
 

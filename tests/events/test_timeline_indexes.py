@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.migrate import alembic_config, upgrade_head
-from app.db.models import Base
 from app.events.models import Event
+from app.schema import Base
 from tests.migrations.test_schema import diff_against
 
 

@@ -15,10 +15,10 @@ from sqlalchemy import insert, select
 from app.db.engine import Database
 from app.events.models import Event
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.tenancy.models import Organization
 from app.wabas.models import Waba
 from app.webhooks.models import WebhookChange, WebhookDelivery
-from app.webhooks.processing import Processor
 from tests.meta.helpers import create_meta_app
 from tests.wabas.support import body, entry, register, store_delivery
 

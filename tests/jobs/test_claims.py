@@ -9,7 +9,7 @@ import pytest
 
 from app.db.engine import Database
 from app.jobs.queue import JobRunner
-from app.webhooks.processing import Processor
+from app.processing.processor import Processor
 
 
 async def test_an_idle_pass_on_sqlite_does_not_wait_for_the_write_lock(

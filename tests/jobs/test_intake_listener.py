@@ -9,7 +9,7 @@ import httpx2
 import pytest
 
 from app.db.engine import Database
-from app.jobs.intake_listener import IntakeListener
+from app.webhooks.listener import IntakeListener
 from tests.meta.helpers import APP_ID, create_meta_app, sign
 
 

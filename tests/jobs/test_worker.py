@@ -19,9 +19,9 @@ from app.db.engine import Database, make_engine
 from app.events.models import Event
 from app.jobs.runner import Pass, Worker
 from app.main import Dispatcher
+from app.processing.processor import Processor
 from app.settings import Settings
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
-from app.webhooks.processing import Processor
 from tests.conftest import TEST_KEY
 from tests.factories import Personas, running_app
 from tests.meta.helpers import APP_ID, create_meta_app, sign

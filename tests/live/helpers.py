@@ -21,9 +21,9 @@ import uvicorn
 
 from app.db.engine import Database
 from app.lib.timeutil import utcnow
+from app.simulator.payloads import PayloadFactory, SimWaba, meta_json_bytes
 from app.tenancy.models import Organization
 from app.wabas import service as wabas_service
-from app.webhooks.sample_payloads import PayloadFactory, SimWaba, meta_json_bytes
 from tests.browser.conftest import ROOT, LiveServer
 from tests.conftest import TEST_KEY
 from tests.meta.helpers import APP_ID, create_meta_app, sign

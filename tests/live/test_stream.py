@@ -15,13 +15,13 @@ from sqlalchemy import func, select, text
 
 from app.db.engine import Database
 from app.events.models import Event
-from app.jobs.worker import after_commit_hooks
 from app.live.hub import hub_for
 from app.main import Dispatcher, create_app
+from app.processing.processor import Processor
 from app.settings import Settings
 from app.tenancy.models import User
 from app.wabas.models import PhoneNumber, Waba
-from app.webhooks.processing import Processor
+from app.worker import after_commit_hooks
 from tests.factories import Personas, login
 from tests.live.helpers import OTHER_WABA, WABA, SSEReader, post_webhook, register, served, webhook_body
 

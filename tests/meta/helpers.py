@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from app.db.engine import Database
-from app.meta import service
+from app.meta import app_cache, service
 from app.meta.models import MetaApp
-from app.webhooks import intake_apps
-from app.webhooks.sample_base import signature
+from app.simulator.base import signature
 
 APP_ID = "1234567890123456"
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -27,7 +26,7 @@ async def create_meta_app(
             session, org_id=org_id, app_id=app_id, name=name, app_secret=secret, verify_token=verify_token
         )
     # Tables are emptied between tests, so forget what earlier tests cached.
-    intake_apps.invalidate()
+    app_cache.invalidate()
     return saved.app
 
 

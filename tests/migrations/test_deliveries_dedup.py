@@ -9,10 +9,10 @@ from sqlalchemy import inspect
 
 from app.db.engine import Database
 from app.db.migrate import alembic_config, upgrade_head
-from app.db.models import Base
 from app.events.models import Event
+from app.processing.processor import Processor
+from app.schema import Base
 from app.webhooks.models import WebhookChange, WebhookDelivery
-from app.webhooks.processing import Processor
 from tests.factories import Personas
 from tests.meta.helpers import create_meta_app
 from tests.migrations.test_schema import diff_against

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import Database, make_engine
 from app.db.migrate import alembic_config, head_revision, upgrade_head
-from app.db.models import Base
+from app.schema import Base
 
 # What the comparison looks at: tables, columns, nullability, types, server defaults, indexes,
 # unique constraints and foreign keys. Nothing is filtered out: on both engines the comparison

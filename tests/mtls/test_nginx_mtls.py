@@ -248,7 +248,7 @@ async def test_without_the_setting_no_certificate_is_needed(settings: Settings, 
 
 
 def test_a_bad_trusted_proxy_setting_is_refused_at_start(settings: Settings) -> None:
-    from app.ops.mtls import ClientCertCheck
+    from app.webhooks.mtls import ClientCertCheck
 
     with pytest.raises(ValueError, match=r"'proxy\.example' is not an address"):
         ClientCertCheck.from_settings(

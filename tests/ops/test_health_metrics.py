@@ -15,9 +15,9 @@ import httpx2
 
 from app.db.engine import Database
 from app.main import Dispatcher, create_app
-from app.ops.logs import JsonFormatter, RequestIdFilter, new_request_id
+from app.processing.processor import Processor
 from app.settings import Settings
-from app.webhooks.processing import Processor
+from app.web.logs import JsonFormatter, RequestIdFilter, new_request_id
 from tests.factories import Personas, client_for, settings_with
 from tests.meta.helpers import create_meta_app, sign
 from tests.wabas.support import body, entry, quality_change, register, store_delivery

@@ -14,8 +14,8 @@ from app.db.engine import Database
 from app.events.models import Event
 from app.main import Dispatcher
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.webhooks.models import WebhookDelivery
-from app.webhooks.processing import Processor
 from tests.factories import Personas, client_for, login, post_form
 from tests.meta.helpers import create_meta_app, sign
 from tests.wabas.support import body, entry, quality_change, register

@@ -17,11 +17,11 @@ from app.events.models import Event
 from app.lib.crypto import token_digest
 from app.main import Dispatcher
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.retention.models import RetentionPolicy
 from app.retention.tasks import PeriodicPurge, purge_all
 from app.settings import Settings
 from app.webhooks.models import WebhookChange, WebhookDelivery
-from app.webhooks.processing import Processor
 from tests.factories import Personas, client_for, login, post_form
 from tests.meta.helpers import create_meta_app
 from tests.wabas.support import body, changes_of, entry, register, store_delivery

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from app.db.engine import Database
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.wabas.models import Waba
-from app.webhooks.processing import Processor
 from tests.factories import Personas
 from tests.meta.helpers import create_meta_app
 from tests.wabas.support import body, entry, fixture, quality_change, register, store_delivery

@@ -133,7 +133,7 @@ async def test_a_viewer_may_not_connect_and_an_outsider_gets_404(
 async def test_connecting_routes_the_wabas_earlier_notifications_to_the_org(
     client: httpx2.AsyncClient, db: Database, personas: Personas, seeded: Seeded, our_app: MetaApp
 ) -> None:
-    from app.webhooks.processing import Processor
+    from app.processing.processor import Processor
 
     await store_delivery(db, our_app, fixture("account_review_update__approved"))
     await Processor(db, hooks=[]).run_until_idle()

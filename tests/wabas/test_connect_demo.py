@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.cli_tasks import seed_demo
+from app.cli.users import seed_demo
+from app.connections import subscriptions
 from app.db.engine import Database
+from app.demo.graph_process import connect_demo_wabas, start_fake_graph
+from app.demo.traffic import DEMO_APP_ID, DEMO_WABAS
 from app.graph.client import GraphClient
-from app.graph.demo_process import connect_demo_wabas, start_fake_graph
 from app.graph.usage import UsageTracker
 from app.settings import Settings
-from app.wabas import subscriptions
 from app.wabas.models import PhoneNumber, Waba
-from app.webhooks.demo_traffic import DEMO_APP_ID, DEMO_WABAS
 from tests.factories import settings_with
 
 
@@ -53,8 +53,8 @@ async def test_the_demo_connects_through_a_shared_app_and_keeps_the_warning(
 ) -> None:
     import httpx2
 
+    from app.demo.traffic import DEMO_APP_SECRET
     from app.wabas.models import StateEntry
-    from app.webhooks.demo_traffic import DEMO_APP_SECRET
 
     url, process = start_fake_graph()
     try:

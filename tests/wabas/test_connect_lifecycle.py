@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.db.engine import Database
 from app.events.models import Event
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.wabas.models import Waba
-from app.webhooks.processing import Processor
 from tests.factories import Personas, login, post_form
 from tests.fakes.graph import APP_ID, WABA_ID, FakeGraph, Seeded
 from tests.wabas.support import body, count, entry, quality_change, store_delivery

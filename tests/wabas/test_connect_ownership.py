@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.connections import sync
 from app.db.engine import Database
 from app.graph.client import GraphClient
 from app.graph.fake.world import DEMO_BUSINESS
-from app.wabas import sync
 from app.wabas.models import Waba
 from tests.cli.helpers import run_main
 from tests.factories import Personas, csrf_token, login, post_form

@@ -12,9 +12,9 @@ import pytest
 from app.cli import main
 from app.db.engine import Database
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.wabas.service import WabaError
 from app.webhooks.models import ChangeStatus
-from app.webhooks.processing import Processor
 from tests.conftest import TEST_KEY
 from tests.factories import Personas
 from tests.meta.helpers import APP_ID, create_meta_app

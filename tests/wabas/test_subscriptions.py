@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.connections.models import SubscriptionChange
 from app.db.engine import Database
-from app.graph.models import SubscriptionChange
 from app.lib.timeutil import utcnow
 from app.wabas.models import Waba
 from tests.cli.helpers import run_main

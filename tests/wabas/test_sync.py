@@ -9,13 +9,13 @@ import httpx2
 import pytest
 from sqlalchemy import select
 
+from app.connections.sync import DRIFT_KIND, PeriodicSync
 from app.db.engine import Database
 from app.events.models import Event
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.settings import Settings
 from app.wabas.models import PhoneNumber, Waba
-from app.wabas.sync import DRIFT_KIND, PeriodicSync
-from app.webhooks.processing import Processor
 from tests.factories import Personas, settings_with
 from tests.fakes.graph import FakeGraph, Seeded
 from tests.wabas.support import body, entry, quality_change, state, store_delivery
@@ -170,7 +170,7 @@ async def test_a_drift_event_reaches_the_orgs_live_subscribers(
 
 
 def test_the_worker_runs_the_periodic_sync_when_it_has_settings(db: Database, settings: Settings) -> None:
-    from app.jobs.worker import build_worker
+    from app.worker import build_worker
 
     assert "wabas.sync" in [p.name for p in build_worker(db, settings=settings).passes]
     assert "wabas.sync" not in [p.name for p in build_worker(db).passes]

@@ -12,10 +12,10 @@ from sqlalchemy import text
 from app.db.engine import Database
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
-from app.webhooks.dedup import kept_query, lock_key
+from app.processing.dedup import kept_query, lock_key
+from app.processing.processor import Processor
+from app.processing.split import split_deliveries
 from app.webhooks.models import DeliveryStatus, WebhookDelivery
-from app.webhooks.processing import Processor
-from app.webhooks.splitting import split_deliveries
 from tests.events.test_timeline_indexes import plan
 from tests.factories import Personas
 from tests.meta.helpers import create_meta_app

@@ -15,9 +15,9 @@ from app.db.engine import Database
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
 from app.settings import Settings
-from app.webhooks.intake_store import Checkpointer, SqliteBatchStore, open_batch_store
-from app.webhooks.intake_writer import GroupCommitWriter
 from app.webhooks.models import WebhookDelivery
+from app.webhooks.store import Checkpointer, SqliteBatchStore, open_batch_store
+from app.webhooks.writer import GroupCommitWriter
 from tests.meta.helpers import APP_ID, create_meta_app, sign
 from tests.webhooks.test_receiver_writer import body_for
 

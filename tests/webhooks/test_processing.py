@@ -9,10 +9,10 @@ import pytest
 from app.db.engine import Database
 from app.events.parsed import Severity
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
+from app.processing.reprocess import reprocess
 from app.wabas.models import Waba
 from app.webhooks.models import ChangeStatus, DeliveryStatus
-from app.webhooks.processing import Processor
-from app.webhooks.reprocess import reprocess
 from tests.factories import Personas
 from tests.meta.helpers import create_meta_app
 from tests.wabas.support import (

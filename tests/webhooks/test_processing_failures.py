@@ -9,8 +9,8 @@ import pytest
 
 from app.db.engine import Database
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.webhooks.models import ChangeStatus, DeliveryStatus
-from app.webhooks.processing import Processor
 from tests.factories import Personas
 from tests.meta.helpers import create_meta_app
 from tests.wabas.support import (

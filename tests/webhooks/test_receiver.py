@@ -13,8 +13,8 @@ from sqlalchemy import select
 from app.db.engine import Database
 from app.main import Dispatcher
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.webhooks.models import WebhookRejection
-from app.webhooks.processing import Processor
 from tests.meta.helpers import APP_ID, SECRET, VERIFY_TOKEN, create_meta_app, sign
 from tests.wabas.support import all_deliveries
 

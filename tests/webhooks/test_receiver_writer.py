@@ -16,11 +16,11 @@ from app.db.engine import Database
 from app.lib.timeutil import utcnow
 from app.main import Dispatcher
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from app.settings import Settings
-from app.webhooks.intake_store import open_batch_store
-from app.webhooks.intake_writer import GroupCommitWriter, Overloaded
 from app.webhooks.models import WebhookDelivery
-from app.webhooks.processing import Processor
+from app.webhooks.store import open_batch_store
+from app.webhooks.writer import GroupCommitWriter, Overloaded
 from tests.meta.helpers import APP_ID, create_meta_app, sign
 
 URL = f"/webhooks/whatsapp/{APP_ID}"

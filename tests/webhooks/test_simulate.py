@@ -20,18 +20,18 @@ import uvicorn
 from sqlalchemy import select
 
 from app.cli import main
-from app.cli_tasks import seed_demo
+from app.cli.users import seed_demo
 from app.db.engine import Database
+from app.demo.traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS, DemoTraffic
 from app.events.parsing import parse_change, routing_waba_id
 from app.main import Dispatcher, create_app
 from app.meta.models import MetaApp
 from app.settings import Settings
+from app.simulator import send as simulate
+from app.simulator.payloads import FIELDS, Change, PayloadFactory, SimWaba, meta_json_bytes, signature
 from app.tenancy import queries as tenancy_queries
 from app.wabas import queries as wabas_queries
-from app.webhooks import simulate
-from app.webhooks.demo_traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS, DemoTraffic
 from app.webhooks.models import WebhookDelivery
-from app.webhooks.sample_payloads import FIELDS, Change, PayloadFactory, SimWaba, meta_json_bytes, signature
 from tests.fixtures import META_FIXTURES
 from tests.meta.helpers import APP_ID, SECRET, create_meta_app
 

@@ -9,10 +9,10 @@ import argparse
 
 import uvicorn
 
+from app.demo.traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS
 from app.graph.fake.app import create_fake_graph
 from app.graph.fake.demo import DEMO_TOKEN, seed_demo_world
 from app.graph.fake.state import FakeGraphState
-from app.webhooks.demo_traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,6 @@
 """The worker: inside the web process (SQLite, the one-command default) or as ``wabawatch worker``.
 
-Both run the same passes (``app.webhooks.processing.Processor``); on PostgreSQL any number of
+Both run the same passes (``app.processing.processor.Processor``); on PostgreSQL any number of
 worker processes run side by side, claiming rows with SKIP LOCKED.
 """
 
@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from app.db.engine import Database
 from app.events.service import EventsCommittedHook
-from app.jobs.intake_listener import IntakeListener
 from app.jobs.queue import Handler, JobRunner
 from app.jobs.runner import Pass, Worker
+from app.processing.processor import Processor
 from app.settings import Settings
-from app.webhooks.processing import Processor
+from app.webhooks.listener import IntakeListener
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def build_worker(
     jobs = JobRunner(db, job_handlers())
     alerts: list[Pass] = []
     if settings is not None:
-        from app.wabas.sync import PeriodicSync
+        from app.connections.sync import PeriodicSync
 
         # Connected WABAs are re-read from the Graph API about hourly (issue 4).
         alerts.append(Pass("wabas.sync", PeriodicSync(db, settings).run))
@@ -128,8 +128,8 @@ async def run_worker(db: Database, settings: Settings | None = None) -> None:
 
 async def worker_command(settings: Settings) -> int:
     """``wabawatch worker``: the Procfile's worker process."""
-    from app.cli_tasks import open_database
-    from app.ops.logs import configure_logging
+    from app.cli.users import open_database
+    from app.web.logs import configure_logging
 
     configure_logging(settings.log_format)  # JSON lines, like the web process's
     db = open_database(settings)

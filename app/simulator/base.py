@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.webhooks import sample_values as v
+from app.simulator import values as v
 
 JSON = dict[str, Any]
 

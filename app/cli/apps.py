@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from app.cli import CommandError
-from app.cli_tasks import open_database
-from app.meta import service
+from app.cli.users import open_database
+from app.meta import app_cache, service
 from app.settings import Settings
 from app.tenancy import queries as tenancy_queries
-from app.webhooks import intake_apps
 
 
 async def add_app(
@@ -35,7 +34,7 @@ async def add_app(
         raise CommandError(str(exc)) from exc
     finally:
         await db.dispose()
-    intake_apps.invalidate(saved.app.app_id)
+    app_cache.invalidate(saved.app.app_id)
     owner = f"org {org_slug}" if org_slug else "the platform"
     verb = "added" if saved.created else "updated"
     print(f"{verb} app {saved.app.app_id} for {owner}")

@@ -107,7 +107,7 @@ async def seed_demo(settings: Settings) -> None:
             org = await tenancy_queries.org_by_slug(session, "demo")
             if org is not None and org.name == "demo":
                 org.name = "Demo Co"
-        from app.webhooks.demo_traffic import seed_demo_intake
+        from app.demo.traffic import seed_demo_intake
 
         await seed_demo_intake(db, org_slug="demo")
     finally:

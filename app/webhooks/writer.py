@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.webhooks.intake_store import BatchStore
 from app.webhooks.models import DeliveryStatus
+from app.webhooks.store import BatchStore
 
 log = logging.getLogger(__name__)
 

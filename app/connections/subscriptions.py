@@ -15,20 +15,20 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.connections import queries as graph_queries
+from app.connections.graph_state import known_subscribed_apps, ownership_warning, remember_subscription
+from app.connections.models import SubscriptionAction, SubscriptionChange, WabaUsage
+from app.connections.sync import NotConnected, save_usage, share_hold_back
 from app.db.engine import Database
-from app.graph import queries as graph_queries
 from app.graph.client import GraphClient
 from app.graph.errors import GraphError
-from app.graph.models import SubscriptionAction, SubscriptionChange, WabaUsage
 from app.graph.nodes import SubscribedApp
 from app.lib.timeutil import utcnow
 from app.settings import Settings
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import User
 from app.wabas import queries as wabas_queries
-from app.wabas.graph_state import known_subscribed_apps, ownership_warning, remember_subscription
 from app.wabas.models import Waba
-from app.wabas.sync import NotConnected, save_usage, share_hold_back
 
 SUBSCRIBED = "waba.subscribed"
 UNSUBSCRIBED = "waba.unsubscribed"
@@ -281,7 +281,7 @@ def describe(status: Status) -> list[str]:
 async def subscription_command(settings: Settings, *, action: str, waba_id: str, org_slug: str) -> int:
     """``wabawatch waba subscribe|unsubscribe|status``; a Graph error exits 1 with the message in words."""
     from app.cli import CommandError
-    from app.cli_tasks import open_database
+    from app.cli.users import open_database
 
     db = open_database(settings)
     try:

@@ -19,20 +19,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import outbox as alerts_outbox
+from app.connections import graph_state
+from app.connections import queries as graph_queries
+from app.connections.models import WabaUsage
+from app.connections.ownership import Ownership
+from app.connections.ownership import check as check_ownership
 from app.db.engine import Database
 from app.events.models import Event
 from app.events.parsed import Severity, StateUpdate
-from app.graph import queries as graph_queries
 from app.graph.client import GraphClient
 from app.graph.errors import GraphError
-from app.graph.models import WabaUsage
 from app.graph.nodes import PhoneNumberInfo, SubscribedApp, WabaInfo
-from app.graph.ownership import Ownership
-from app.graph.ownership import check as check_ownership
 from app.graph.usage import BusinessStatus, UsageTracker
 from app.lib.timeutil import utcnow
 from app.settings import Settings
-from app.wabas import graph_state
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import PhoneNumber, Waba
@@ -67,7 +67,7 @@ async def fetch(
     graph: GraphClient, waba_id: str, token: str, *, app_id: str = "", app_secret: str = ""
 ) -> Snapshot:
     """The WABA, its numbers, its subscribed apps and, given our app's credentials, whether the
-    WABA's business owns our app (app.graph.ownership). The apps are read here, by every connect,
+    WABA's business owns our app (app.connections.ownership). The apps are read here, by every connect,
     refresh and hourly sync, so that the connection page can show them without calling Graph.
     Only the WABA and its numbers are required: the other reads, when they fail, leave what was
     known in place (the ownership failure is said in words)."""
@@ -337,7 +337,7 @@ async def sync_waba(db: Database, graph: GraphClient, *, org_id: int, waba_pk: i
         result = await apply_snapshot(session, current, snapshot)
     # Like processed events, drift events reach open timelines once committed.
     from app.events.service import events_committed
-    from app.jobs.worker import after_commit_hooks
+    from app.worker import after_commit_hooks
 
     await events_committed(after_commit_hooks(db), result.drift_event_ids)
     return result

@@ -1,6 +1,6 @@
 """What the Graph API last said that the pages show without asking it again, kept as the WABA's
 state entries: the apps subscribed to its webhooks (``subscription``) and whether its business owns
-our app (``app_owner``, app.graph.ownership). Flushes, never commits.
+our app (``app_owner``, app.connections.ownership). Flushes, never commits.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.connections.ownership import STATE_KEY as OWNERSHIP_KEY
+from app.connections.ownership import Ownership
 from app.graph.nodes import SubscribedApp
-from app.graph.ownership import STATE_KEY as OWNERSHIP_KEY
-from app.graph.ownership import Ownership
 from app.lib.timeutil import utcnow
 from app.wabas import queries as wabas_queries
 from app.wabas.models import StateEntry, Waba

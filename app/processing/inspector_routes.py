@@ -13,17 +13,18 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.jobs.worker import after_commit_hooks
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
-from app.ops import inspector, inspector_queries
+from app.processing import inspector_queries
+from app.processing import reprocess_one as inspector
+from app.processing.processor import Processor
 from app.tenancy.context import require_member
 from app.tenancy.models import Role
 from app.web import toasts
 from app.web.services import services
 from app.web.templating import render
 from app.webhooks.models import DeliveryStatus
-from app.webhooks.processing import Processor
+from app.worker import after_commit_hooks
 
 STATUSES = (
     DeliveryStatus.PENDING,

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect
 
 from app.db.engine import _sqlite_pragmas
 from app.db.url import async_url, ensure_sqlite_dir, is_sqlite
-from app.jobs.intake_listener import INTAKE_CHANNEL
+from app.webhooks.listener import INTAKE_CHANNEL
 from app.webhooks.models import DEDUPLICATED, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ PG_UPSERT = (
     f"WITH stored AS (INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'${n}::{t}' for n, t in enumerate(PG_ARRAY_TYPES, 1))}) "
     f"{ON_CONFLICT}) "
-    # Delivered on commit: wakes `wabawatch worker` processes (app/jobs/intake_listener.py).
+    # Delivered on commit: wakes `wabawatch worker` processes (app/webhooks/listener.py).
     f"SELECT pg_notify(${len(COLUMNS) + 1}, '')"
 )
 

@@ -13,9 +13,9 @@ import string
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from app.webhooks import sample_values as v
-from app.webhooks.sample_base import JSON, Change, SimPhone, SimWaba, meta_json_bytes, signature
-from app.webhooks.sample_messaging import MessagingFields
+from app.simulator import values as v
+from app.simulator.base import JSON, Change, SimPhone, SimWaba, meta_json_bytes, signature
+from app.simulator.messaging import MessagingFields
 
 __all__ = ["FIELDS", "MIX", "Change", "PayloadFactory", "SimPhone", "SimWaba", "meta_json_bytes", "signature"]
 

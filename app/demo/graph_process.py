@@ -53,10 +53,10 @@ async def connect_demo_wabas(settings: Settings, *, org_slug: str = "demo") -> i
     """Connects every demo WABA of ``org_slug`` with the demo token (checked and synced as usual) and
     subscribes the demo app to it, as an admin would: the simulated webhooks then match what the
     subscription panel shows."""
-    from app.cli_tasks import open_database
-    from app.graph import queries as graph_queries
+    from app.cli.users import open_database
+    from app.connections import connect, subscriptions
+    from app.connections import queries as graph_queries
     from app.tenancy import queries as tenancy_queries
-    from app.wabas import connect, subscriptions
     from app.wabas import queries as wabas_queries
 
     db = open_database(settings)

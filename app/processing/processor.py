@@ -2,8 +2,8 @@
 
 Two passes of the worker, each over rows it claims (``app.jobs.claims``):
 
-split (``app.webhooks.splitting``)
-    A pending copy of a body kept already is folded into that row (``app.webhooks.dedup``). Any other
+split (``app.processing.split``)
+    A pending copy of a body kept already is folded into that row (``app.processing.dedup``). Any other
     pending delivery becomes one ``WebhookChange`` per ``entry[].changes[]``, inserted or ignored
     on (app_pk, dedup_key): a change Meta sends again, in any delivery, becomes nothing new. The
     change is routed to the org that registered (app, WABA), or kept as unrouted until one does.
@@ -40,12 +40,12 @@ from app.jobs import claims
 from app.jobs.backoff import retry_delay
 from app.jobs.runner import Pass
 from app.lib.timeutil import utcnow
+from app.processing.split import clip, split_deliveries
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import Waba
 from app.wabas.service import LoadedRows
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
-from app.webhooks.splitting import clip, split_deliveries
 
 log = logging.getLogger(__name__)
 

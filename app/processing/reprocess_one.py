@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from app.events import service as events_service
 from app.jobs import claims
+from app.processing.processor import Processor
 from app.webhooks.models import DeliveryStatus, WebhookChange, WebhookDelivery
-from app.webhooks.processing import Processor
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.cli import CommandError
-from app.cli_tasks import open_database
+from app.cli.users import open_database
 from app.meta import queries as meta_queries
 from app.settings import Settings
 from app.tenancy import queries as tenancy_queries

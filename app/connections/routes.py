@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.graph import login
-from app.graph import queries as graph_queries
+from app.connections import connect, subscriptions, sync
+from app.connections import facebook_login as login
+from app.connections import queries as graph_queries
 from app.graph.errors import GraphError
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
-from app.wabas import connect, subscriptions, sync
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services

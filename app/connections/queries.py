@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.graph.models import SubscriptionChange, WabaUsage
+from app.connections.models import SubscriptionChange, WabaUsage
 from app.meta.models import MetaApp
 from app.wabas.models import Waba
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.meta.models import MetaApp
 from app.wabas.models import Waba
-from app.webhooks.intake_counters import SIGNATURE_REASONS
+from app.webhooks.counters import SIGNATURE_REASONS
 from app.webhooks.models import ChangeStatus, WebhookChange, WebhookDelivery, WebhookRejection
 
 RECENT = 50

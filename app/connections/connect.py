@@ -5,7 +5,7 @@ Two steps, so that no database transaction stays open during Graph calls:
 owns our app (Graph only); ``store`` registers the WABA (or refreshes one the org registered
 before), keeps the token encrypted with its metadata, and applies the sync (flushes, never commits).
 
-An app that the WABA's business does not own gets none of its webhooks (app.graph.ownership).
+An app that the WABA's business does not own gets none of its webhooks (app.connections.ownership).
 ``store`` refuses such a connection with ``SharedApp`` unless the admin accepted the warning; the
 warning stays on the WABA (its ``app_owner`` state entry) and the audit log says it was accepted.
 """
@@ -20,13 +20,14 @@ from sqlalchemy import delete as delete_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.connections import queries as graph_queries
+from app.connections import subscriptions, sync
+from app.connections.ownership import Ownership
 from app.db.engine import Database
 from app.events.models import Event
-from app.graph import queries as graph_queries
 from app.graph.client import GraphClient
 from app.graph.errors import GraphError
 from app.graph.nodes import WABA_MANAGEMENT, TokenInfo
-from app.graph.ownership import Ownership
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
 from app.settings import Settings
@@ -34,7 +35,6 @@ from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import Organization, User
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
-from app.wabas import subscriptions, sync
 from app.wabas.models import Waba
 from app.webhooks.models import WebhookChange
 
@@ -280,7 +280,7 @@ async def delete(
 async def connect_command(settings: Settings, *, waba_id: str, org_slug: str, app_id: str, token: str) -> int:
     """``wabawatch waba connect``: the page's service code, with the token from standard input."""
     from app.cli import CommandError
-    from app.cli_tasks import open_database
+    from app.cli.users import open_database
 
     db = open_database(settings)
     try:

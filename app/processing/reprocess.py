@@ -16,9 +16,9 @@ from sqlalchemy import ColumnElement, select
 from app.events import service as events_service
 from app.jobs import claims
 from app.lib.timeutil import parse_iso8601
+from app.processing.processor import BatchReport, Processor
 from app.settings import Settings
 from app.webhooks.models import DeliveryStatus, WebhookChange, WebhookDelivery
-from app.webhooks.processing import BatchReport, Processor
 
 
 @dataclass
@@ -92,8 +92,8 @@ async def reprocess(processor: Processor, *, since: datetime | None, batch: int 
 
 async def reprocess_command(settings: Settings, *, since: str | None) -> int:
     """``wabawatch reprocess [--since ISO8601]``: prints what it did."""
-    from app.cli_tasks import open_database
-    from app.jobs.worker import after_commit_hooks
+    from app.cli.users import open_database
+    from app.worker import after_commit_hooks
 
     start = parse_iso8601(since) if since else None
     db = open_database(settings)

@@ -47,7 +47,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=True,
         timeout_graceful_shutdown=10,
         log_level="info",
-        log_config=None,  # uvicorn's lines go through the app's JSON handler (app.ops.logs)
+        log_config=None,  # uvicorn's lines go through the app's JSON handler (app.web.logs)
         access_log=False,
     )
     return 0
@@ -62,7 +62,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
-    from app.cli_tasks import create_user
+    from app.cli.users import create_user
 
     password = read_secret("Password: ")
     return run_async(
@@ -73,9 +73,9 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from app.cli_tasks import seed_demo
+    from app.cli.users import seed_demo
     from app.db.migrate import upgrade_head
-    from app.graph.demo_process import connect_demo_wabas, start_fake_graph
+    from app.demo.graph_process import connect_demo_wabas, start_fake_graph
 
     upgrade_head(settings.database_url)
     asyncio.run(seed_demo(settings))
@@ -84,7 +84,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"graph_api_base": graph_url})
     connected = asyncio.run(connect_demo_wabas(settings))
     base = f"http://{args.host}:{args.port}"
-    from app.webhooks.demo_traffic import DEMO_APP_ID, DemoTraffic
+    from app.demo.traffic import DEMO_APP_ID, DemoTraffic
 
     banner = (
         f"\n  wabawatch demo is running at {base}/login\n"
@@ -116,7 +116,7 @@ def _print_when_up(health_url: str, banner: str) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from app.webhooks import simulate
+    from app.simulator import send as simulate
 
     secret = read_secret("App secret: ")
     return simulate.command(
@@ -142,7 +142,7 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_app_add(args: argparse.Namespace, settings: Settings) -> int:
-    from app.meta.cli import add_app
+    from app.cli.apps import add_app
 
     secret = read_secret("App secret: ")
     return run_async(
@@ -158,19 +158,19 @@ def cmd_app_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from app.jobs.worker import worker_command
+    from app.worker import worker_command
 
     return run_async(worker_command(settings))
 
 
 def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from app.webhooks.reprocess import reprocess_command
+    from app.processing.reprocess import reprocess_command
 
     return run_async(reprocess_command(settings, since=args.since))
 
 
 def cmd_waba_add(args: argparse.Namespace, settings: Settings) -> int:
-    from app.wabas.tasks import add_waba
+    from app.cli.wabas import add_waba
 
     return run_async(
         add_waba(settings, waba_id=args.waba_id, org_slug=args.org, app_id=args.app, name=args.name)
@@ -178,7 +178,7 @@ def cmd_waba_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_waba_connect(args: argparse.Namespace, settings: Settings) -> int:
-    from app.wabas.connect import connect_command
+    from app.connections.connect import connect_command
 
     token = read_secret("System-user access token: ")
     return run_async(
@@ -187,7 +187,7 @@ def cmd_waba_connect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_waba_subscription(args: argparse.Namespace, settings: Settings) -> int:
-    from app.wabas.subscriptions import subscription_command
+    from app.connections.subscriptions import subscription_command
 
     return run_async(
         subscription_command(settings, action=args.waba_command, waba_id=args.waba_id, org_slug=args.org)
@@ -306,11 +306,3 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"wabawatch: {exc}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    # `python -m app.cli` runs this file as __main__, a second copy of the module: call the real
-    # app.cli so the CommandError that app.cli_tasks raises is the class main() catches.
-    from app.cli import main as installed_main
-
-    sys.exit(installed_main())

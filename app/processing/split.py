@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.parsing import change_dedup_key, routing_waba_id
 from app.jobs import claims
+from app.processing.dedup import fold_repeats
 from app.wabas import queries as wabas_queries
-from app.webhooks.dedup import fold_repeats
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
 
 _MAX_ERROR = 2000
@@ -185,7 +185,7 @@ async def split_deliveries(
 ) -> int:
     """Splits deliveries into changes and marks each processed (or failed, saying why); returns how
     many changes were new. A pending copy of a body kept already is folded into that row instead
-    (``app.webhooks.dedup``). A batch costs one routing read per Meta app and one insert in all; a
+    (``app.processing.dedup``). A batch costs one routing read per Meta app and one insert in all; a
     change that several deliveries carry belongs to the first of them."""
     split = [
         (delivery, _split_one(delivery, now=now)) for delivery in await fold_repeats(session, deliveries)

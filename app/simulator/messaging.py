@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.webhooks import sample_values as v
-from app.webhooks.sample_base import JSON, Change, FactoryBase, SimWaba
+from app.simulator import values as v
+from app.simulator.base import JSON, Change, FactoryBase, SimWaba
 
 
 class MessagingFields(FactoryBase):

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from app.webhooks.sample_payloads import FIELDS, PayloadFactory, SimWaba, meta_json_bytes, signature
+from app.simulator.payloads import FIELDS, PayloadFactory, SimWaba, meta_json_bytes, signature
 
 FIELD_RE = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 RETRIES = 20

@@ -15,11 +15,12 @@ import time
 import httpx2
 
 from app.db.engine import Database
+from app.meta import app_cache
 from app.meta import service as meta_service
+from app.simulator import send as simulate
 from app.tenancy import queries as tenancy_queries
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
-from app.webhooks import intake_apps, simulate
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ async def seed_demo_intake(db: Database, *, org_slug: str) -> None:
             known = await wabas_queries.waba_for_routing(session, app_pk=saved.app.id, waba_id=waba_id)
             if known is None:
                 await wabas_service.register_waba(session, org=org, app=saved.app, waba_id=waba_id, name=name)
-    intake_apps.invalidate(DEMO_APP_ID)
+    app_cache.invalidate(DEMO_APP_ID)
 
 
 class DemoTraffic(threading.Thread):
