@@ -48,7 +48,7 @@ from app.web.logs import RequestIdMiddleware, configure_logging
 from app.web.security import SecurityHeadersMiddleware
 from app.web.services import Services
 from app.webhooks.receiver import WebhookReceiver
-from app.worker import build_alert_worker, build_worker, runs_in_process
+from app.worker import after_commit_hooks, build_alert_worker, build_worker, runs_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = ROOT / "static"
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = build_services(settings)
         app.state.services = svc
+        app.state.events_committed_hooks = after_commit_hooks(svc.db)
         await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
         # SQLite: the worker lives here, woken by the receiver after each commit.

@@ -3,10 +3,9 @@
 from app.alerts import models as alerts_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
-from app.connections import models as graph_models
+from app.connections import models as connections_models
 from app.db.base import Base
 from app.events import models as events_models
-from app.jobs import models as jobs_models
 from app.mail import models as mail_models
 from app.meta import models as meta_models
 from app.retention import models as retention_models
@@ -19,9 +18,8 @@ __all__ = [
     "alerts_models",
     "audit_models",
     "auth_models",
+    "connections_models",
     "events_models",
-    "graph_models",
-    "jobs_models",
     "mail_models",
     "meta_models",
     "retention_models",

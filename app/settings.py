@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     graph_api_base: str = "https://graph.facebook.com"
     graph_api_version: str = "v24.0"
     webhook_max_body_bytes: int = 3 * 1024 * 1024
-    # Operations (issue 7). /metrics answers 404 while METRICS_TOKEN is unset.
+    # Operations. /metrics answers 404 while METRICS_TOKEN is unset.
     metrics_token: SecretStr | None = None
     # /readyz says "not ready" when the oldest unprocessed delivery or change is older than this.
     ready_max_lag_seconds: int = 300

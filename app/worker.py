@@ -11,11 +11,14 @@ import logging
 import signal
 from collections.abc import Sequence
 
+from app.alerts.tasks import alert_passes
+from app.connections.sync import PeriodicSync
 from app.db.engine import Database
-from app.events.service import EventsCommittedHook
-from app.jobs.queue import Handler, JobRunner
+from app.events.hooks import EventsCommittedHook
 from app.jobs.runner import Pass, Worker
+from app.live.publish import publisher
 from app.processing.processor import Processor
+from app.retention.tasks import PeriodicPurge
 from app.settings import Settings
 from app.webhooks.listener import IntakeListener
 
@@ -27,14 +30,7 @@ POLL_SECONDS = 0.5
 def after_commit_hooks(db: Database) -> list[EventsCommittedHook]:
     """What runs with the ids of new events once they are committed, in every worker (web process
     or ``wabawatch worker``). Live updates and alerts attach here."""
-    from app.live.publish import publisher
-
     return [publisher(db)]
-
-
-def job_handlers() -> dict[str, Handler]:
-    """Handlers of the jobs table by name ("<domain>.<verb>"); alerts and Graph calls register here."""
-    return {}
 
 
 def build_worker(
@@ -52,29 +48,22 @@ def build_worker(
     if also_wake is not None:
         commit_hooks.append(wake_on_events(also_wake))
     # SQLite has one write lock, which a processing transaction holds from its claim to its commit
-    # while the receiver waits to commit deliveries Meta is waiting on: small batches keep that
-    # wait short (they grow while work is waiting: see processing.BACKLOG_GROWTH). bench/ingest.py,
-    # receiver at 300 req/s with the worker, when a change cost 7-20 statements: batches of 100
-    # changes, p50/p99 50/221 ms; of 25, 31/159 ms; of 8, 14/158 ms but processing fell behind (intake
-    # alone: 2/23 ms). Since batches are stored at once: 5/25, p50/p99 3-5/22-28 ms; 25/50, 5/50 ms.
+    # while the receiver waits to commit deliveries Meta is waiting on, so batches start small (they
+    # grow while work waits: processor.BACKLOG_GROWTH); with 5 deliveries and 25 changes, intake at
+    # 300 req/s beside the worker measured p99 22-28 ms in bench/ingest.py, against 50 ms at 25/50.
     processor = (
         Processor(db, hooks=commit_hooks, deliveries_per_batch=5, changes_per_batch=25)
         if db.is_sqlite
         else Processor(db, hooks=commit_hooks)
     )
-    jobs = JobRunner(db, job_handlers())
-    alerts: list[Pass] = []
+    periodic: list[Pass] = []
     if settings is not None:
-        from app.connections.sync import PeriodicSync
-
-        # Connected WABAs are re-read from the Graph API about hourly (issue 4).
-        alerts.append(Pass("wabas.sync", PeriodicSync(db, settings).run))
-        # Retention (issue 7): hourly, in batches of short transactions.
-        from app.retention.tasks import PeriodicPurge
-
-        alerts.append(Pass("retention.purge", PeriodicPurge(db, settings).run))
+        # Connected WABAs are re-read from the Graph API about hourly; retention purges hourly, in
+        # batches of short transactions.
+        periodic.append(Pass("wabas.sync", PeriodicSync(db, settings, hooks=commit_hooks).run))
+        periodic.append(Pass("retention.purge", PeriodicPurge(db, settings).run))
     return Worker(
-        [*processor.passes(), *alerts, Pass("jobs.run", jobs.run_due)],
+        [*processor.passes(), *periodic],
         wakeup=wakeup,
         poll_interval=poll_interval,
     )
@@ -83,8 +72,6 @@ def build_worker(
 def build_alert_worker(db: Database, settings: Settings, *, poll_interval: float = POLL_SECONDS) -> Worker:
     """Alerts run in a loop of their own beside processing, so a slow mail server or Slack never
     holds up webhook processing (and a burst of webhooks never holds up alerts)."""
-    from app.alerts.tasks import alert_passes
-
     return Worker(alert_passes(db, settings), poll_interval=poll_interval)
 
 
@@ -124,17 +111,3 @@ async def run_worker(db: Database, settings: Settings | None = None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("worker stopped")
-
-
-async def worker_command(settings: Settings) -> int:
-    """``wabawatch worker``: the Procfile's worker process."""
-    from app.cli.users import open_database
-    from app.web.logs import configure_logging
-
-    configure_logging(settings.log_format)  # JSON lines, like the web process's
-    db = open_database(settings)
-    try:
-        await run_worker(db, settings)
-    finally:
-        await db.dispose()
-    return 0

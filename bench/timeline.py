@@ -49,7 +49,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from app.db.engine import Database
 from app.db.migrate import upgrade_head
 from app.events.models import Event
-from app.events.timeline_queries import Cursor
+from app.events.queries import Cursor
 from app.main import create_app
 from app.settings import Settings
 from app.tenancy.models import Organization, Role, User

@@ -13,7 +13,6 @@ warning stays on the WABA (its ``app_owner`` state entry) and the audit log says
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 
 from sqlalchemy import delete as delete_
@@ -30,8 +29,6 @@ from app.graph.errors import GraphError
 from app.graph.nodes import WABA_MANAGEMENT, TokenInfo
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
-from app.settings import Settings
-from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import Organization, User
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
@@ -275,50 +272,3 @@ async def delete(
     await session.delete(waba)
     await audit.record(session, org_id=org_id, actor=actor, action=WABA_DELETED, target=f"WABA {waba_id}")
     return f"WABA {waba_id} and its events are deleted."
-
-
-async def connect_command(settings: Settings, *, waba_id: str, org_slug: str, app_id: str, token: str) -> int:
-    """``wabawatch waba connect``: the page's service code, with the token from standard input."""
-    from app.cli import CommandError
-    from app.cli.users import open_database
-
-    db = open_database(settings)
-    try:
-        async with db.read() as session:
-            org = await tenancy_queries.org_by_slug(session, org_slug)
-            if org is None:
-                raise CommandError(f"no organization {org_slug!r}")
-            app = await graph_queries.usable_app(session, org_id=org.id, app_id=app_id)
-            if app is None:
-                raise CommandError(f"no Meta app {app_id!r} for {org_slug} (add it with `wabawatch app add`)")
-        async with GraphClient.from_settings(settings) as graph:
-            inspection = await inspect(graph, app=app, waba_id=waba_id, token=token)
-        async with db.transaction() as session:
-            org = await tenancy_queries.org_by_slug(session, org_slug)
-            app = await graph_queries.usable_app(session, org_id=org.id if org else 0, app_id=app_id)
-            if org is None or app is None:
-                raise CommandError("the organization or the app was removed meanwhile")
-            # Scripts cannot answer a question: the warning is printed, and stays on the WABA's page.
-            done = await store(
-                session,
-                org=org,
-                app=app,
-                inspection=inspection,
-                token=token,
-                actor=None,
-                accept_shared_app=True,
-            )
-    except ConnectError as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        await db.dispose()
-    print(f"connected WABA {done.waba.waba_id} ({done.waba.name}) for {org_slug} through Meta app {app_id}")
-    print(f"{done.phones} phone number{'s' if done.phones != 1 else ''} synced")
-    for note in (done.warning, done.unchecked):
-        if note:
-            print(f"warning: {note}", file=sys.stderr)
-    if done.routed:
-        print(
-            f"{done.routed} earlier change{'s' if done.routed != 1 else ''} routed to {org_slug}; the worker processes them"
-        )
-    return 0

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from app.connections import connect, subscriptions, sync
 from app.connections import facebook_login as login
 from app.connections import queries as graph_queries
+from app.events.hooks import committed_hooks
 from app.graph.errors import GraphError
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
@@ -176,7 +177,9 @@ async def refresh(request: Request) -> Response:
     ctx, waba_pk = await _member(request, Role.ADMIN)
     svc = services(request)
     try:
-        result = await sync.sync_waba(svc.db, svc.graph, org_id=ctx.org_id, waba_pk=waba_pk)
+        result = await sync.sync_waba(
+            svc.db, svc.graph, org_id=ctx.org_id, waba_pk=waba_pk, hooks=committed_hooks(request)
+        )
     except (GraphError, sync.NotConnected) as exc:
         toasts.add(request, str(exc), "error")
     else:

@@ -24,10 +24,7 @@ from app.graph.client import GraphClient
 from app.graph.errors import GraphError
 from app.graph.nodes import SubscribedApp
 from app.lib.timeutil import utcnow
-from app.settings import Settings
-from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import User
-from app.wabas import queries as wabas_queries
 from app.wabas.models import Waba
 
 SUBSCRIBED = "waba.subscribed"
@@ -276,41 +273,3 @@ def describe(status: Status) -> list[str]:
             f"warning: subscribed, but no event for {int(status.silent_for.total_seconds() // 3600)} hours"
         )
     return lines
-
-
-async def subscription_command(settings: Settings, *, action: str, waba_id: str, org_slug: str) -> int:
-    """``wabawatch waba subscribe|unsubscribe|status``; a Graph error exits 1 with the message in words."""
-    from app.cli import CommandError
-    from app.cli.users import open_database
-
-    db = open_database(settings)
-    try:
-        async with db.read() as session:
-            org = await tenancy_queries.org_by_slug(session, org_slug)
-            if org is None:
-                raise CommandError(f"no organization {org_slug!r}")
-            waba = await wabas_queries.waba_of_org(session, org_id=org.id, waba_id=waba_id.strip())
-            if waba is None:
-                raise CommandError(f"no WABA {waba_id!r} in {org_slug}")
-            org_id, waba_pk = org.id, waba.id
-        async with GraphClient.from_settings(settings) as graph:
-            if action == "status":
-                status = await read_status(db, graph, org_id=org_id, waba_pk=waba_pk)
-                for line in describe(status):
-                    print(line)
-                if status.error:
-                    raise CommandError(status.error)
-                return 0
-            outcome = await toggle(
-                db, graph, org_id=org_id, waba_pk=waba_pk, subscribe=action == "subscribe", actor=None
-            )
-    except NotConnected as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        await db.dispose()
-    if not outcome.ok:
-        raise CommandError(outcome.message)
-    print(outcome.message)
-    for line in describe(outcome.status)[1:]:
-        print(line)
-    return 0

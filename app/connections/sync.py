@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,12 +25,14 @@ from app.connections.models import WabaUsage
 from app.connections.ownership import Ownership
 from app.connections.ownership import check as check_ownership
 from app.db.engine import Database
+from app.events.hooks import EventsCommittedHook, events_committed
 from app.events.models import Event
 from app.events.parsed import Severity, StateUpdate
 from app.graph.client import GraphClient
 from app.graph.errors import GraphError
 from app.graph.nodes import PhoneNumberInfo, SubscribedApp, WabaInfo
 from app.graph.usage import BusinessStatus, UsageTracker
+from app.jobs.periodic import Gate
 from app.lib.timeutil import utcnow
 from app.settings import Settings
 from app.wabas import queries as wabas_queries
@@ -307,7 +309,14 @@ class NotConnected(Exception):
     """The WABA has no stored token, or was disconnected: there is nothing to sync with."""
 
 
-async def sync_waba(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int) -> SyncResult:
+async def sync_waba(
+    db: Database,
+    graph: GraphClient,
+    *,
+    org_id: int,
+    waba_pk: int,
+    hooks: Sequence[EventsCommittedHook],
+) -> SyncResult:
     """The whole refresh, as the page, the CLI and the worker run it: read the token, call Graph with
     no transaction open, then apply what it said in one transaction. A Graph failure is kept on the
     WABA (shown on its page) and raised."""
@@ -336,10 +345,7 @@ async def sync_waba(db: Database, graph: GraphClient, *, org_id: int, waba_pk: i
             raise NotConnected("This WABA was deleted while it was being synced.")
         result = await apply_snapshot(session, current, snapshot)
     # Like processed events, drift events reach open timelines once committed.
-    from app.events.service import events_committed
-    from app.worker import after_commit_hooks
-
-    await events_committed(after_commit_hooks(db), result.drift_event_ids)
+    await events_committed(hooks, result.drift_event_ids)
     return result
 
 
@@ -357,15 +363,18 @@ class PeriodicSync:
         batch: int = 5,
         check_every: timedelta = timedelta(minutes=1),
         usage: UsageTracker | None = None,
+        hooks: Sequence[EventsCommittedHook],
     ) -> None:
+        """``hooks`` run with the drift events a sync makes, as with processed events."""
         self.db = db
         self.settings = settings
+        self.hooks = hooks
         self.every = every
         self.batch = batch
         self.usage = usage or UsageTracker()
         self.check_every = check_every
         self._failed_until: dict[int, datetime] = {}
-        self._next_check: datetime | None = None
+        self._gate = Gate()
 
     async def due(self, now: datetime) -> list[tuple[int, int]]:
         async with self.db.read() as session:
@@ -376,16 +385,16 @@ class PeriodicSync:
         """How many WABAs it synced (or tried to); the worker polls often, the database is asked
         at most once per ``check_every`` while nothing is due."""
         now = utcnow()
-        if self._next_check is not None and now < self._next_check:
+        if self._gate.is_shut(now):
             return 0
         due = await self.due(now)
         if not due:
-            self._next_check = now + self.check_every
+            self._gate.shut_for(self.check_every, now=now)
             return 0
         async with GraphClient.from_settings(self.settings, usage=self.usage) as graph:
             for org_id, waba_pk in due:
                 try:
-                    await sync_waba(self.db, graph, org_id=org_id, waba_pk=waba_pk)
+                    await sync_waba(self.db, graph, org_id=org_id, waba_pk=waba_pk, hooks=self.hooks)
                 except (GraphError, NotConnected) as exc:
                     log.warning("periodic sync of WABA pk %d failed: %s", waba_pk, type(exc).__name__)
                     self._failed_until[waba_pk] = now + self.every

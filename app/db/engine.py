@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from app.db.types import set_keyring
 from app.db.url import async_url, ensure_sqlite_dir, is_sqlite
+from app.lib.crypto import Keyring
+from app.settings import Settings
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:
@@ -60,3 +63,10 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def open_database(settings: Settings) -> Database:
+    """The database of a process that is not the web app (a command, the worker), with the
+    keyring that decrypts its secrets."""
+    set_keyring(Keyring(settings.encryption_keys.get_secret_value()))
+    return Database(make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous))

@@ -12,9 +12,14 @@ import time
 
 import httpx2
 
+from app.connections import connect, subscriptions
+from app.connections import queries as graph_queries
+from app.db.engine import open_database
 from app.graph.client import GraphClient
 from app.graph.fake.demo import DEMO_TOKEN
 from app.settings import Settings
+from app.tenancy import queries as tenancy_queries
+from app.wabas import queries as wabas_queries
 
 START_TIMEOUT = 20.0
 
@@ -53,11 +58,6 @@ async def connect_demo_wabas(settings: Settings, *, org_slug: str = "demo") -> i
     """Connects every demo WABA of ``org_slug`` with the demo token (checked and synced as usual) and
     subscribes the demo app to it, as an admin would: the simulated webhooks then match what the
     subscription panel shows."""
-    from app.cli.users import open_database
-    from app.connections import connect, subscriptions
-    from app.connections import queries as graph_queries
-    from app.tenancy import queries as tenancy_queries
-    from app.wabas import queries as wabas_queries
 
     db = open_database(settings)
     connected = 0

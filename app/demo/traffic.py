@@ -15,6 +15,7 @@ import time
 import httpx2
 
 from app.db.engine import Database
+from app.graph.fake.demo import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS
 from app.meta import app_cache
 from app.meta import service as meta_service
 from app.simulator import send as simulate
@@ -24,14 +25,7 @@ from app.wabas import service as wabas_service
 
 log = logging.getLogger(__name__)
 
-DEMO_APP_ID = "1000000000000001"
-DEMO_APP_SECRET = "demo-app-secret-not-for-production"
 DEMO_VERIFY_TOKEN = "demo-verify-token"
-DEMO_WABAS = (
-    ("102290129340398", "Lucky Shrub (US)"),
-    ("224466880011223", "Café Ñandú (BR)"),
-    ("331199775533117", "Müller & Söhne (DE)"),
-)
 
 
 async def seed_demo_intake(db: Database, *, org_slug: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events import timeline_queries as queries
+from app.events import queries
 from app.events.models import Event
 from app.events.parsed import Severity
 from app.lib.timeutil import utcnow

@@ -1,11 +1,247 @@
-"""Reads of events. Tenant reads filter by org id here and nowhere else."""
+"""Reads of events, the one module that selects them: the timeline, the exports, live updates and
+processing. Tenant reads are always scoped by org id.
+
+Pages use keyset cursors on (occurred_at, id), never offsets, so a page costs the same at any depth
+and rows arriving meanwhile do not shift it. The cursor is compared as a row value, which both
+PostgreSQL and SQLite (3.15+) turn into a range scan of the (org_id, occurred_at, id) index.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import BindParameter, Row, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events.filters import Filters, apply_filters, scoped_events
 from app.events.models import Event
+from app.tenancy.models import User
+from app.webhooks.models import WebhookChange, WebhookDelivery
+
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+class Positioned(Protocol):
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in an org's events: the (occurred_at, id) of the last row shown."""
+
+    occurred_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, event: Positioned) -> Cursor:
+        return cls(event.occurred_at, event.id)
+
+    def encode(self) -> str:
+        return f"{(self.occurred_at - _EPOCH) // _MICRO}-{self.id}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        """Raises ValueError for anything that is not a cursor this module made."""
+        micros, _, ident = text.partition("-")
+        if not micros.isdigit() or not ident.isdigit():
+            raise ValueError(f"not a cursor: {text!r}")
+        return cls(_EPOCH + int(micros) * _MICRO, int(ident))
+
+
+def _at(cursor: Cursor) -> tuple[BindParameter[datetime], BindParameter[int]]:
+    """The cursor as typed parameters (so the time is stored the way the column stores it)."""
+    return (
+        bindparam(None, cursor.occurred_at, type_=Event.__table__.c.occurred_at.type),
+        bindparam(None, cursor.id, type_=Event.__table__.c.id.type),
+    )
+
+
+def _org_events(org_id: int, where: Filters) -> Select[Event]:
+    return scoped_events(org_id, where)
+
+
+def _filtered(stmt: S, where: Filters) -> S:
+    """``stmt`` (already scoped to one org) narrowed by the filter."""
+    return apply_filters(stmt, where)
+
+
+async def newest_first(
+    session: AsyncSession, *, org_id: int, where: Filters, before: Cursor | None, limit: int
+) -> list[Event]:
+    """Up to ``limit`` events of the org, newest first, older than ``before`` when given."""
+    stmt = _org_events(org_id, where)
+    if before is not None:
+        stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
+    stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
+    return list(await session.scalars(stmt))
+
+
+# A text search (``q``) cannot use an index: it reads the org's events newest first until a page is
+# full. It reads them in bounded ranges (an index walk that stops at the page's size, however rare
+# the text): TEXT_SCAN_BUDGET events first, each further range twice the last, while the page is not
+# full and TEXT_SEARCH_SECONDS have not passed. When time runs out first, the page says how far back
+# it looked and links to the rest. (Read when called, so tests can shrink them.)
+TEXT_SCAN_BUDGET = 10_000
+TEXT_SEARCH_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Matches newest first; ``looked_back_to`` is where the search stopped when its time ran out
+    before ``limit`` matches (the next page continues before it), None when it did not."""
+
+    events: list[Event]
+    looked_back_to: Cursor | None
+
+
+async def _position_down(
+    session: AsyncSession, *, org_id: int, where: Filters, before: Cursor | None, rows: int
+) -> Cursor | None:
+    """The position ``rows`` rows older than ``before`` (read from the index alone), or None when
+    fewer rows are left."""
+    stmt = apply_filters(select(Event.occurred_at, Event.id).where(Event.org_id == org_id), where)
+    if before is not None:
+        stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
+    stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).offset(rows - 1).limit(1)
+    row = (await session.execute(stmt)).first()
+    return None if row is None else Cursor(row[0], row[1])
+
+
+async def _matches_in_range(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    where: Filters,
+    before: Cursor | None,
+    end: Cursor | None,
+    limit: int,
+) -> list[Event]:
+    """Matches older than ``before`` and no older than ``end`` (to the oldest when None)."""
+    stmt = _org_events(org_id, where)
+    if before is not None:
+        stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
+    if end is not None:
+        stmt = stmt.where(tuple_(Event.occurred_at, Event.id) >= tuple_(*_at(end)))
+    stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
+    return list(await session.scalars(stmt))
+
+
+async def search_newest_first(
+    session: AsyncSession, *, org_id: int, where: Filters, before: Cursor | None, limit: int
+) -> SearchPage:
+    """Like ``newest_first`` for a filter with ``q``, reading range after range (see above): a
+    frequent text fills the page from the first range; a rare one is searched for as long as
+    TEXT_SEARCH_SECONDS allow, and the page then links on from where it stopped."""
+    deadline = time.monotonic() + TEXT_SEARCH_SECONDS
+    unfiltered = replace(where, q=None)
+    found: list[Event] = []
+    rows = TEXT_SCAN_BUDGET
+    while True:
+        end = await _position_down(session, org_id=org_id, where=unfiltered, before=before, rows=rows)
+        found += await _matches_in_range(
+            session, org_id=org_id, where=where, before=before, end=end, limit=limit - len(found)
+        )
+        if end is None or len(found) >= limit:  # the oldest reached, or the page is full
+            return SearchPage(found, None)
+        if time.monotonic() >= deadline:
+            return SearchPage(found, end)
+        before, rows = end, rows * 2
+
+
+EXPORT_COLUMNS = (
+    Event.id,
+    Event.field,
+    Event.kind,
+    Event.severity,
+    Event.waba_id,
+    Event.phone,
+    Event.occurred_at,
+    Event.received_at,
+    Event.summary,
+)
+
+
+async def oldest_first(
+    session: AsyncSession, *, org_id: int, where: Filters, after: Cursor | None, limit: int
+) -> Sequence[Row[int, str, str, int, str | None, str | None, datetime, datetime, str]]:
+    """Up to ``limit`` events of the org, oldest first, newer than ``after``: rows of
+    ``EXPORT_COLUMNS`` (plain rows cost half what entities do on a long export)."""
+    stmt = _filtered(select(*EXPORT_COLUMNS).where(Event.org_id == org_id), where)
+    if after is not None:
+        stmt = stmt.where(tuple_(Event.occurred_at, Event.id) > tuple_(*_at(after)))
+    stmt = stmt.order_by(Event.occurred_at.asc(), Event.id.asc()).limit(limit)
+    # Plain rows straight from the connection: the ORM's row loading would cost as much again.
+    connection = await session.connection()
+    return (await connection.execute(stmt)).all()
+
+
+async def event_of_org(session: AsyncSession, *, org_id: int, event_pk: int) -> Event | None:
+    """One event of the org (None for another org's: the page answers 404)."""
+    found: Event | None = await session.scalar(
+        select(Event).where(Event.org_id == org_id, Event.id == event_pk)
+    )
+    return found
+
+
+async def related_events(session: AsyncSession, *, org_id: int, event: Event, limit: int = 10) -> list[Event]:
+    """The newest other events of the same phone number (or, without one, the same WABA)."""
+    if event.phone:
+        where = Filters(phone=event.phone)
+    elif event.waba_id:
+        where = Filters(waba_id=event.waba_id)
+    else:
+        return []
+    stmt = (
+        scoped_events(org_id, where)
+        .where(Event.id != event.id)
+        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def delivery_of_event(
+    session: AsyncSession, *, event: Event
+) -> tuple[WebhookChange, WebhookDelivery] | None:
+    """The change an (already org-checked) event came from, and the delivery that carried it."""
+    row = (
+        await session.execute(
+            select(WebhookChange, WebhookDelivery)
+            .join(WebhookDelivery, WebhookDelivery.id == WebhookChange.delivery_id)
+            .where(WebhookChange.id == event.change_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def history_of_phone(
+    session: AsyncSession, *, org_id: int, phone: str, fields: tuple[str, ...], limit: int = 200
+) -> list[Event]:
+    """The phone's newest events of these fields, oldest first (for the quality/tier chart)."""
+    stmt = (
+        scoped_events(org_id, Filters(phone=phone))
+        .where(Event.field.in_(fields))
+        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(await session.scalars(stmt))))
+
+
+async def user_email(session: AsyncSession, user_id: int | None) -> str | None:
+    """Who acknowledged an event (users are not tenant-owned; the id comes from an org's event)."""
+    if user_id is None:
+        return None
+    found: str | None = await session.scalar(select(User.email).where(User.id == user_id))
+    return found
 
 
 async def events_of_changes(session: AsyncSession, change_ids: list[int]) -> dict[int, list[Event]]:
@@ -19,3 +255,45 @@ async def events_of_changes(session: AsyncSession, change_ids: list[int]) -> dic
             if event.change_id is not None:  # always, given the filter; synthetic events have none
                 found[event.change_id].append(event)
     return found
+
+
+async def orgs_of_events(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The given events grouped by org (unrouted events, with no org, are nobody's news)."""
+    found: dict[int, list[int]] = {}
+    if not event_ids:
+        return found
+    rows = await session.execute(
+        select(Event.org_id, Event.id)
+        .where(Event.id.in_(list(event_ids)), Event.org_id.is_not(None))
+        .order_by(Event.id)
+    )
+    for org_id, event_id in rows:
+        if org_id is not None:
+            found.setdefault(org_id, []).append(event_id)
+    return found
+
+
+async def events_by_ids(
+    session: AsyncSession, *, org_id: int, where: Filters, ids: Sequence[int]
+) -> list[Event]:
+    """Those of ``ids`` that belong to the org and match the filter, oldest id first."""
+    if not ids:
+        return []
+    stmt = select(Event).where(Event.org_id == org_id, Event.id.in_(list(ids)))
+    stmt = apply_filters(stmt, where).order_by(Event.id)
+    return list(await session.scalars(stmt))
+
+
+async def events_after(
+    session: AsyncSession, *, org_id: int, where: Filters, after_id: int, limit: int
+) -> list[Event]:
+    """The org's matching events with an id above ``after_id``, oldest id first, at most ``limit``."""
+    stmt = select(Event).where(Event.org_id == org_id, Event.id > after_id)
+    stmt = apply_filters(stmt, where).order_by(Event.id).limit(limit)
+    return list(await session.scalars(stmt))
+
+
+async def latest_event_id(session: AsyncSession, *, org_id: int) -> int:
+    """The org's highest event id (0 when it has none): where a fresh stream starts."""
+    found = await session.scalar(select(func.max(Event.id)).where(Event.org_id == org_id))
+    return int(found or 0)

@@ -21,16 +21,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.events import timeline_queries as queries
-from app.events.acknowledge import AcknowledgeError, acknowledge, needs_acknowledgement
+from app.events import queries
+from app.events.acknowledge import AcknowledgeError, acknowledge
+from app.events.downloads import csv_lines, json_chunks
 from app.events.explanations import explain
-from app.events.export import event_json, iso
-from app.events.exports import csv_lines, json_chunks
 from app.events.filters import FilterError, Filters, parse_filters
 from app.events.models import Event
 from app.events.parsed import Severity
-from app.lib import phones
-from app.live import queries as live_queries
+from app.events.views import events_url, row_view, timeline_url
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
 from app.web.services import services
@@ -57,30 +55,6 @@ def parse_filter(request: Request) -> tuple[Filters, queries.Cursor | None]:
     return filters, before
 
 
-def row_view(event: Event) -> dict[str, Any]:
-    """What ``events/_row.html`` shows of an event (the exported fields plus state for the page);
-    the live stream renders new rows with the same fragment and this same dict."""
-    return {
-        **event_json(event),
-        "pk": event.id,
-        "occurred_text": event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "phone_text": phones.pretty(event.phone) if event.phone else "",
-        "needs_ack": needs_acknowledgement(event),
-        "acknowledged_at": iso(event.acknowledged_at) if event.acknowledged_at else None,
-    }
-
-
-def events_url(request: Request, ctx: OrgContext) -> str:
-    """The timeline's URL, which rows extend with an event id (see ``events/_row.html``)."""
-    return str(request.url_for("events:timeline", org_slug=ctx.org.slug))
-
-
-def timeline_url(request: Request, org_slug: str, filters: Filters, **extra: str) -> str:
-    query = urlencode({**filters.params(), **extra})
-    base = str(request.url_for("events:timeline", org_slug=org_slug).path)
-    return f"{base}?{query}" if query else base
-
-
 async def timeline(request: Request) -> Response:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
@@ -92,7 +66,7 @@ async def timeline(request: Request) -> Response:
             return render(request, "events/timeline.html", context, status_code=400)
         # Read before the rows: the page's live stream replays every event committed after this,
         # so nothing that lands between rendering the page and opening the stream is missed.
-        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
+        live_after = await queries.latest_event_id(session, org_id=ctx.org_id)
         events, looked_back_to = await _page(session, ctx, filters, before)
     older_url = None
     if len(events) > PAGE_SIZE:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.db.engine import Database
-from app.events.service import EventsCommittedHook
-from app.live import queries
+from app.events import queries
+from app.events.hooks import EventsCommittedHook
 from app.live.hub import hub_for
 
 

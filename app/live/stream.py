@@ -17,10 +17,10 @@ from sse_starlette import ServerSentEvent
 from starlette.requests import Request
 
 from app.db.engine import Database
+from app.events import queries
 from app.events.filters import Filters
 from app.events.models import Event
-from app.events.routes import row_view
-from app.live import queries
+from app.events.views import row_view
 from app.live.hub import CLOSED, Hub, Published
 from app.tenancy.context import OrgContext
 from app.web import csrf

@@ -1,5 +1,5 @@
 """Reads of Meta apps. Tenant pages read through ``apps_of_org``/``app_of_org`` (scoped by org id);
-``app_by_app_id`` is the receiver's and the CLI's lookup by the id in Meta's callback URL."""
+``app_by_app_id`` is the lookup by the id in Meta's callback URL (the receiver, the CLI, staff)."""
 
 from __future__ import annotations
 

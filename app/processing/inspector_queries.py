@@ -180,8 +180,3 @@ async def app_of_org(session: AsyncSession, *, org_id: int, app_id: str) -> Meta
         select(MetaApp).where(MetaApp.org_id == org_id, MetaApp.app_id == app_id)
     )
     return found
-
-
-async def app_by_app_id(session: AsyncSession, app_id: str) -> MetaApp | None:
-    found: MetaApp | None = await session.scalar(select(MetaApp).where(MetaApp.app_id == app_id))
-    return found

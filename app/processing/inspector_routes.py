@@ -1,70 +1,22 @@
 """The delivery inspector of an org's own Meta app (owners and admins):
 ``/o/{org_slug}/settings/apps/{app_id}/inspector``. Staff see any app's under /staff/apps/ (see
-``app.staff.inspector_routes``); both pages render ``ops/inspector.html`` from ``page_context``."""
+``app.staff.inspector_routes``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.lib.timeutil import utcnow
-from app.meta.models import MetaApp
 from app.processing import inspector_queries
-from app.processing import reprocess_one as inspector
-from app.processing.processor import Processor
+from app.processing.inspector import page_context, reprocess
 from app.tenancy.context import require_member
 from app.tenancy.models import Role
 from app.web import toasts
 from app.web.services import services
 from app.web.templating import render
-from app.webhooks.models import DeliveryStatus
-from app.worker import after_commit_hooks
-
-STATUSES = (
-    DeliveryStatus.PENDING,
-    DeliveryStatus.PROCESSED,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.INVALID_JSON,
-)
-
-
-async def page_context(request: Request, session: AsyncSession, app: MetaApp) -> dict[str, Any]:
-    now = utcnow()
-    status = request.query_params.get("status", "")
-    status = status if status in STATUSES else ""
-    return {
-        "app": app,
-        "check": await inspector_queries.checklist(session, app, now=now),
-        "deliveries": await inspector_queries.recent_deliveries(session, app, status=status or None),
-        "unrouted": await inspector_queries.unrouted_changes(session, app),
-        "failures": await inspector_queries.signature_failures_by_hour(session, app, now=now),
-        "statuses": STATUSES,
-        "status": status,
-    }
-
-
-async def reprocess(request: Request, app: MetaApp, delivery_id: int) -> str:
-    """Reprocesses the delivery (which must be ``app``'s) and says what happened, in words."""
-    svc = services(request)
-    async with svc.db.read() as session:
-        if await inspector_queries.delivery_of_app(session, app, delivery_id) is None:
-            raise HTTPException(404)
-    try:
-        done = await inspector.reprocess_delivery(
-            Processor(svc.db, hooks=after_commit_hooks(svc.db)), delivery_id=delivery_id
-        )
-    except inspector.NotReprocessable as exc:
-        return str(exc)
-    return (
-        f"Delivery {delivery_id} reprocessed: {done.changes} changes ({done.new_changes} new), "
-        f"{done.events_created} events created; status {done.status}."
-    )
 
 
 async def org_inspector(request: Request) -> Response:

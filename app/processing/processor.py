@@ -8,7 +8,7 @@ split (``app.processing.split``)
     on (app_pk, dedup_key): a change Meta sends again, in any delivery, becomes nothing new. The
     change is routed to the org that registered (app, WABA), or kept as unrouted until one does.
 process
-    A routed change becomes events and state (``app.events.service``). A batch is stored at once,
+    A routed change becomes events and state (``app.processing.store``). A batch is stored at once,
     in one savepoint and a few statements; if anything in it raises, the savepoint is rolled back
     and its changes run again one at a time, each in its own savepoint, so the one that raises
     keeps its error and a retry time (exponential backoff with jitter) and never blocks the other
@@ -32,15 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.events import queries as events_queries
-from app.events import service as events_service
+from app.events.hooks import EventsCommittedHook, events_committed
 from app.events.models import Event
 from app.events.parsing import parse_change
-from app.events.service import ChangeEvents, EventsCommittedHook
 from app.jobs import claims
 from app.jobs.backoff import retry_delay
 from app.jobs.runner import Pass
 from app.lib.timeutil import utcnow
+from app.processing import store
 from app.processing.split import clip, split_deliveries
+from app.processing.store import ChangeEvents
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import Waba
@@ -97,7 +98,7 @@ async def process_changes(
         change.status, change.processed_at = ChangeStatus.PROCESSED, now
         items.append(ChangeEvents(change, waba, parsed, existing_events.get(change.id, ())))
         results.append(ChangeResult(ChangeStatus.PROCESSED, []))
-    stored = iter(await events_service.store_batch(session, items, loaded=loaded))
+    stored = iter(await store.store_batch(session, items, loaded=loaded))
     for result in results:
         if result.status == ChangeStatus.PROCESSED:
             done = next(stored)
@@ -271,7 +272,7 @@ class Processor:
             report, created = await self.process_claimed(session, claimed, now=now)
         self._changes_limit = _next_limit(self._changes_limit, len(claimed), self.changes_per_batch)
         self.changes_claimed += report.claimed
-        await events_service.events_committed(self.hooks, created)
+        await events_committed(self.hooks, created)
         return report.claimed
 
     async def process_claimed(

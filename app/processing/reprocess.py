@@ -1,4 +1,5 @@
-"""``wabawatch reprocess``: rebuild events from the stored deliveries.
+"""Rebuilding events from stored deliveries: ``wabawatch reprocess`` for many, the delivery
+inspector's button for one.
 
 Deliveries are split again (changes already stored are ignored by their dedup key) and every change
 of those deliveries is routed and processed again; events are upserted by (change, seq), so running
@@ -13,11 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
 
-from app.events import service as events_service
+from app.events.hooks import events_committed
 from app.jobs import claims
-from app.lib.timeutil import parse_iso8601
 from app.processing.processor import BatchReport, Processor
-from app.settings import Settings
 from app.webhooks.models import DeliveryStatus, WebhookChange, WebhookDelivery
 
 
@@ -35,12 +34,33 @@ class ReprocessReport:
         ]
 
 
+@dataclass(frozen=True)
+class Reprocessed:
+    """One delivery reprocessed, as the inspector says it."""
+
+    new_changes: int
+    changes: int
+    events_created: int
+    status: str
+
+
+class NotReprocessable(ValueError):
+    pass
+
+
 def _add(total: BatchReport, part: BatchReport) -> None:
     for f in fields(BatchReport):
         setattr(total, f.name, getattr(total, f.name) + getattr(part, f.name))
 
 
-async def reprocess(processor: Processor, *, since: datetime | None, batch: int = 50) -> ReprocessReport:
+async def reprocess(
+    processor: Processor,
+    *,
+    since: datetime | None = None,
+    delivery_id: int | None = None,
+    batch: int = 50,
+) -> ReprocessReport:
+    """Every delivery with a JSON body (received at or after ``since``; or only ``delivery_id``)."""
     now = processor.clock()
     chosen: list[ColumnElement[bool]] = [
         WebhookDelivery.status != DeliveryStatus.INVALID_JSON,
@@ -48,6 +68,8 @@ async def reprocess(processor: Processor, *, since: datetime | None, batch: int 
     ]
     if since is not None:
         chosen.append(WebhookDelivery.received_at >= since)
+    if delivery_id is not None:
+        chosen.append(WebhookDelivery.id == delivery_id)
     report = ReprocessReport(BatchReport(), BatchReport())
 
     last = 0
@@ -63,10 +85,7 @@ async def reprocess(processor: Processor, *, since: datetime | None, batch: int 
             )
             if not claimed:
                 break
-            _add(
-                report.deliveries,
-                await processor.split_claimed(session, claimed, now=now),
-            )
+            _add(report.deliveries, await processor.split_claimed(session, claimed, now=now))
         last = claimed[-1][0]
 
     of_chosen = WebhookChange.delivery_id.in_(select(WebhookDelivery.id).where(*chosen))
@@ -85,27 +104,25 @@ async def reprocess(processor: Processor, *, since: datetime | None, batch: int 
                 break
             part, created = await processor.process_claimed(session, claimed, now=now)
             _add(report.changes, part)
-        await events_service.events_committed(processor.hooks, created)
+        await events_committed(processor.hooks, created)
         last = claimed[-1][0]
     return report
 
 
-async def reprocess_command(settings: Settings, *, since: str | None) -> int:
-    """``wabawatch reprocess [--since ISO8601]``: prints what it did."""
-    from app.cli.users import open_database
-    from app.worker import after_commit_hooks
-
-    start = parse_iso8601(since) if since else None
-    db = open_database(settings)
-    try:
-        report = await reprocess(Processor(db, hooks=after_commit_hooks(db)), since=start)
-    finally:
-        await db.dispose()
-    print(
-        f"reprocessed deliveries received since {start.isoformat()}"
-        if start
-        else "reprocessed every delivery"
+async def reprocess_delivery(processor: Processor, *, delivery_id: int) -> Reprocessed:
+    """One delivery, or ``NotReprocessable`` saying in words why not."""
+    async with processor.db.read() as session:
+        delivery = await session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.body is None:
+            raise NotReprocessable("This delivery's body was purged by the retention policy.")
+        if delivery.status == DeliveryStatus.INVALID_JSON:
+            raise NotReprocessable("This delivery is not JSON; it is kept for inspection only.")
+    report = await reprocess(processor, delivery_id=delivery_id)
+    async with processor.db.read() as session:
+        status = await session.scalar(select(WebhookDelivery.status).where(WebhookDelivery.id == delivery_id))
+    return Reprocessed(
+        new_changes=report.deliveries.new_changes,
+        changes=report.changes.claimed,
+        events_created=report.changes.events_created,
+        status=status or "deleted",
     )
-    for line in report.lines():
-        print(line)
-    return 0

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from app.db.engine import Database
+from app.jobs.periodic import Gate
 from app.lib.timeutil import utcnow
 from app.retention.service import Purged, purge_batch
 from app.settings import Settings
@@ -30,13 +31,13 @@ class PeriodicPurge:
         self.every = every
         self.batch = batch
         self.clock = clock
-        self._next: datetime | None = None
+        self._gate = Gate()
         self._round = Purged()
 
     async def run(self) -> int:
         """Rows purged by this call (the worker calls again at once while it is above 0)."""
         now = self.clock()
-        if self._next is not None and now < self._next:
+        if self._gate.is_shut(now):
             return 0
         async with self.db.transaction() as session:
             done = await purge_batch(session, self.settings, now=now, batch=self.batch)
@@ -55,7 +56,7 @@ class PeriodicPurge:
                     r.sessions,
                 )
             self._round = Purged()
-            self._next = now + self.every
+            self._gate.shut_for(self.every, now=now)
         return done.total
 
 

@@ -9,8 +9,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.processing import inspector_queries
-from app.processing.inspector_routes import page_context, reprocess
+from app.meta import queries as meta_queries
+from app.processing.inspector import page_context, reprocess
 from app.staff import access
 from app.tenancy.models import Organization
 from app.web import toasts
@@ -21,7 +21,7 @@ from app.web.templating import render
 async def staff_inspector(request: Request) -> Response:
     async with services(request).db.transaction() as session:
         user = await access.require_staff(request, session)
-        app = await inspector_queries.app_by_app_id(session, request.path_params["app_id"])
+        app = await meta_queries.app_by_app_id(session, request.path_params["app_id"])
         if app is None:
             raise HTTPException(404)
         org = await session.get(Organization, app.org_id) if app.org_id is not None else None
@@ -54,7 +54,7 @@ async def staff_reprocess(request: Request) -> Response:
     db = services(request).db
     async with db.read() as session:
         user = await access.require_staff(request, session)
-        app = await inspector_queries.app_by_app_id(session, request.path_params["app_id"])
+        app = await meta_queries.app_by_app_id(session, request.path_params["app_id"])
         if app is None:
             raise HTTPException(404)
         org = await session.get(Organization, app.org_id) if app.org_id is not None else None

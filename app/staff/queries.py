@@ -156,11 +156,6 @@ async def wabas_of_org(session: AsyncSession, *, org_id: int) -> list[WabaHit]:
     return await waba_hits(session, wabas)
 
 
-async def app_by_app_id(session: AsyncSession, app_id: str) -> MetaApp | None:
-    found: MetaApp | None = await session.scalar(select(MetaApp).where(MetaApp.app_id == app_id))
-    return found
-
-
 async def apps_of_org(session: AsyncSession, *, org_id: int) -> list[MetaApp]:
     return list(
         await session.scalars(select(MetaApp).where(MetaApp.org_id == org_id).order_by(MetaApp.app_id))

@@ -17,8 +17,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.events import timeline_queries
-from app.events.export import event_json
+from app.events import queries as events_queries
+from app.events.downloads import event_json
 from app.events.filters import FilterError, parse_filters, scoped_events
 from app.events.models import Event
 from app.lib import phones
@@ -155,7 +155,7 @@ async def org_event(request: Request) -> Response:
             grant = await access.require_org_access(request, session)
         except ReasonRequired as exc:
             return _to_reason_form(request, exc)
-        event = await timeline_queries.event_of_org(
+        event = await events_queries.event_of_org(
             session, org_id=grant.org_id, event_pk=request.path_params["event_pk"]
         )
         if event is None:

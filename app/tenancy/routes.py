@@ -9,8 +9,8 @@ from starlette.routing import Route
 
 from app.auth import service as auth_service
 from app.auth.session import current_user, login_user
+from app.events import queries as events_queries
 from app.lib.timeutil import utcnow
-from app.live import queries as live_queries
 from app.mail.service import Mail, MailError
 from app.tenancy import queries, service
 from app.tenancy.context import OrgContext, require_member, require_signed_in
@@ -63,7 +63,7 @@ async def home(request: Request) -> Response:
         ctx = await require_member(request, session)
         # Read before the cards: the page's live stream starts after this event, so a change that
         # lands between rendering and opening the stream still refreshes the cards.
-        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
+        live_after = await events_queries.latest_event_id(session, org_id=ctx.org_id)
         cards = await overview.overview(session, org_id=ctx.org_id)
     return render(request, "tenancy/home.html", {"ctx": ctx, "cards": cards, "live_after": live_after})
 

@@ -13,10 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.events import timeline_queries as queries
+from app.events import queries
 from app.events.filters import Filters
-from app.events.routes import events_url, row_view, timeline_url
-from app.live import queries as live_queries
+from app.events.views import events_url, row_view, timeline_url
 from app.tenancy.context import require_member
 from app.wabas import overview
 from app.wabas.chart import QUALITY_FIELDS, tier_chart
@@ -33,7 +32,7 @@ async def waba_detail(request: Request) -> Response:
         if card is None:
             raise HTTPException(404)
         filters = Filters(waba_id=card.waba.waba_id)
-        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
+        live_after = await queries.latest_event_id(session, org_id=ctx.org_id)
         events = await queries.newest_first(
             session, org_id=ctx.org_id, where=filters, before=None, limit=RECENT
         )
@@ -61,7 +60,7 @@ async def phone_detail(request: Request) -> Response:
         if card is None or phone is None:
             raise HTTPException(404)
         digits = phone.phone.digits
-        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
+        live_after = await queries.latest_event_id(session, org_id=ctx.org_id)
         events, history = [], []
         if digits:
             filters = Filters(phone=digits)

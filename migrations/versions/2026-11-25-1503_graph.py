@@ -1,4 +1,4 @@
-"""graph: wabas connection state, subscriptions, usage (issue 4)
+"""graph: wabas connection state, subscriptions, usage
 
 Revision ID: 0003
 Revises: 0002

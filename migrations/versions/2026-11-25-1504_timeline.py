@@ -1,4 +1,4 @@
-"""timeline: live updates and timeline indexes (issue 5)
+"""timeline: live updates and timeline indexes
 
 Revision ID: 0004
 Revises: 0003

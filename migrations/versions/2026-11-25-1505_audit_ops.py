@@ -1,4 +1,4 @@
-"""audit and operations: audit log, retention (issue 7)
+"""audit and operations: audit log, retention
 
 Revision ID: 0005
 Revises: 0004

@@ -1,4 +1,4 @@
-"""alerts: channels, rules, outbox (issue 6)
+"""alerts: channels, rules, outbox
 
 Revision ID: 0006
 Revises: 0005

@@ -1,4 +1,4 @@
-"""timeline at scale: indexes for a million events (issue 5)
+"""timeline at scale: indexes for a million events
 
 Revision ID: 0007
 Revises: 0006

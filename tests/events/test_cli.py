@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.cli import CommandError, build_parser, cmd_events
+from app.cli import build_parser
+from app.cli.base import CommandError
+from app.cli.events import cmd_events
 from app.db.engine import Database
 from app.events.parsed import Severity
 from app.settings import Settings
@@ -96,7 +98,7 @@ async def test_streams_more_events_than_one_batch(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from app.events import export
+    from app.events import downloads as export
 
     monkeypatch.setattr(export, "BATCH", 7)
     await store_events(db, personas.org, [E(f"e{i:02d}", T0 + timedelta(seconds=i // 3)) for i in range(20)])

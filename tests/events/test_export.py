@@ -13,9 +13,8 @@ import httpx2
 import pytest
 
 from app.db.engine import Database
-from app.events import export
-from app.events.export import BATCH, event_json
-from app.events.exports import csv_lines, json_chunks
+from app.events import downloads as export
+from app.events.downloads import BATCH, csv_lines, event_json, json_chunks
 from app.events.filters import Filters
 from tests.events.test_timeline_support import (
     T0,

@@ -12,7 +12,8 @@ import httpx2
 import pytest
 from sqlalchemy import select
 
-from app.cli import build_parser, cmd_events
+from app.cli import build_parser
+from app.cli.events import cmd_events
 from app.db.engine import Database
 from app.events.models import Event
 from app.main import Dispatcher

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 
 from app.db.engine import Database
-from app.events import timeline_queries
+from app.events import queries as timeline_queries
 from tests.events.test_timeline_support import T0, WABA_A, bulk_events, events_of, make_world
 from tests.factories import Personas, login
 

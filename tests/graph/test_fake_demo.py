@@ -9,9 +9,15 @@ import time
 
 import httpx2
 
-from app.demo.traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS
 from app.graph.client import GraphClient
-from app.graph.fake.demo import DEMO_TOKEN, PARTNER_APP, seed_demo_world
+from app.graph.fake.demo import (
+    DEMO_APP_ID,
+    DEMO_APP_SECRET,
+    DEMO_TOKEN,
+    DEMO_WABAS,
+    PARTNER_APP,
+    seed_demo_world,
+)
 from tests.fakes.graph import SSL, VERSION, FakeGraph, free_port
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.cli.users import seed_demo
 from app.connections import subscriptions
 from app.db.engine import Database
 from app.demo.graph_process import connect_demo_wabas, start_fake_graph
-from app.demo.traffic import DEMO_APP_ID, DEMO_WABAS
+from app.demo.seed import seed_demo
 from app.graph.client import GraphClient
+from app.graph.fake.demo import DEMO_APP_ID, DEMO_WABAS
 from app.graph.usage import UsageTracker
 from app.settings import Settings
 from app.wabas.models import PhoneNumber, Waba
@@ -53,7 +53,7 @@ async def test_the_demo_connects_through_a_shared_app_and_keeps_the_warning(
 ) -> None:
     import httpx2
 
-    from app.demo.traffic import DEMO_APP_SECRET
+    from app.graph.fake.demo import DEMO_APP_SECRET
     from app.wabas.models import StateEntry
 
     url, process = start_fake_graph()

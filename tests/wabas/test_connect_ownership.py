@@ -146,7 +146,7 @@ async def test_a_sync_compares_the_app_with_the_wabas_owner_again(
     waba = await connected(client, db, personas, seeded)
     with fake_graph.state.lock:
         seeded.waba.owner_business_id, seeded.waba.owner_business_name = PARTNER
-    await sync.sync_waba(db, graph, org_id=personas.org.id, waba_pk=waba.id)
+    await sync.sync_waba(db, graph, org_id=personas.org.id, waba_pk=waba.id, hooks=[])
     kept = (await state(db, waba))[("waba", "app_owner")].value
     assert str(kept["warning"]).startswith(
         f"App {APP_ID} is owned by Demo Business ({DEMO_BUSINESS[0]}), but WABA {WABA_ID} belongs to Partner Agency"
@@ -155,7 +155,7 @@ async def test_a_sync_compares_the_app_with_the_wabas_owner_again(
 
     with fake_graph.state.lock:
         seeded.waba.owner_business_id, seeded.waba.owner_business_name = DEMO_BUSINESS
-    await sync.sync_waba(db, graph, org_id=personas.org.id, waba_pk=waba.id)
+    await sync.sync_waba(db, graph, org_id=personas.org.id, waba_pk=waba.id, hooks=[])
     assert (await state(db, waba))[("waba", "app_owner")].value["warning"] is None
 
 

@@ -68,7 +68,9 @@ async def test_the_hourly_sync_keeps_the_list_fresh(
 ) -> None:
     waba = await connected(client, db, personas, seeded)
     fake_graph.state.subscribe(WABA_ID, APP_ID)  # subscribed at Meta, outside wabawatch
-    periodic = PeriodicSync(db, settings_with(settings, graph_api_base=fake_graph.url), every=timedelta(0))
+    periodic = PeriodicSync(
+        db, settings_with(settings, graph_api_base=fake_graph.url), every=timedelta(0), hooks=[]
+    )
     assert await periodic.run() == 1
     page = await client.get(page_of(waba))
     assert f'<tr data-app-id="{APP_ID}" class="ours">' in page.text

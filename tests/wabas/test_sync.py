@@ -105,7 +105,9 @@ async def test_the_worker_pass_syncs_connected_wabas_that_are_due_and_skips_fail
     seeded: Seeded,
 ) -> None:
     waba = await connected(client, db, personas, seeded)
-    periodic = PeriodicSync(db, settings_with(settings, graph_api_base=fake_graph.url), every=timedelta(0))
+    periodic = PeriodicSync(
+        db, settings_with(settings, graph_api_base=fake_graph.url), every=timedelta(0), hooks=[]
+    )
     seeded.waba.account_review_status = "REJECTED"
     assert await periodic.run() == 1
     [event] = await drift_events(db)
@@ -113,7 +115,7 @@ async def test_the_worker_pass_syncs_connected_wabas_that_are_due_and_skips_fail
     assert (await reload(db, waba)).account_review_status == "REJECTED"
 
     hourly = PeriodicSync(
-        db, settings_with(settings, graph_api_base=fake_graph.url), check_every=timedelta(0)
+        db, settings_with(settings, graph_api_base=fake_graph.url), check_every=timedelta(0), hooks=[]
     )
     assert await hourly.run() == 0  # synced just now: not due for an hour
 
@@ -122,6 +124,7 @@ async def test_the_worker_pass_syncs_connected_wabas_that_are_due_and_skips_fail
         db,
         settings_with(settings, graph_api_base=fake_graph.url),
         every=timedelta(0),
+        hooks=[],
         check_every=timedelta(0),
     )
     failing.every = timedelta(0)
@@ -146,7 +149,9 @@ async def test_a_disconnected_waba_is_not_synced(
     after = await reload(db, waba)
     assert after.access_token is None
     assert after.disconnected_at is not None
-    periodic = PeriodicSync(db, settings_with(settings, graph_api_base=fake_graph.url), every=timedelta(0))
+    periodic = PeriodicSync(
+        db, settings_with(settings, graph_api_base=fake_graph.url), every=timedelta(0), hooks=[]
+    )
     calls = len(fake_graph.calls())
     assert await periodic.run() == 0
     assert len(fake_graph.calls()) == calls

@@ -20,10 +20,11 @@ import uvicorn
 from sqlalchemy import select
 
 from app.cli import main
-from app.cli.users import seed_demo
 from app.db.engine import Database
-from app.demo.traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS, DemoTraffic
+from app.demo.seed import seed_demo
+from app.demo.traffic import DemoTraffic
 from app.events.parsing import parse_change, routing_waba_id
+from app.graph.fake.demo import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS
 from app.main import Dispatcher, create_app
 from app.meta.models import MetaApp
 from app.settings import Settings

@@ -9,7 +9,7 @@ disabled and the org's admins are told).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,12 +37,6 @@ class Target:
 
 class Transport(Protocol):
     async def send(self, target: Target, message: AlertMessage) -> None: ...
-
-
-class Batching(Protocol):
-    """A transport that can share a connection across the messages of one batch."""
-
-    def batch(self) -> AbstractAsyncContextManager[None]: ...
 
 
 class Registry:

@@ -9,9 +9,8 @@ import argparse
 
 import uvicorn
 
-from app.demo.traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS
 from app.graph.fake.app import create_fake_graph
-from app.graph.fake.demo import DEMO_TOKEN, seed_demo_world
+from app.graph.fake.demo import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_TOKEN, DEMO_WABAS, seed_demo_world
 from app.graph.fake.state import FakeGraphState
 
 

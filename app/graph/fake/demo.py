@@ -11,6 +11,15 @@ from collections.abc import Iterable
 from app.graph.fake.state import FakeGraphState
 from app.graph.fake.world import FakePhone, FakeToken
 
+# The demo app's secret is not a secret either: a demo server runs with development settings,
+# which production refuses.
+DEMO_APP_ID = "1000000000000001"
+DEMO_APP_SECRET = "demo-app-secret-not-for-production"
+DEMO_WABAS = (
+    ("102290129340398", "Lucky Shrub (US)"),
+    ("224466880011223", "Café Ñandú (BR)"),
+    ("331199775533117", "Müller & Söhne (DE)"),
+)
 DEMO_TOKEN = "EAAdemo-system-user-token-not-a-secret"
 PARTNER_APP = ("1000000000000077", "partner-secret-not-a-secret", "Partner Inbox")
 PHONE_STATES = (

@@ -1,4 +1,4 @@
-"""The exported shape of an event (``wabawatch events --json``, later ``/events.json``).
+"""An event as exported: ``wabawatch events --json``, the timeline's ``events.json`` and ``events.csv``.
 
 Exactly these keys: id, field, kind, severity ("info"/"warning"/"critical"), waba_id, phone
 ("+16505551111" or null), occurred_at, received_at (ISO 8601 UTC, "Z"), summary. The CLI lists
@@ -7,18 +7,17 @@ events **oldest first**, like a log, so that ``--since`` with the last time seen
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 from app.db.engine import Database
-from app.events import timeline_queries as queries
+from app.events import queries
+from app.events.filters import Filters
 from app.events.parsed import Severity
-from app.lib.timeutil import parse_iso8601
-from app.settings import Settings
-from app.tenancy import queries as tenancy_queries
 
 BATCH = 2000
 FIRST_BATCH = 200
@@ -94,7 +93,7 @@ def event_line(event: EventFields, *, as_json: bool) -> str:
 
 
 async def stream_events(
-    db: Database, *, org_id: int, where: queries.EventFilter, batch: int | None = None
+    db: Database, *, org_id: int, where: Filters, batch: int | None = None
 ) -> AsyncIterator[EventFields]:
     """Every matching event of the org, oldest first, read ``batch`` rows at a time (each batch its
     own short read, so a long export holds no transaction open and memory stays flat). The first
@@ -113,38 +112,61 @@ async def stream_events(
         size = batch
 
 
-async def print_events(
-    settings: Settings,
-    *,
-    org_slug: str,
-    waba_id: str | None,
-    since: str | None,
-    as_json: bool,
-    out: TextIO | None = None,
-) -> int:
-    from app.cli import CommandError
-    from app.cli.users import open_database
+# The downloads stream through ``stream_events`` (keyset batches, each its own short read), so
+# memory stays flat however many rows match. CSV cells that a spreadsheet would run as a formula
+# (starting with ``= + - @``, tab or carriage return) get a leading apostrophe: a summary is text
+# Meta's payload controls.
+COLUMNS = ("id", "field", "kind", "severity", "waba_id", "phone", "occurred_at", "received_at", "summary")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build an encoder per row
+_FLUSH_ROWS = FIRST_BATCH  # rows per chunk sent: the first goes out as soon as the first batch is read
 
-    out = out or sys.stdout
-    try:
-        since_at = parse_iso8601(since) if since else None
-    except ValueError as exc:
-        raise CommandError(
-            f"--since must be an ISO 8601 time such as 2026-11-25T14:00:00Z, not {since!r}"
-        ) from exc
-    db = open_database(settings)
-    try:
-        async with db.read() as session:
-            org = await tenancy_queries.org_by_slug(session, org_slug)
-        if org is None:
-            raise CommandError(f"no organization with the URL name {org_slug!r}")
-        where = queries.EventFilter(waba_id=waba_id, since=since_at)
-        try:
-            async for event in stream_events(db, org_id=org.id, where=where, batch=BATCH):
-                out.write(event_line(event, as_json=as_json) + "\n")
-            out.flush()
-        except BrokenPipeError:  # `| head` closed the pipe: not an error
-            return 0
-    finally:
-        await db.dispose()
-    return 0
+
+def safe_cell(value: str | None) -> str:
+    """Text from a payload, as a spreadsheet cell that cannot run (ids, times, severities are ours)."""
+    text = value or ""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv_row(event: EventFields) -> tuple[object, ...]:
+    """The row of ``COLUMNS`` (the same values as ``event_json``; text columns defused)."""
+    return (
+        event.id,
+        safe_cell(event.field),
+        safe_cell(event.kind),
+        severity_label(event.severity),
+        safe_cell(event.waba_id),
+        safe_cell(f"+{event.phone}" if event.phone else None),
+        iso(event.occurred_at),
+        iso(event.received_at),
+        safe_cell(event.summary),
+    )
+
+
+async def csv_lines(db: Database, *, org_id: int, filters: Filters) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    async for event in stream_events(db, org_id=org_id, where=filters):
+        writer.writerow(_csv_row(event))
+        count += 1
+        if count % _FLUSH_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+async def json_chunks(db: Database, *, org_id: int, filters: Filters) -> AsyncIterator[str]:
+    """A JSON array written element by element."""
+    parts: list[str] = ["["]
+    first = True
+    async for event in stream_events(db, org_id=org_id, where=filters):
+        parts.append(("" if first else ",\n") + _ENCODE(event_json(event)))
+        first = False
+        if len(parts) >= _FLUSH_ROWS:
+            yield "".join(parts)
+            parts = []
+    parts.append("]\n")
+    yield "".join(parts)

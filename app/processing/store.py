@@ -1,4 +1,4 @@
-"""Storing the parser's events for a batch of webhook changes, and the hook that runs after they commit.
+"""Storing the parser's events for a batch of webhook changes, with the state and alerts they bring.
 
 Events are upserted by (change_id, seq): processing a change again (a retry, ``reprocess``) updates
 the same rows and keeps their acknowledgement. Services flush, never commit.
@@ -7,7 +7,7 @@ the same rows and keeps their acknowledgement. Services flush, never commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +21,6 @@ from app.wabas.service import LoadedRows, fit
 from app.webhooks.models import WebhookChange
 
 log = logging.getLogger(__name__)
-
-# Called with the ids of newly created events once their transaction has committed. Live updates
-# and alerts attach here; a hook must be quick (enqueue, notify) and never raise.
-EventsCommittedHook = Callable[[Sequence[int]], Awaitable[None]]
 
 
 @dataclass
@@ -154,14 +150,3 @@ async def _upsert_events(
             await session.delete(event)
             stored.removed += 1
     return events
-
-
-async def events_committed(hooks: Sequence[EventsCommittedHook], event_ids: Sequence[int]) -> None:
-    """Runs the after-commit hooks; a failing hook is logged and never undoes or blocks processing."""
-    if not event_ids:
-        return
-    for hook in hooks:
-        try:
-            await hook(event_ids)
-        except Exception:
-            log.exception("after-commit hook %r failed for %d events", hook, len(event_ids))
