@@ -208,14 +208,15 @@ def _names_in(node: ast.AST) -> Iterator[str]:
 
 
 def _read_targets(tree: ast.Module) -> Iterator[ast.AST]:
-    """The arguments of ``select(...)``, ``session.get(X, ...)`` and ``.join(X...)``/``.outerjoin``."""
+    """The arguments of ``select(...)``, ``session.get(X, ...)``, ``.select_from(X)`` and
+    ``.join(X...)``/``.outerjoin``."""
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
         if isinstance(func, ast.Name) and func.id == "select":
             yield from node.args
-        elif isinstance(func, ast.Attribute) and func.attr in {"join", "outerjoin"} and node.args:
+        elif isinstance(func, ast.Attribute) and func.attr in {"join", "outerjoin", "select_from"} and node.args:
             yield node.args[0]
         elif isinstance(func, ast.Attribute) and func.attr == "get" and node.args:
             if ast.unparse(func.value).endswith("session"):
