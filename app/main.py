@@ -69,12 +69,6 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         db=db,
         hasher=PasswordHasherBox(fast=settings.password_hash_fast),
-        mailer=Mailer(
-            db=db,
-            smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
-            sender=settings.mail_from,
-        ),
-        oidc=OidcClient(settings) if settings.oidc_enabled else None,
         graph=GraphClient.from_settings(settings),
     )
 
@@ -116,6 +110,12 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = build_services(settings)
         app.state.services = svc
+        app.state.mailer = Mailer(
+            db=svc.db,
+            smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
+            sender=settings.mail_from,
+        )
+        app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
         await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
         # SQLite: the worker lives here, woken by the receiver after each commit.

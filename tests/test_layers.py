@@ -33,9 +33,6 @@ CROSS_TENANT = {"staff"}
 EXCEPTIONS: set[str] = {
     "cycle: alerts <-> audit <-> auth <-> connections <-> demo <-> events <-> graph <-> live <-> mail <-> meta <-> tenancy <-> wabas <-> web <-> webhooks",
     "plumbing: app.graph.fake.__main__ imports app.demo.traffic",
-    "plumbing: app.web.errors imports app.auth.session",
-    "plumbing: app.web.services imports app.auth.oidc",
-    "plumbing: app.web.services imports app.mail.service",
     "reads: app.alerts.outbox reads Event (of events)",
     "reads: app.alerts.queries reads Membership (of tenancy)",
     "reads: app.alerts.queries reads Waba (of wabas)",

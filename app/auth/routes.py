@@ -9,10 +9,10 @@ from starlette.routing import Route
 
 from app.audit import service as audit
 from app.auth import browsers, service
-from app.auth.oidc import SsoError
+from app.auth.oidc import SsoError, oidc_client
 from app.auth.session import current_user, login_user, logout_user, session_digest
 from app.lib.timeutil import utcnow
-from app.mail.service import Mail, MailError
+from app.mail.service import Mail, MailError, mailer
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.context import require_signed_in
 from app.web import toasts
@@ -134,7 +134,7 @@ async def forgot_password(request: Request) -> Response:
         )
         # A failure is logged but not shown: the answer must not tell which addresses have accounts.
         with contextlib.suppress(MailError):
-            await svc.mailer.send(mail)
+            await mailer(request).send(mail)
     # The same answer whether or not the account exists.
     return render(request, "auth/forgot.html", {"sent": True})
 
@@ -173,7 +173,7 @@ async def reset_password(request: Request) -> Response:
 
 
 async def sso_start(request: Request) -> Response:
-    oidc = services(request).oidc
+    oidc = oidc_client(request)
     if oidc is None:
         return render(
             request,
@@ -190,7 +190,8 @@ async def sso_start(request: Request) -> Response:
 
 async def sso_callback(request: Request) -> Response:
     svc = services(request)
-    if svc.oidc is None:
+    oidc = oidc_client(request)
+    if oidc is None:
         return render(
             request,
             "errors/error.html",
@@ -198,7 +199,7 @@ async def sso_callback(request: Request) -> Response:
             status_code=404,
         )
     try:
-        profile = await svc.oidc.finish(request)
+        profile = await oidc.finish(request)
     except SsoError as exc:
         return _sso_failed(request, str(exc))
     next_url = safe_next(request.session.pop("sso_next", ""), "")

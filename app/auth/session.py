@@ -14,6 +14,7 @@ from app.lib.crypto import token_digest
 from app.lib.timeutil import utcnow
 from app.tenancy.models import User
 from app.web import csrf
+from app.web.errors import LoginRequired
 from app.web.forms import client_address
 from app.web.services import services
 
@@ -31,10 +32,6 @@ class SignedIn:
     @classmethod
     def of(cls, user: User) -> SignedIn:
         return cls(id=user.id, email=user.email, name=user.name, is_staff=user.is_staff)
-
-
-class LoginRequired(Exception):
-    """Raised by handlers that need a signed-in user; answered with a redirect to /login."""
 
 
 async def login_user(request: Request, session: AsyncSession, user: User) -> None:

@@ -11,7 +11,7 @@ from app.auth import service as auth_service
 from app.auth.session import current_user, login_user
 from app.lib.timeutil import utcnow
 from app.live import queries as live_queries
-from app.mail.service import Mail, MailError
+from app.mail.service import Mail, MailError, mailer
 from app.tenancy import queries, service
 from app.tenancy.context import OrgContext, require_member, require_signed_in
 from app.tenancy.models import Role
@@ -114,7 +114,7 @@ async def invite(request: Request) -> Response:
             return RedirectResponse(request.url_for("tenancy:members", org_slug=ctx.org.slug), 303)
     members_page = request.url_for("tenancy:members", org_slug=ctx.org.slug)
     try:
-        await svc.mailer.send(_invitation_mail(request, ctx, created))
+        await mailer(request).send(_invitation_mail(request, ctx, created))
     except MailError as exc:
         toasts.add(
             request,
