@@ -10,12 +10,10 @@ from starlette.routing import Route
 from app.auth import service as auth_service
 from app.auth.session import current_user, login_user
 from app.lib.timeutil import utcnow
-from app.live import queries as live_queries
 from app.mail.service import Mail, MailError, mailer
 from app.tenancy import queries, service
 from app.tenancy.context import OrgContext, require_member, require_signed_in
 from app.tenancy.models import Role
-from app.wabas import overview
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
@@ -56,16 +54,6 @@ async def orgs(request: Request) -> Response:
             only = request.state.user_orgs[0][0]
             return RedirectResponse(request.url_for("tenancy:home", org_slug=only.slug), 303)
     return render(request, "tenancy/orgs.html", {"error": error}, status_code=400 if error else 200)
-
-
-async def home(request: Request) -> Response:
-    async with services(request).db.read() as session:
-        ctx = await require_member(request, session)
-        # Read before the cards: the page's live stream starts after this event, so a change that
-        # lands between rendering and opening the stream still refreshes the cards.
-        live_after = await live_queries.latest_event_id(session, org_id=ctx.org_id)
-        cards = await overview.overview(session, org_id=ctx.org_id)
-    return render(request, "tenancy/home.html", {"ctx": ctx, "cards": cards, "live_after": live_after})
 
 
 async def members(request: Request) -> Response:
@@ -244,7 +232,6 @@ routes = [
     Route("/", root, name="tenancy:root"),
     Route("/orgs", orgs, methods=["GET", "POST"], name="tenancy:orgs"),
     Route("/invitations/{token}", invitation, methods=["GET", "POST"], name="tenancy:invitation"),
-    Route("/o/{org_slug}", home, name="tenancy:home"),
     Route("/o/{org_slug}/members", members, name="tenancy:members"),
     Route("/o/{org_slug}/members/invite", invite, methods=["POST"], name="tenancy:invite"),
     Route(
