@@ -8,13 +8,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.auth import browsers, service
+from app.auth import service
 from app.auth.oidc import SsoError, oidc_client
-from app.auth.session import current_user, login_user, logout_user, session_digest
 from app.lib.timeutil import utcnow
 from app.mail.service import Mail, MailError, mailer
+from app.tenancy import browsers
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.context import require_signed_in
+from app.tenancy.session import current_user, login_user, logout_user, session_digest
 from app.web import toasts
 from app.web.forms import client_address, form_fields, safe_next
 from app.web.services import services

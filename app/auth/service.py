@@ -10,12 +10,12 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import browsers
 from app.auth.models import LoginAttempt, OidcIdentity, PasswordReset
 from app.lib.crypto import new_token, token_digest
 from app.lib.passwords import PasswordHasherBox, password_problem
 from app.lib.timeutil import utcnow
 from app.settings import Settings
+from app.tenancy import browsers
 from app.tenancy import queries as tenancy_queries
 from app.tenancy import service as tenancy
 from app.tenancy.models import Organization, User

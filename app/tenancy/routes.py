@@ -8,12 +8,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import service as auth_service
-from app.auth.session import current_user, login_user
 from app.lib.timeutil import utcnow
 from app.mail.service import Mail, MailError, mailer
 from app.tenancy import queries, service
 from app.tenancy.context import OrgContext, require_member, require_signed_in
 from app.tenancy.models import Role
+from app.tenancy.session import current_user, login_user
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
