@@ -91,32 +91,6 @@ async def logout(request: Request) -> Response:
     return RedirectResponse(request.url_for("auth:login"), 303)
 
 
-async def signup(request: Request) -> Response:
-    svc = services(request)
-    if not svc.settings.signup_enabled:
-        return render(request, "auth/signup_closed.html", status_code=404)
-    values = {"email": "", "name": "", "org_name": ""}
-    if request.method == "GET":
-        return render(request, "auth/signup.html", {"values": values, "error": None})
-    form = await form_fields(request)
-    values = {k: form.get(k, "") for k in values}
-    try:
-        async with svc.db.transaction() as session:
-            user, org = await service.sign_up(
-                session,
-                svc.hasher,
-                email=values["email"],
-                password=form.get("password", ""),
-                org_name=values["org_name"],
-                name=values["name"],
-            )
-            await login_user(request, session, user)
-    except (service.AuthError, ValueError) as exc:
-        return render(request, "auth/signup.html", {"values": values, "error": str(exc)}, status_code=400)
-    toasts.add(request, f"Welcome! {org.name} is ready.", "success")
-    return RedirectResponse(request.url_for("tenancy:home", org_slug=org.slug), 303)
-
-
 async def forgot_password(request: Request) -> Response:
     svc = services(request)
     if request.method == "GET":
@@ -278,7 +252,6 @@ def _sso_failed(request: Request, message: str, *, status_code: int = 400) -> Re
 routes = [
     Route("/login", login, methods=["GET", "POST"], name="auth:login"),
     Route("/logout", logout, methods=["POST"], name="auth:logout"),
-    Route("/signup", signup, methods=["GET", "POST"], name="auth:signup"),
     Route("/password/forgot", forgot_password, methods=["GET", "POST"], name="auth:forgot"),
     Route("/password/reset/{token}", reset_password, methods=["GET", "POST"], name="auth:reset"),
     Route("/login/sso", sso_start, methods=["GET"], name="auth:sso"),

@@ -8,9 +8,9 @@ from app.db.engine import Database, make_engine
 from app.db.types import set_keyring
 from app.lib.crypto import Keyring
 from app.lib.passwords import PasswordHasherBox
+from app.orgs import service as tenancy
 from app.settings import Settings
 from app.tenancy import queries as tenancy_queries
-from app.tenancy import service as tenancy
 from app.tenancy.models import Role, User
 
 DEMO_PASSWORD = "demo-password-1"

@@ -1,3 +1,7 @@
+"""The pages that start, join and run an org: sign-up, the org switcher (and a new org), accepting
+an invitation, members and invitations, and the org's settings. Templates and links call them by
+their route names, ``tenancy:*`` and ``auth:signup``."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,7 +14,8 @@ from starlette.routing import Route
 from app.auth import service as auth_service
 from app.lib.timeutil import utcnow
 from app.mail.service import Mail, MailError, mailer
-from app.tenancy import queries, service
+from app.orgs import service
+from app.tenancy import queries
 from app.tenancy.context import OrgContext, require_member, require_signed_in
 from app.tenancy.models import Role
 from app.tenancy.session import current_user, login_user
@@ -188,6 +193,32 @@ async def org_settings(request: Request) -> Response:
     )
 
 
+async def signup(request: Request) -> Response:
+    svc = services(request)
+    if not svc.settings.signup_enabled:
+        return render(request, "auth/signup_closed.html", status_code=404)
+    values = {"email": "", "name": "", "org_name": ""}
+    if request.method == "GET":
+        return render(request, "auth/signup.html", {"values": values, "error": None})
+    form = await form_fields(request)
+    values = {k: form.get(k, "") for k in values}
+    try:
+        async with svc.db.transaction() as session:
+            user, org = await service.sign_up(
+                session,
+                svc.hasher,
+                email=values["email"],
+                password=form.get("password", ""),
+                org_name=values["org_name"],
+                name=values["name"],
+            )
+            await login_user(request, session, user)
+    except (auth_service.AuthError, ValueError) as exc:
+        return render(request, "auth/signup.html", {"values": values, "error": str(exc)}, status_code=400)
+    toasts.add(request, f"Welcome! {org.name} is ready.", "success")
+    return RedirectResponse(request.url_for("tenancy:home", org_slug=org.slug), 303)
+
+
 async def invitation(request: Request) -> Response:
     """Accept an invitation: signed in → join; a new address → create the account here."""
     svc = services(request)
@@ -229,6 +260,7 @@ async def invitation(request: Request) -> Response:
 
 
 routes = [
+    Route("/signup", signup, methods=["GET", "POST"], name="auth:signup"),
     Route("/", root, name="tenancy:root"),
     Route("/orgs", orgs, methods=["GET", "POST"], name="tenancy:orgs"),
     Route("/invitations/{token}", invitation, methods=["GET", "POST"], name="tenancy:invitation"),
