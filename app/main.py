@@ -36,11 +36,11 @@ from app.mail.routes import routes as mail_routes
 from app.mail.service import Mailer
 from app.meta.routes import routes as meta_routes
 from app.ops.routes import routes as ops_routes
+from app.orgs.routes import routes as orgs_routes
 from app.processing.inspector_routes import routes as inspector_routes
 from app.retention.routes import routes as retention_routes
 from app.settings import Settings, get_settings
 from app.staff.routes import routes as staff_routes
-from app.tenancy.routes import routes as tenancy_routes
 from app.wabas.routes import routes as wabas_routes
 from app.web.csrf import CSRFMiddleware
 from app.web.errors import handlers as error_handlers
@@ -69,12 +69,6 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         db=db,
         hasher=PasswordHasherBox(fast=settings.password_hash_fast),
-        mailer=Mailer(
-            db=db,
-            smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
-            sender=settings.mail_from,
-        ),
-        oidc=OidcClient(settings) if settings.oidc_enabled else None,
         graph=GraphClient.from_settings(settings),
     )
 
@@ -117,6 +111,12 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         svc = build_services(settings)
         app.state.services = svc
         app.state.events_committed_hooks = after_commit_hooks(svc.db)
+        app.state.mailer = Mailer(
+            db=svc.db,
+            smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
+            sender=settings.mail_from,
+        )
+        app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
         await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
         # SQLite: the worker lives here, woken by the receiver after each commit.
@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
             *ops_routes,
             *auth_routes,
-            *tenancy_routes,
+            *orgs_routes,
             *live_routes,  # before the events routes: /events/stream is not an event
             *events_routes,
             *wabas_connect_routes,

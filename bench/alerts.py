@@ -109,7 +109,7 @@ async def seed(url: str, keys: str, slack_url: str) -> None:
     from app.db.types import set_keyring
     from app.lib.crypto import Keyring
     from app.meta import service as meta
-    from app.tenancy import service as tenancy
+    from app.orgs import service as orgs
     from app.tenancy.context import OrgContext
     from app.tenancy.models import Role, User
     from app.wabas import service as wabas
@@ -121,7 +121,7 @@ async def seed(url: str, keys: str, slack_url: str) -> None:
             owner = User(email="owner@bench.example", email_verified=True)
             session.add(owner)
             await session.flush()
-            org = await tenancy.create_org(session, name="Bench", owner=owner, slug="bench")
+            org = await orgs.create_org(session, name="Bench", owner=owner, slug="bench")
             ctx = OrgContext(org=org, user=owner, role=Role.OWNER)
             saved = await meta.save_app(
                 session, org_id=None, app_id=APP_ID, name="bench", app_secret=SECRET, verify_token="t"

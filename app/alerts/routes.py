@@ -15,7 +15,7 @@ from app.alerts.models import DeliveryStatus
 from app.alerts.rules import parse_names
 from app.alerts.tasks import url_policy
 from app.lib.crypto import token_digest
-from app.mail.service import Mail, MailError
+from app.mail.service import Mail, MailError, mailer
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
@@ -105,7 +105,7 @@ async def add_email(request: Request) -> Response:
         text=templates.env.get_template("emails/alert.confirm.txt").render(url=url, org=ctx.org, by=ctx.user),
     )
     try:
-        await svc.mailer.send(mail)
+        await mailer(request).send(mail)
     except MailError as exc:
         toasts.add(request, f"{address} is added, but the confirmation mail failed: {exc}.", "error")
         return _index(request, ctx)

@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, CreatedAtMixin, IdMixin
 from app.db.types import BigIntId, UTCDateTime
-from app.lib.timeutil import utcnow
 
 
 class PasswordReset(IdMixin, CreatedAtMixin, Base):
@@ -42,17 +41,3 @@ class OidcIdentity(IdMixin, CreatedAtMixin, Base):
     user_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     issuer: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(255))
-
-
-class UserSession(IdMixin, CreatedAtMixin, Base):
-    """One signed-in browser. Its cookie carries the raw session id; only its sha256 is stored, so
-    reading this table signs nobody in."""
-
-    __tablename__ = "user_sessions"
-
-    user_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    user_agent: Mapped[str] = mapped_column(String(200), default="")
-    address: Mapped[str] = mapped_column(String(64), default="")
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -16,12 +16,12 @@ from typing import Any
 import httpx2
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from joserfc.errors import JoseError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from app.settings import Settings
 
-__all__ = ["OidcClient", "OidcProfile", "SsoError"]
+__all__ = ["OidcClient", "OidcProfile", "SsoError", "oidc_client"]
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +104,9 @@ class OidcClient:
             email_verified=verified is True or str(verified).lower() == "true",
             name=str(claims.get("name") or ""),
         )
+
+
+def oidc_client(conn: HTTPConnection) -> OidcClient | None:
+    """The app's single sign-on client, which the lifespan puts on ``app.state``; None when it is off."""
+    found: OidcClient | None = conn.app.state.oidc
+    return found

@@ -8,13 +8,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.auth import browsers, service
-from app.auth.oidc import SsoError
-from app.auth.session import current_user, login_user, logout_user, session_digest
+from app.auth import service
+from app.auth.oidc import SsoError, oidc_client
 from app.lib.timeutil import utcnow
-from app.mail.service import Mail, MailError
+from app.mail.service import Mail, MailError, mailer
+from app.tenancy import browsers
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.context import require_signed_in
+from app.tenancy.session import current_user, login_user, logout_user, session_digest
 from app.web import toasts
 from app.web.forms import client_address, form_fields, safe_next
 from app.web.services import services
@@ -90,32 +91,6 @@ async def logout(request: Request) -> Response:
     return RedirectResponse(request.url_for("auth:login"), 303)
 
 
-async def signup(request: Request) -> Response:
-    svc = services(request)
-    if not svc.settings.signup_enabled:
-        return render(request, "auth/signup_closed.html", status_code=404)
-    values = {"email": "", "name": "", "org_name": ""}
-    if request.method == "GET":
-        return render(request, "auth/signup.html", {"values": values, "error": None})
-    form = await form_fields(request)
-    values = {k: form.get(k, "") for k in values}
-    try:
-        async with svc.db.transaction() as session:
-            user, org = await service.sign_up(
-                session,
-                svc.hasher,
-                email=values["email"],
-                password=form.get("password", ""),
-                org_name=values["org_name"],
-                name=values["name"],
-            )
-            await login_user(request, session, user)
-    except (service.AuthError, ValueError) as exc:
-        return render(request, "auth/signup.html", {"values": values, "error": str(exc)}, status_code=400)
-    toasts.add(request, f"Welcome! {org.name} is ready.", "success")
-    return RedirectResponse(request.url_for("tenancy:home", org_slug=org.slug), 303)
-
-
 async def forgot_password(request: Request) -> Response:
     svc = services(request)
     if request.method == "GET":
@@ -134,7 +109,7 @@ async def forgot_password(request: Request) -> Response:
         )
         # A failure is logged but not shown: the answer must not tell which addresses have accounts.
         with contextlib.suppress(MailError):
-            await svc.mailer.send(mail)
+            await mailer(request).send(mail)
     # The same answer whether or not the account exists.
     return render(request, "auth/forgot.html", {"sent": True})
 
@@ -173,7 +148,7 @@ async def reset_password(request: Request) -> Response:
 
 
 async def sso_start(request: Request) -> Response:
-    oidc = services(request).oidc
+    oidc = oidc_client(request)
     if oidc is None:
         return render(
             request,
@@ -190,7 +165,8 @@ async def sso_start(request: Request) -> Response:
 
 async def sso_callback(request: Request) -> Response:
     svc = services(request)
-    if svc.oidc is None:
+    oidc = oidc_client(request)
+    if oidc is None:
         return render(
             request,
             "errors/error.html",
@@ -198,7 +174,7 @@ async def sso_callback(request: Request) -> Response:
             status_code=404,
         )
     try:
-        profile = await svc.oidc.finish(request)
+        profile = await oidc.finish(request)
     except SsoError as exc:
         return _sso_failed(request, str(exc))
     next_url = safe_next(request.session.pop("sso_next", ""), "")
@@ -276,7 +252,6 @@ def _sso_failed(request: Request, message: str, *, status_code: int = 400) -> Re
 routes = [
     Route("/login", login, methods=["GET", "POST"], name="auth:login"),
     Route("/logout", logout, methods=["POST"], name="auth:logout"),
-    Route("/signup", signup, methods=["GET", "POST"], name="auth:signup"),
     Route("/password/forgot", forgot_password, methods=["GET", "POST"], name="auth:forgot"),
     Route("/password/reset/{token}", reset_password, methods=["GET", "POST"], name="auth:reset"),
     Route("/login/sso", sso_start, methods=["GET"], name="auth:sso"),

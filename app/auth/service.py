@@ -1,4 +1,4 @@
-"""Sign-in, sign-up, throttling and password reset. Services flush; callers commit."""
+"""Sign-in, accounts, throttling and password reset. Services flush; callers commit."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import browsers
 from app.auth.models import LoginAttempt, OidcIdentity, PasswordReset
 from app.lib.crypto import new_token, token_digest
 from app.lib.passwords import PasswordHasherBox, password_problem
 from app.lib.timeutil import utcnow
 from app.settings import Settings
+from app.tenancy import browsers
 from app.tenancy import queries as tenancy_queries
-from app.tenancy import service as tenancy
-from app.tenancy.models import Organization, User
+from app.tenancy.models import User
 
 
 class AuthError(ValueError):
@@ -31,6 +30,11 @@ class Throttled(AuthError):
 
 WRONG_CREDENTIALS = "That email and password do not match an account."
 MAX_EMAIL_LENGTH = 320
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
 
 # One hash of a random password per hasher, made on first use with that hasher's parameters.
 _dummy_hashes: weakref.WeakKeyDictionary[PasswordHasherBox, str] = weakref.WeakKeyDictionary()
@@ -104,7 +108,7 @@ async def authenticate(
     address: str,
 ) -> User:
     # No account has a longer address; the cut keeps the attempt row within its column.
-    email = tenancy.normalize_email(email)[:MAX_EMAIL_LENGTH]
+    email = normalize_email(email)[:MAX_EMAIL_LENGTH]
     await check_throttle(session, settings, email=email, address=address)
     user = await tenancy_queries.user_by_email(session, email)
     # The same argon2 work whether or not the account exists, so timing does not reveal emails.
@@ -133,7 +137,7 @@ async def create_user(
     is_staff: bool = False,
     email_verified: bool = False,
 ) -> User:
-    email = tenancy.normalize_email(email)
+    email = normalize_email(email)
     if "@" not in email or len(email) > MAX_EMAIL_LENGTH or " " in email:
         raise AuthError("Enter a valid email address.")
     if password is not None and (problem := password_problem(password)):
@@ -156,22 +160,6 @@ async def create_user(
             "An account with this email already exists. Sign in, or reset your password."
         ) from exc
     return user
-
-
-async def sign_up(
-    session: AsyncSession,
-    hasher: PasswordHasherBox,
-    *,
-    email: str,
-    password: str,
-    org_name: str,
-    name: str = "",
-) -> tuple[User, Organization]:
-    if not org_name.strip():
-        raise AuthError("Name your organization (you can change it later).")
-    user = await create_user(session, hasher, email=email, password=password, name=name)
-    org = await tenancy.create_org(session, name=org_name, owner=user)
-    return user, org
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ import argparse
 from app.auth import service as auth_service
 from app.cli.base import CommandError, database, read_secret, run_async
 from app.lib.passwords import PasswordHasherBox
+from app.orgs import service as orgs
+from app.orgs.provisioning import ensure_user_in_org
 from app.settings import Settings
-from app.tenancy import service as tenancy
 from app.tenancy.models import Role
-from app.tenancy.provisioning import ensure_user_in_org
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +47,7 @@ async def create_user(
                 staff=staff,
                 password=password,
             )
-    except (auth_service.AuthError, tenancy.TenancyError) as exc:
+    except (auth_service.AuthError, orgs.TenancyError) as exc:
         raise CommandError(str(exc)) from exc
     staff_note = " (staff)" if staff else ""
     if created:

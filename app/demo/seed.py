@@ -5,10 +5,10 @@ from __future__ import annotations
 from app.db.engine import open_database
 from app.demo.traffic import seed_demo_intake
 from app.lib.passwords import PasswordHasherBox
+from app.orgs.provisioning import ensure_user_in_org
 from app.settings import Settings
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import Role
-from app.tenancy.provisioning import ensure_user_in_org
 
 DEMO_PASSWORD = "demo-password-1"
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.mail.models import DevMail
+from app.mail.service import mailer
 from app.tenancy.context import require_signed_in
 from app.web.services import services
 from app.web.templating import render
@@ -16,7 +17,7 @@ from app.web.templating import render
 
 async def outbox(request: Request) -> Response:
     svc = services(request)
-    if svc.settings.is_production or not svc.mailer.uses_dev_outbox:
+    if svc.settings.is_production or not mailer(request).uses_dev_outbox:
         raise HTTPException(404)
     async with svc.db.read() as session:
         await require_signed_in(request, session)

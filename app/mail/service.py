@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+from starlette.requests import HTTPConnection
 
 from app.db.engine import Database
 from app.mail.models import DevMail
@@ -98,3 +99,9 @@ class Mailer:
                 f"the mail server at {where} did not take the message ({type(exc).__name__})"
             ) from exc
         log.info("mail sent", extra={"subject": mail.subject})
+
+
+def mailer(conn: HTTPConnection) -> Mailer:
+    """The app's mailer, which the lifespan puts on ``app.state``."""
+    found: Mailer = conn.app.state.mailer
+    return found

@@ -10,10 +10,11 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.auth.models import LoginAttempt, UserSession
+from app.auth.models import LoginAttempt
 from app.events.models import Event
 from app.meta.models import MetaApp
 from app.retention.models import RetentionPolicy
+from app.tenancy.models import UserSession
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
 
 MESSAGES = "messages"

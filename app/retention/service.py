@@ -20,12 +20,13 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.models import LoginAttempt, UserSession
+from app.auth.models import LoginAttempt
 from app.events.models import Event
 from app.retention import queries
 from app.retention.models import RetentionPolicy
 from app.settings import Settings
 from app.tenancy.context import OrgContext
+from app.tenancy.models import UserSession
 from app.webhooks.models import WebhookChange, WebhookDelivery
 
 MIN_DAYS, MAX_DAYS = 1, 3650

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.auth.session import current_user
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import Organization, User
+from app.tenancy.session import current_user
 
 GRANT_SECONDS = 3600
 SESSION_KEY = "staff_access"

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.auth.session import require_user
 from app.tenancy import queries
 from app.tenancy.models import Organization, Role, User
+from app.tenancy.session import require_user
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, CreatedAtMixin, IdMixin
 from app.db.types import BigIntId, UTCDateTime
+from app.lib.timeutil import utcnow
 
 
 class Role(enum.StrEnum):
@@ -42,6 +43,20 @@ class User(IdMixin, CreatedAtMixin, Base):
     # Bumped on password change/reset: every older session cookie stops working.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class UserSession(IdMixin, CreatedAtMixin, Base):
+    """One signed-in browser. Its cookie carries the raw session id; only its sha256 is stored, so
+    reading this table signs nobody in."""
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Membership(IdMixin, CreatedAtMixin, Base):

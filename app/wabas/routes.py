@@ -1,7 +1,9 @@
-"""A WABA's page and a phone number's page: current state plus the newest events.
+"""The org's home (its WABAs at a glance), a WABA's page and a phone number's page: current state
+plus the newest events.
 
-Both answer 404 for another org's WABA or number (and for a number asked for under another WABA).
-The phone page charts the number's messaging-limit tier and quality events as server-rendered SVG.
+The WABA and number pages answer 404 for another org's WABA or number (and for a number asked for
+under another WABA). The phone page charts the number's messaging-limit tier and quality events as
+server-rendered SVG.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from app.web.services import services
 from app.web.templating import render
 
 RECENT = 20
+
+
+async def home(request: Request) -> Response:
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session)
+        # Read before the cards: the page's live stream starts after this event, so a change that
+        # lands between rendering and opening the stream still refreshes the cards.
+        live_after = await queries.latest_event_id(session, org_id=ctx.org_id)
+        cards = await overview.overview(session, org_id=ctx.org_id)
+    return render(request, "tenancy/home.html", {"ctx": ctx, "cards": cards, "live_after": live_after})
 
 
 async def waba_detail(request: Request) -> Response:
@@ -86,6 +98,7 @@ async def phone_detail(request: Request) -> Response:
 
 
 routes = [
+    Route("/o/{org_slug}", home, name="tenancy:home"),
     Route("/o/{org_slug}/wabas/{waba_pk:int}", waba_detail, name="wabas:detail"),
     Route("/o/{org_slug}/wabas/{waba_pk:int}/phones/{phone_pk:int}", phone_detail, name="wabas:phone"),
 ]

@@ -8,11 +8,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.auth.session import LoginRequired
 from app.web.security import security_headers
 from app.web.templating import is_htmx, render
 
 log = logging.getLogger(__name__)
+
+
+class LoginRequired(Exception):
+    """Raised by handlers that need a signed-in user; answered with a redirect to /login."""
+
 
 MESSAGES = {
     400: "The request was not understood.",

@@ -1,4 +1,6 @@
-"""The long-lived resources of one running app, owned by the lifespan."""
+"""The long-lived plumbing of one running app, owned by the lifespan. A domain's own resource (the
+mailer, the single sign-on client) sits on ``app.state`` beside it and is reached through that
+domain's accessor, so this module names no domain."""
 
 from __future__ import annotations
 
@@ -13,9 +15,7 @@ from app.lib.passwords import PasswordHasherBox
 from app.settings import Settings
 
 if TYPE_CHECKING:
-    from app.auth.oidc import OidcClient
     from app.graph.client import GraphClient
-    from app.mail.service import Mailer
 
 
 @dataclass
@@ -23,8 +23,6 @@ class Services:
     settings: Settings
     db: Database
     hasher: PasswordHasherBox
-    mailer: Mailer
-    oidc: OidcClient | None
     # One Graph client per process: its connections and rate-limit tracker are shared by every request.
     graph: GraphClient
     # Set after deliveries are committed, so an in-process worker wakes at once instead of polling.

@@ -11,14 +11,13 @@ import httpx2
 from itsdangerous import TimestampSigner
 from sqlalchemy import select, update
 
-from app.auth.browsers import TOUCH_EVERY
-from app.auth.models import UserSession
 from app.db.engine import Database
 from app.lib.crypto import token_digest
 from app.lib.timeutil import utcnow
 from app.main import Dispatcher
 from app.settings import Settings
-from app.tenancy.models import User
+from app.tenancy.browsers import TOUCH_EVERY
+from app.tenancy.models import User, UserSession
 from tests.auth.test_password_reset import ask_for_reset, choose_password, outbox_link
 from tests.factories import PASSWORD, Personas, client_for, csrf_token, login, post_form
 

@@ -11,7 +11,7 @@ import httpx2
 from sqlalchemy import select, update
 
 from app.audit.models import AuditEntry
-from app.auth.models import LoginAttempt, UserSession
+from app.auth.models import LoginAttempt
 from app.db.engine import Database
 from app.events.models import Event
 from app.lib.crypto import token_digest
@@ -21,6 +21,7 @@ from app.processing.processor import Processor
 from app.retention.models import RetentionPolicy
 from app.retention.tasks import PeriodicPurge, purge_all
 from app.settings import Settings
+from app.tenancy.models import UserSession
 from app.webhooks.models import WebhookChange, WebhookDelivery
 from tests.factories import Personas, client_for, login, post_form
 from tests.meta.helpers import create_meta_app

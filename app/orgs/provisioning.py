@@ -5,8 +5,8 @@ from __future__ import annotations
 from app.auth import service as auth_service
 from app.db.engine import Database
 from app.lib.passwords import PasswordHasherBox
+from app.orgs import service as orgs
 from app.tenancy import queries as tenancy_queries
-from app.tenancy import service as tenancy
 from app.tenancy.models import Role, User
 
 
@@ -25,7 +25,7 @@ async def ensure_user_in_org(
         org = await tenancy_queries.org_by_slug(session, org_slug)
         if org is None and role != Role.OWNER:
             # An org nobody owns could never get an owner through the web pages.
-            raise tenancy.TenancyError(
+            raise orgs.TenancyError(
                 f"There is no org {org_slug!r} yet; its first member must be its owner (--role owner)."
             )
         user = await tenancy_queries.user_by_email(session, email)
@@ -37,15 +37,15 @@ async def ensure_user_in_org(
         elif staff:
             user.is_staff = True
         if org is None:
-            await tenancy.create_org(session, name=org_slug, owner=user, slug=org_slug)
+            await orgs.create_org(session, name=org_slug, owner=user, slug=org_slug)
         else:
             membership = await tenancy_queries.membership_of(session, org_id=org.id, user_id=user.id)
             if membership is None:
-                await tenancy.add_member(session, org=org, user=user, role=role)
+                await orgs.add_member(session, org=org, user=user, role=role)
             else:
                 demoting = membership.role == Role.OWNER.value and role != Role.OWNER
                 if demoting and await tenancy_queries.owner_count(session, org_id=org.id) <= 1:
-                    raise tenancy.TenancyError(
+                    raise orgs.TenancyError(
                         f"{email} is the last owner of {org_slug}; make another owner first."
                     )
                 membership.role = role.value

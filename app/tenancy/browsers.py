@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import UserSession
 from app.lib.crypto import new_token, token_digest
 from app.lib.timeutil import utcnow
 from app.settings import Settings
-from app.tenancy.models import User
+from app.tenancy.models import User, UserSession
 
 # last_seen_at is written at most this often: a page view costs a read, not a write.
 TOUCH_EVERY = timedelta(minutes=5)

@@ -1,4 +1,5 @@
-"""Rules for organizations, memberships and invitations. Services flush; callers commit."""
+"""Rules for organizations, memberships and invitations, and sign-up (an account with a new org).
+Every new org starts with the alerts domain's default rule. Services flush; callers commit."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import service as alerts_service
 from app.audit import service as audit
+from app.auth import service as auth_service
 from app.lib.crypto import new_token, token_digest
+from app.lib.passwords import PasswordHasherBox
 from app.lib.timeutil import utcnow
 from app.tenancy import queries
 from app.tenancy.context import OrgContext
@@ -27,10 +30,6 @@ class TenancyError(ValueError):
 
 class NotAllowed(TenancyError):
     """The person's role does not allow this at all (answered with 403, not a toast)."""
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def slugify(name: str) -> str:
@@ -73,6 +72,22 @@ async def create_org(
     return org
 
 
+async def sign_up(
+    session: AsyncSession,
+    hasher: PasswordHasherBox,
+    *,
+    email: str,
+    password: str,
+    org_name: str,
+    name: str = "",
+) -> tuple[User, Organization]:
+    if not org_name.strip():
+        raise auth_service.AuthError("Name your organization (you can change it later).")
+    user = await auth_service.create_user(session, hasher, email=email, password=password, name=name)
+    org = await create_org(session, name=org_name, owner=user)
+    return user, org
+
+
 async def add_member(session: AsyncSession, *, org: Organization, user: User, role: Role) -> Membership:
     existing = await queries.membership_of(session, org_id=org.id, user_id=user.id)
     if existing is not None:
@@ -105,7 +120,7 @@ async def invite(
     session: AsyncSession, ctx: OrgContext, *, email: str, role: Role, max_age: timedelta
 ) -> NewInvitation:
     _require_admin(ctx)
-    email = normalize_email(email)
+    email = auth_service.normalize_email(email)
     if "@" not in email or len(email) > 320:
         raise TenancyError("Enter a valid email address.")
     if role == Role.OWNER and ctx.role != Role.OWNER:

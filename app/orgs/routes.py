@@ -1,3 +1,7 @@
+"""The pages that start, join and run an org: sign-up, the org switcher (and a new org), accepting
+an invitation, members and invitations, and the org's settings. Templates and links call them by
+their route names, ``tenancy:*`` and ``auth:signup``."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,14 +12,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import service as auth_service
-from app.auth.session import current_user, login_user
-from app.events import queries as events_queries
 from app.lib.timeutil import utcnow
-from app.mail.service import Mail, MailError
-from app.tenancy import queries, service
+from app.mail.service import Mail, MailError, mailer
+from app.orgs import service
+from app.tenancy import queries
 from app.tenancy.context import OrgContext, require_member, require_signed_in
 from app.tenancy.models import Role
-from app.wabas import overview
+from app.tenancy.session import current_user, login_user
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
@@ -56,16 +59,6 @@ async def orgs(request: Request) -> Response:
             only = request.state.user_orgs[0][0]
             return RedirectResponse(request.url_for("tenancy:home", org_slug=only.slug), 303)
     return render(request, "tenancy/orgs.html", {"error": error}, status_code=400 if error else 200)
-
-
-async def home(request: Request) -> Response:
-    async with services(request).db.read() as session:
-        ctx = await require_member(request, session)
-        # Read before the cards: the page's live stream starts after this event, so a change that
-        # lands between rendering and opening the stream still refreshes the cards.
-        live_after = await events_queries.latest_event_id(session, org_id=ctx.org_id)
-        cards = await overview.overview(session, org_id=ctx.org_id)
-    return render(request, "tenancy/home.html", {"ctx": ctx, "cards": cards, "live_after": live_after})
 
 
 async def members(request: Request) -> Response:
@@ -114,7 +107,7 @@ async def invite(request: Request) -> Response:
             return RedirectResponse(request.url_for("tenancy:members", org_slug=ctx.org.slug), 303)
     members_page = request.url_for("tenancy:members", org_slug=ctx.org.slug)
     try:
-        await svc.mailer.send(_invitation_mail(request, ctx, created))
+        await mailer(request).send(_invitation_mail(request, ctx, created))
     except MailError as exc:
         toasts.add(
             request,
@@ -200,6 +193,32 @@ async def org_settings(request: Request) -> Response:
     )
 
 
+async def signup(request: Request) -> Response:
+    svc = services(request)
+    if not svc.settings.signup_enabled:
+        return render(request, "auth/signup_closed.html", status_code=404)
+    values = {"email": "", "name": "", "org_name": ""}
+    if request.method == "GET":
+        return render(request, "auth/signup.html", {"values": values, "error": None})
+    form = await form_fields(request)
+    values = {k: form.get(k, "") for k in values}
+    try:
+        async with svc.db.transaction() as session:
+            user, org = await service.sign_up(
+                session,
+                svc.hasher,
+                email=values["email"],
+                password=form.get("password", ""),
+                org_name=values["org_name"],
+                name=values["name"],
+            )
+            await login_user(request, session, user)
+    except (auth_service.AuthError, ValueError) as exc:
+        return render(request, "auth/signup.html", {"values": values, "error": str(exc)}, status_code=400)
+    toasts.add(request, f"Welcome! {org.name} is ready.", "success")
+    return RedirectResponse(request.url_for("tenancy:home", org_slug=org.slug), 303)
+
+
 async def invitation(request: Request) -> Response:
     """Accept an invitation: signed in → join; a new address → create the account here."""
     svc = services(request)
@@ -241,10 +260,10 @@ async def invitation(request: Request) -> Response:
 
 
 routes = [
+    Route("/signup", signup, methods=["GET", "POST"], name="auth:signup"),
     Route("/", root, name="tenancy:root"),
     Route("/orgs", orgs, methods=["GET", "POST"], name="tenancy:orgs"),
     Route("/invitations/{token}", invitation, methods=["GET", "POST"], name="tenancy:invitation"),
-    Route("/o/{org_slug}", home, name="tenancy:home"),
     Route("/o/{org_slug}/members", members, name="tenancy:members"),
     Route("/o/{org_slug}/members/invite", invite, methods=["POST"], name="tenancy:invite"),
     Route(

@@ -1,5 +1,5 @@
 """Who is signed in: the signed session cookie holds the user id, the raw id of this browser's session
-record (``app/auth/browsers.py``) and the user's session epoch. The record lets one browser sign out
+record (``app/tenancy/browsers.py``) and the user's session epoch. The record lets one browser sign out
 alone; the epoch still ends every session at once (password change or reset)."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection, Request
 
-from app.auth import browsers
 from app.lib.crypto import token_digest
 from app.lib.timeutil import utcnow
+from app.tenancy import browsers
 from app.tenancy.models import User
 from app.web import csrf
+from app.web.errors import LoginRequired
 from app.web.forms import client_address
 from app.web.services import services
 
@@ -31,10 +32,6 @@ class SignedIn:
     @classmethod
     def of(cls, user: User) -> SignedIn:
         return cls(id=user.id, email=user.email, name=user.name, is_staff=user.is_staff)
-
-
-class LoginRequired(Exception):
-    """Raised by handlers that need a signed-in user; answered with a redirect to /login."""
 
 
 async def login_user(request: Request, session: AsyncSession, user: User) -> None:
