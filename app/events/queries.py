@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.events.filters import Filters, apply_filters, scoped_events
 from app.events.models import Event
 from app.tenancy.models import User
-from app.webhooks.models import WebhookChange, WebhookDelivery
 
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -207,20 +206,6 @@ async def related_events(session: AsyncSession, *, org_id: int, event: Event, li
         .limit(limit)
     )
     return list(await session.scalars(stmt))
-
-
-async def delivery_of_event(
-    session: AsyncSession, *, event: Event
-) -> tuple[WebhookChange, WebhookDelivery] | None:
-    """The change an (already org-checked) event came from, and the delivery that carried it."""
-    row = (
-        await session.execute(
-            select(WebhookChange, WebhookDelivery)
-            .join(WebhookDelivery, WebhookDelivery.id == WebhookChange.delivery_id)
-            .where(WebhookChange.id == event.change_id)
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
 
 
 async def history_of_phone(

@@ -33,6 +33,7 @@ from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
 from app.web.services import services
 from app.web.templating import render
+from app.webhooks import queries as webhooks_queries
 
 PAGE_SIZE = 50
 # Fields whose raw values carry people's messages: the detail page shows only their parsed details.
@@ -134,7 +135,11 @@ async def detail(request: Request) -> Response:
         )
         if event is None:
             raise HTTPException(404)
-        source = await queries.delivery_of_event(session, event=event)
+        source = (
+            await webhooks_queries.change_and_delivery(session, change_id=event.change_id)
+            if event.change_id is not None
+            else None
+        )
         related = await queries.related_events(session, org_id=ctx.org_id, event=event)
         acked_by = await queries.user_email(session, event.acknowledged_by_id)
     change, delivery = source if source is not None else (None, None)

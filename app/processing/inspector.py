@@ -12,10 +12,11 @@ from starlette.requests import Request
 from app.events.hooks import committed_hooks
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
-from app.processing import inspector_queries
 from app.processing.processor import Processor
 from app.processing.reprocess import NotReprocessable, reprocess_delivery
+from app.wabas import queries as wabas_queries
 from app.web.services import services
+from app.webhooks import queries as webhooks_queries
 from app.webhooks.models import DeliveryStatus
 
 STATUSES = (
@@ -32,10 +33,15 @@ async def page_context(request: Request, session: AsyncSession, app: MetaApp) ->
     status = status if status in STATUSES else ""
     return {
         "app": app,
-        "check": await inspector_queries.checklist(session, app, now=now),
-        "deliveries": await inspector_queries.recent_deliveries(session, app, status=status or None),
-        "unrouted": await inspector_queries.unrouted_changes(session, app),
-        "failures": await inspector_queries.signature_failures_by_hour(session, app, now=now),
+        "check": await webhooks_queries.checklist(
+            session,
+            app,
+            subscriptions=await wabas_queries.subscription_counts(session, app_pk=app.id),
+            now=now,
+        ),
+        "deliveries": await webhooks_queries.recent_deliveries(session, app, status=status or None),
+        "unrouted": await webhooks_queries.unrouted_changes(session, app),
+        "failures": await webhooks_queries.signature_failures_by_hour(session, app, now=now),
         "statuses": STATUSES,
         "status": status,
     }
@@ -45,7 +51,7 @@ async def reprocess(request: Request, app: MetaApp, delivery_id: int) -> str:
     """Reprocesses the delivery (which must be ``app``'s) and says what happened, in words."""
     svc = services(request)
     async with svc.db.read() as session:
-        if await inspector_queries.delivery_of_app(session, app, delivery_id) is None:
+        if await webhooks_queries.delivery_of_app(session, app, delivery_id) is None:
             raise HTTPException(404)
     try:
         done = await reprocess_delivery(

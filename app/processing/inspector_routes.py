@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.processing import inspector_queries
+from app.meta import queries as meta_queries
 from app.processing.inspector import page_context, reprocess
 from app.tenancy.context import require_member
 from app.tenancy.models import Role
@@ -22,9 +22,7 @@ from app.web.templating import render
 async def org_inspector(request: Request) -> Response:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
-        app = await inspector_queries.app_of_org(
-            session, org_id=ctx.org_id, app_id=request.path_params["app_id"]
-        )
+        app = await meta_queries.app_of_org(session, org_id=ctx.org_id, app_id=request.path_params["app_id"])
         if app is None:
             raise HTTPException(404)
         context = await page_context(request, session, app)
@@ -47,9 +45,7 @@ async def org_reprocess(request: Request) -> Response:
     db = services(request).db
     async with db.read() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
-        app = await inspector_queries.app_of_org(
-            session, org_id=ctx.org_id, app_id=request.path_params["app_id"]
-        )
+        app = await meta_queries.app_of_org(session, org_id=ctx.org_id, app_id=request.path_params["app_id"])
         if app is None:
             raise HTTPException(404)
     message = await reprocess(request, app, request.path_params["delivery_id"])

@@ -46,6 +46,7 @@ from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import Waba
 from app.wabas.service import LoadedRows
+from app.webhooks import queries as webhooks_queries
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -316,7 +317,7 @@ class Processor:
 
     async def _load(self, session: AsyncSession, change_ids: list[int]) -> _Claimed:
         """Also after a savepoint rolled back: the rows read again replace what it expired."""
-        changes = list(await session.scalars(select(WebhookChange).where(WebhookChange.id.in_(change_ids))))
+        changes = await webhooks_queries.changes_by_ids(session, change_ids)
         changes.sort(key=lambda c: (c.waba_id or "", c.id))
         # Routing by the WABAs registered now; their row locks (PostgreSQL) are taken here, all at
         # once and in id order, and held to the commit: one WABA's numbers and state change in one

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.wabas.models import PhoneNumber, StateEntry, Waba
@@ -139,3 +139,11 @@ async def state_entry(session: AsyncSession, *, waba_pk: int, subject: str, key:
         )
     )
     return found
+
+
+async def subscription_counts(session: AsyncSession, *, app_pk: int) -> dict[bool | None, int]:
+    """How many of the app's WABAs are subscribed (True), not (False) or never checked (None)."""
+    rows = await session.execute(
+        select(Waba.subscribed, func.count()).where(Waba.app_pk == app_pk).group_by(Waba.subscribed)
+    )
+    return {subscribed: int(n) for subscribed, n in rows}

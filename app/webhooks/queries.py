@@ -1,5 +1,8 @@
-"""Reads for the delivery inspector of one Meta app. Every read is by the app's primary key (or its
-app id, for rejection counters); the routes decide who may see which app."""
+"""Reads of the intake's tables: deliveries, the changes split from them, rejection counters.
+
+The delivery inspector's reads are by one app's primary key (or its app id, for rejection
+counters); the routes decide who may see which app. Changes are tenant rows once routed: other
+packages read them only through this module."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.meta.models import MetaApp
-from app.wabas.models import Waba
 from app.webhooks.counters import SIGNATURE_REASONS
 from app.webhooks.models import ChangeStatus, WebhookChange, WebhookDelivery, WebhookRejection
 
@@ -59,7 +61,15 @@ class DeliveryRow:
     body_kept: bool
 
 
-async def checklist(session: AsyncSession, app: MetaApp, *, now: datetime, window_days: int = 7) -> Checklist:
+async def checklist(
+    session: AsyncSession,
+    app: MetaApp,
+    *,
+    subscriptions: dict[bool | None, int],
+    now: datetime,
+    window_days: int = 7,
+) -> Checklist:
+    """``subscriptions``: how many of the app's WABAs are subscribed (True), not (False), unknown (None)."""
     since = now - timedelta(days=window_days)
     rows = await session.execute(
         select(WebhookChange.field, func.count(), func.max(WebhookChange.received_at))
@@ -93,13 +103,7 @@ async def checklist(session: AsyncSession, app: MetaApp, *, now: datetime, windo
     verdicts = {
         v: int(n) for v, n in await session.execute(select(recent.c[0], func.count()).group_by(recent.c[0]))
     }
-    subscription = {
-        v: int(n)
-        for v, n in await session.execute(
-            select(Waba.subscribed, func.count()).where(Waba.app_pk == app.id).group_by(Waba.subscribed)
-        )
-    }
-    wabas = sum(subscription.values())
+    wabas = sum(subscriptions.values())
     return Checklist(
         last_handshake_at=app.last_verified_at,
         fields=fields,
@@ -110,8 +114,8 @@ async def checklist(session: AsyncSession, app: MetaApp, *, now: datetime, windo
         mtls_unverified=verdicts.get(False, 0),
         mtls_unknown=verdicts.get(None, 0),
         wabas_registered=wabas,
-        wabas_subscribed=subscription.get(True, 0),
-        wabas_subscription_unknown=subscription.get(None, 0),
+        wabas_subscribed=subscriptions.get(True, 0),
+        wabas_subscription_unknown=subscriptions.get(None, 0),
         window_days=window_days,
     )
 
@@ -175,8 +179,20 @@ async def signature_failures_by_hour(
     return [(hour, reason, int(count)) for hour, reason, count in rows]
 
 
-async def app_of_org(session: AsyncSession, *, org_id: int, app_id: str) -> MetaApp | None:
-    found: MetaApp | None = await session.scalar(
-        select(MetaApp).where(MetaApp.org_id == org_id, MetaApp.app_id == app_id)
-    )
-    return found
+async def change_and_delivery(
+    session: AsyncSession, *, change_id: int
+) -> tuple[WebhookChange, WebhookDelivery] | None:
+    """The change an (already org-checked) event came from, and the delivery that carried it."""
+    row = (
+        await session.execute(
+            select(WebhookChange, WebhookDelivery)
+            .join(WebhookDelivery, WebhookDelivery.id == WebhookChange.delivery_id)
+            .where(WebhookChange.id == change_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def changes_by_ids(session: AsyncSession, change_ids: list[int]) -> list[WebhookChange]:
+    """Changes a worker has claimed (their ids come from its claim)."""
+    return list(await session.scalars(select(WebhookChange).where(WebhookChange.id.in_(change_ids))))
