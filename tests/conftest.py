@@ -20,9 +20,10 @@ from app.main import Dispatcher, create_app
 from app.schema import Base
 from app.settings import Settings
 from tests.factories import Personas, make_personas
+from tests.support.clients import new_client
+from tests.support.settings import make_settings
 
 DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
-TEST_KEY = "yK3Sx2zY5oUbbf0v4Cdc9rIuNDr7o1Mwbm3vhm6sHGw="
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,24 +53,6 @@ def database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     upgrade_head(url)
     return url
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "env": "development",
-        "secret_key": "test-secret-key-0123456789-abcdefghijklmnop",
-        "encryption_keys": TEST_KEY,
-        "base_url": "http://testserver",
-        "password_hash_fast": True,
-        "smtp_url": None,
-        "oidc_discovery_url": None,
-        "oidc_client_id": None,
-        # Tests drive processing themselves; tests of the in-process worker turn it on.
-        "worker_in_process": False,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")
@@ -102,10 +85,6 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     async with database.engine.begin() as conn:
         for name in tables:
             await conn.execute(text(f'DELETE FROM "{name}"'))
-
-
-def new_client(app: Dispatcher) -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver")
 
 
 @pytest.fixture

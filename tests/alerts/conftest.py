@@ -12,11 +12,10 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.settings import Settings
 from app.wabas.models import Waba
-from tests.alerts.support import Clock
-from tests.factories import Personas, settings_with
-from tests.mail.smtp import Inbox, smtp_server
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import register
+from tests.factories import Personas, create_meta_app, settings_with
+from tests.support.alerts import Clock
+from tests.support.rows import register
+from tests.support.smtp import Inbox, smtp_server
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from app.mail.models import DevMail
 from app.main import Dispatcher
 from app.settings import Settings
 from tests.factories import PASSWORD, Personas, client_for, csrf_token, login, post_form, running_app
-from tests.mail.smtp import Inbox, free_port, smtp_server
+from tests.support.ports import free_port
+from tests.support.smtp import Inbox, smtp_server
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 LINK_RE = re.compile(r"http://testserver(/password/reset/[A-Za-z0-9_-]+)")

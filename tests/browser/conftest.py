@@ -32,8 +32,8 @@ import httpx2
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
 
-from tests.conftest import TEST_KEY
-from tests.fakes.oidc_provider import running_provider
+from tests.support.oidc_provider import running_provider
+from tests.support.settings import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

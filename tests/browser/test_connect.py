@@ -22,9 +22,8 @@ from tests.browser.conftest import (
     _wait_until_healthy,
     free_port,
 )
-from tests.factories import add_member, create_org, create_user
-from tests.fakes.graph import APP_ID, APP_SECRET, WABA_ID, FakeGraph, fake_graph, fake_graph_server
-from tests.meta.helpers import create_meta_app
+from tests.factories import add_member, create_meta_app, create_org, create_user
+from tests.support.fake_graph import APP_ID, APP_SECRET, WABA_ID, FakeGraph, fake_graph, fake_graph_server
 
 __all__ = ["fake_graph", "fake_graph_server"]
 

@@ -16,8 +16,7 @@ from app.events.parsed import Severity
 from app.lib.timeutil import utcnow
 from app.tenancy.models import Organization
 from app.webhooks.models import WebhookChange, WebhookDelivery
-from tests.factories import Personas, login
-from tests.meta.helpers import create_meta_app
+from tests.factories import Personas, create_meta_app, login
 
 _seq = itertools.count(1)
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

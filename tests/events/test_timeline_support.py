@@ -19,8 +19,9 @@ from app.processing.processor import Processor
 from app.tenancy.models import Organization
 from app.wabas.models import Waba
 from app.webhooks.models import WebhookChange, WebhookDelivery
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import body, entry, register, store_delivery
+from tests.factories import create_meta_app
+from tests.support.payloads import body, entry
+from tests.support.rows import register, store_delivery
 
 WABA_A = "102290129340398"
 WABA_B = "104996122399160"

@@ -12,7 +12,8 @@ import httpx2
 from app.demo.traffic import DEMO_APP_ID, DEMO_APP_SECRET, DEMO_WABAS
 from app.graph.client import GraphClient
 from app.graph.fake.demo import DEMO_TOKEN, PARTNER_APP, seed_demo_world
-from tests.fakes.graph import SSL, VERSION, FakeGraph, free_port
+from tests.support.fake_graph import SSL, VERSION, FakeGraph
+from tests.support.ports import free_port
 
 
 async def test_demo_world_has_every_demo_waba_with_numbers(fake_graph: FakeGraph, graph: GraphClient) -> None:

@@ -12,7 +12,7 @@ from app.connections.ownership import Ownership, check
 from app.graph.client import GraphClient
 from app.graph.errors import GraphUnavailable
 from app.graph.fake.world import DEMO_BUSINESS
-from tests.fakes.graph import APP_ID, APP_SECRET, OTHER_APP_ID, SSL, VERSION, WABA_ID, FakeGraph
+from tests.support.fake_graph import APP_ID, APP_SECRET, OTHER_APP_ID, SSL, VERSION, WABA_ID, FakeGraph
 
 PARTNER_BUSINESS = ("1000000000000555", "Partner Agency")
 

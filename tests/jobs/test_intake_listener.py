@@ -10,7 +10,8 @@ import pytest
 
 from app.db.engine import Database
 from app.webhooks.listener import IntakeListener
-from tests.meta.helpers import APP_ID, create_meta_app, sign
+from tests.factories import create_meta_app
+from tests.support.meta_app import APP_ID, sign
 
 
 async def test_a_committed_delivery_wakes_a_listening_worker(

@@ -22,19 +22,11 @@ from app.main import Dispatcher
 from app.processing.processor import Processor
 from app.settings import Settings
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
-from tests.conftest import TEST_KEY
-from tests.factories import Personas, running_app
-from tests.meta.helpers import APP_ID, create_meta_app, sign
-from tests.wabas.support import (
-    WABA_ID,
-    all_events,
-    body,
-    entry,
-    fixture,
-    quality_change,
-    register,
-    store_delivery,
-)
+from tests.factories import Personas, create_meta_app, running_app
+from tests.support.meta_app import APP_ID, sign
+from tests.support.payloads import WABA_ID, body, entry, fixture, quality_change
+from tests.support.rows import all_events, register, store_delivery
+from tests.support.settings import TEST_KEY
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:

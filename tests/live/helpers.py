@@ -25,8 +25,9 @@ from app.simulator.payloads import PayloadFactory, SimWaba, meta_json_bytes
 from app.tenancy.models import Organization
 from app.wabas import service as wabas_service
 from tests.browser.conftest import ROOT, LiveServer
-from tests.conftest import TEST_KEY
-from tests.meta.helpers import APP_ID, create_meta_app, sign
+from tests.factories import create_meta_app
+from tests.support.meta_app import APP_ID, sign
+from tests.support.settings import TEST_KEY
 
 WABA = "102290129340398"
 OTHER_WABA = "109876543210987"

@@ -27,10 +27,10 @@ from app.main import create_app
 from app.meta.models import MetaApp
 from app.settings import Settings
 from app.webhooks.models import WebhookDelivery, WebhookRejection
-from tests.factories import running_app, settings_with
-from tests.meta.helpers import create_meta_app, sign
-from tests.mtls.certs import META_CN, issue, make_ca
-from tests.wabas.support import body, entry, quality_change
+from tests.factories import create_meta_app, running_app, settings_with
+from tests.support.certs import META_CN, issue, make_ca
+from tests.support.meta_app import sign
+from tests.support.payloads import body, entry, quality_change
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)

@@ -16,9 +16,10 @@ from app.main import Dispatcher
 from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.webhooks.models import WebhookDelivery
-from tests.factories import Personas, client_for, login, post_form
-from tests.meta.helpers import create_meta_app, sign
-from tests.wabas.support import body, entry, quality_change, register
+from tests.factories import Personas, client_for, create_meta_app, login, post_form
+from tests.support.meta_app import sign
+from tests.support.payloads import body, entry, quality_change
+from tests.support.rows import register
 
 PAGE = "/o/acme/settings/apps/{app_id}/inspector"
 WABA = "102290129340398"

@@ -12,10 +12,11 @@ from app.graph.client import GraphClient
 from app.meta.models import MetaApp
 from app.wabas.models import PhoneNumber, Waba
 from app.webhooks.models import ChangeStatus
-from tests.cli.helpers import run_main
 from tests.factories import Personas, login
-from tests.fakes.graph import APP_ID, OTHER_WABA_ID, WABA_ID, FakeGraph, Seeded
-from tests.wabas.support import all_changes, fixture, store_delivery
+from tests.support.cli import run_main
+from tests.support.fake_graph import APP_ID, OTHER_WABA_ID, WABA_ID, FakeGraph, Seeded
+from tests.support.payloads import fixture
+from tests.support.rows import all_changes, store_delivery
 from tests.wabas.test_connect_support import (
     connect_by_form,
     connect_page,
@@ -182,7 +183,7 @@ async def test_the_overview_and_the_waba_page_lead_to_connecting_and_to_the_conn
 async def test_a_waba_another_org_connected_through_the_same_app_is_refused(
     client: httpx2.AsyncClient, db: Database, personas: Personas, seeded: Seeded, our_app: MetaApp
 ) -> None:
-    from tests.wabas.support import register
+    from tests.support.rows import register
 
     await register(db, personas.org_other, our_app, waba_id=WABA_ID)
     await login(client, personas.admin)

@@ -14,7 +14,7 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.wabas.models import Waba
 from tests.factories import Personas, csrf_token, login
-from tests.fakes.graph import APP_ID, OTHER_WABA_ID, SSL, WABA_ID, FakeGraph, Seeded
+from tests.support.fake_graph import APP_ID, OTHER_WABA_ID, SSL, WABA_ID, FakeGraph, Seeded
 from tests.wabas.test_connect_support import fake_graph, fake_graph_server, graph, our_app, seeded
 
 __all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]

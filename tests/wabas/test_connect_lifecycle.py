@@ -13,8 +13,9 @@ from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.wabas.models import Waba
 from tests.factories import Personas, login, post_form
-from tests.fakes.graph import APP_ID, WABA_ID, FakeGraph, Seeded
-from tests.wabas.support import body, count, entry, quality_change, store_delivery
+from tests.support.fake_graph import APP_ID, WABA_ID, FakeGraph, Seeded
+from tests.support.payloads import body, entry, quality_change
+from tests.support.rows import count, store_delivery
 from tests.wabas.test_connect_support import connected, fake_graph, fake_graph_server, graph, our_app, seeded
 
 __all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]

@@ -16,10 +16,10 @@ from app.db.engine import Database
 from app.graph.client import GraphClient
 from app.graph.fake.world import DEMO_BUSINESS
 from app.wabas.models import Waba
-from tests.cli.helpers import run_main
 from tests.factories import Personas, csrf_token, login, post_form
-from tests.fakes.graph import APP_ID, OTHER_WABA_ID, WABA_ID, FakeGraph, Seeded
-from tests.wabas.support import state
+from tests.support.cli import run_main
+from tests.support.fake_graph import APP_ID, OTHER_WABA_ID, WABA_ID, FakeGraph, Seeded
+from tests.support.rows import state
 from tests.wabas.test_connect_facebook import through_the_dialog
 from tests.wabas.test_connect_support import (
     connect_by_form,

@@ -14,8 +14,8 @@ from app.graph.usage import UsageTracker
 from app.main import Dispatcher
 from app.meta.models import MetaApp
 from app.wabas.models import Waba
-from tests.factories import Personas, login, post_form
-from tests.fakes.graph import (
+from tests.factories import Personas, create_meta_app, login, post_form
+from tests.support.fake_graph import (
     APP_ID,
     APP_SECRET,
     VERSION,
@@ -25,7 +25,6 @@ from tests.fakes.graph import (
     fake_graph,
     fake_graph_server,
 )
-from tests.meta.helpers import create_meta_app
 
 __all__ = ["fake_graph", "fake_graph_server"]
 

@@ -14,9 +14,9 @@ from app.connections.models import SubscriptionChange
 from app.db.engine import Database
 from app.lib.timeutil import utcnow
 from app.wabas.models import Waba
-from tests.cli.helpers import run_main
 from tests.factories import Personas, csrf_token, login
-from tests.fakes.graph import APP_ID, OTHER_APP_ID, WABA_ID, FakeGraph, Seeded
+from tests.support.cli import run_main
+from tests.support.fake_graph import APP_ID, OTHER_APP_ID, WABA_ID, FakeGraph, Seeded
 from tests.wabas.test_connect_support import connected, fake_graph, fake_graph_server, graph, our_app, seeded
 
 __all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]

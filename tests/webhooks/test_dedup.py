@@ -17,19 +17,9 @@ from app.processing.processor import Processor
 from app.processing.split import split_deliveries
 from app.webhooks.models import DeliveryStatus, WebhookDelivery
 from tests.events.test_timeline_indexes import plan
-from tests.factories import Personas
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import (
-    WABA_ID,
-    all_changes,
-    all_deliveries,
-    all_events,
-    body,
-    changes_of,
-    entry,
-    register,
-    store_delivery,
-)
+from tests.factories import Personas, create_meta_app
+from tests.support.payloads import WABA_ID, body, changes_of, entry
+from tests.support.rows import all_changes, all_deliveries, all_events, register, store_delivery
 
 PIN_CHANGED = json.dumps(body(entry(WABA_ID, changes_of("security__pin_changed")))).encode()
 

@@ -13,22 +13,9 @@ from app.processing.processor import Processor
 from app.processing.reprocess import reprocess
 from app.wabas.models import Waba
 from app.webhooks.models import ChangeStatus, DeliveryStatus
-from tests.factories import Personas
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import (
-    WABA_ID,
-    all_changes,
-    all_events,
-    body,
-    changes_of,
-    delivery,
-    entry,
-    fixture,
-    quality_change,
-    register,
-    state,
-    store_delivery,
-)
+from tests.factories import Personas, create_meta_app
+from tests.support.payloads import WABA_ID, body, changes_of, entry, fixture, quality_change
+from tests.support.rows import all_changes, all_events, delivery, register, state, store_delivery
 
 
 @pytest.fixture

@@ -16,21 +16,9 @@ from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.wabas.models import PhoneNumber
 from app.webhooks.models import ChangeStatus, DeliveryStatus
-from tests.factories import Personas
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import (
-    WABA_ID,
-    all_changes,
-    all_events,
-    body,
-    changes_of,
-    delivery,
-    entry,
-    quality_change,
-    register,
-    state,
-    store_delivery,
-)
+from tests.factories import Personas, create_meta_app
+from tests.support.payloads import WABA_ID, body, changes_of, entry, quality_change
+from tests.support.rows import all_changes, all_events, delivery, register, state, store_delivery
 
 
 @pytest.fixture

@@ -11,20 +11,9 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.webhooks.models import ChangeStatus, DeliveryStatus
-from tests.factories import Personas
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import (
-    WABA_ID,
-    all_changes,
-    all_events,
-    body,
-    changes_of,
-    delivery,
-    entry,
-    quality_change,
-    register,
-    store_delivery,
-)
+from tests.factories import Personas, create_meta_app
+from tests.support.payloads import WABA_ID, body, changes_of, entry, quality_change
+from tests.support.rows import all_changes, all_events, delivery, register, store_delivery
 
 # Valid JSON whose text no database driver can encode (a lone UTF-16 surrogate): the parser puts the
 # name in the event's summary, and storing it raises on SQLite and PostgreSQL alike.

@@ -14,22 +14,9 @@ from app.processing.processor import Processor
 from app.processing.reprocess import reprocess
 from app.wabas.models import PhoneNumber, Waba
 from app.webhooks.models import ChangeStatus
-from tests.factories import Personas
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import (
-    WABA_ID,
-    all_changes,
-    all_events,
-    body,
-    changes_of,
-    count,
-    entry,
-    fixture,
-    quality_change,
-    register,
-    state,
-    store_delivery,
-)
+from tests.factories import Personas, create_meta_app
+from tests.support.payloads import WABA_ID, body, changes_of, entry, fixture, quality_change
+from tests.support.rows import all_changes, all_events, count, register, state, store_delivery
 
 T_OLD, T_NEW = 1_748_000_000, 1_748_454_394
 

@@ -15,8 +15,9 @@ from app.main import Dispatcher
 from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.webhooks.models import WebhookRejection
-from tests.meta.helpers import APP_ID, SECRET, VERIFY_TOKEN, create_meta_app, sign
-from tests.wabas.support import all_deliveries
+from tests.factories import create_meta_app
+from tests.support.meta_app import APP_ID, SECRET, VERIFY_TOKEN, sign
+from tests.support.rows import all_deliveries
 
 URL = f"/webhooks/whatsapp/{APP_ID}"
 

@@ -21,7 +21,8 @@ from app.settings import Settings
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.store import open_batch_store
 from app.webhooks.writer import GroupCommitWriter, Overloaded
-from tests.meta.helpers import APP_ID, create_meta_app, sign
+from tests.factories import create_meta_app
+from tests.support.meta_app import APP_ID, sign
 
 URL = f"/webhooks/whatsapp/{APP_ID}"
 

@@ -32,8 +32,9 @@ from app.simulator.payloads import FIELDS, Change, PayloadFactory, SimWaba, meta
 from app.tenancy import queries as tenancy_queries
 from app.wabas import queries as wabas_queries
 from app.webhooks.models import WebhookDelivery
-from tests.fixtures import META_FIXTURES
-from tests.meta.helpers import APP_ID, SECRET, create_meta_app
+from tests.factories import create_meta_app
+from tests.support.meta_app import APP_ID, SECRET
+from tests.support.payloads import META_FIXTURES
 
 WABA = "102290129340398"
 FIXTURES = META_FIXTURES

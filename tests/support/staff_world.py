@@ -9,9 +9,9 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.wabas.models import Waba
-from tests.factories import Personas
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import body, entry, fixture, quality_change, register, store_delivery
+from tests.factories import Personas, create_meta_app
+from tests.support.payloads import body, entry, fixture, quality_change
+from tests.support.rows import register, store_delivery
 
 WABA_ID = "102290129340398"
 DISPLAY = "16505551111"

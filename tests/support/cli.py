@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.conftest import TEST_KEY
+from tests.support.settings import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 # The console script that `pip install` made, next to this interpreter: what operators run.

@@ -1,12 +1,11 @@
 """Fixtures for the fake Graph API (``app.graph.fake``): one real server on loopback per test run.
 
-Use them from a ``conftest.py`` with ``from tests.fakes.graph import fake_graph, fake_graph_server``.
+Use them from a ``conftest.py`` with ``from tests.support.fake_graph import fake_graph, fake_graph_server``.
 ``fake_graph`` empties the fake's world before each test; ``FakeGraph.seed()`` builds the usual one.
 """
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,13 +24,6 @@ OTHER_WABA_ID = "224466880011223"
 VERSION = "v24.0"
 # One CA bundle load for the run; every plain-HTTP test client passes it as ``verify``.
 SSL = ssl.create_default_context()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -21,7 +21,8 @@ from app.processing.processor import Processor
 from app.settings import Settings
 from app.tenancy.context import OrgContext
 from app.tenancy.models import Organization, Role, User
-from tests.wabas.support import WABA_ID, body, entry, store_delivery
+from tests.support.payloads import WABA_ID, body, entry
+from tests.support.rows import store_delivery
 
 _times = itertools.count(1_760_000_000)
 
