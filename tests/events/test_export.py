@@ -17,7 +17,8 @@ from app.events import export
 from app.events.export import BATCH, event_json
 from app.events.exports import csv_lines, json_chunks
 from app.events.filters import Filters
-from tests.events.test_timeline_support import (
+from tests.factories import Personas, login
+from tests.support.timeline import (
     T0,
     WABA_A,
     WABA_B,
@@ -28,7 +29,6 @@ from tests.events.test_timeline_support import (
     name_update,
     security,
 )
-from tests.factories import Personas, login
 
 
 async def _two_orgs(db: Database, personas: Personas) -> None:

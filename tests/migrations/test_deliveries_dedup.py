@@ -14,9 +14,9 @@ from app.processing.processor import Processor
 from app.schema import Base
 from app.webhooks.models import WebhookChange, WebhookDelivery
 from tests.factories import Personas, create_meta_app
-from tests.migrations.test_schema import diff_against
 from tests.support.payloads import fixture
 from tests.support.rows import count, register, store_delivery
+from tests.support.schema_diff import diff_against
 
 
 async def _counts(db: Database) -> tuple[int, int, int]:

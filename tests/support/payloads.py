@@ -39,3 +39,17 @@ def quality_change(event: str, current_limit: str, display: str = "15550783881")
         "field": "phone_number_quality_update",
         "value": {"display_phone_number": display, "event": event, "current_limit": current_limit},
     }
+
+
+def body_for(n: int, marker: str = "") -> bytes:
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "time": 1700000000 + n,
+                "changes": [{"field": "security", "value": {"n": n, "m": marker}}],
+            }
+        ],
+    }
+    return json.dumps(payload, separators=(",", ":")).encode()

@@ -14,21 +14,11 @@ from app.wabas.models import PhoneNumber, Waba
 from app.webhooks.models import ChangeStatus
 from tests.factories import Personas, login
 from tests.support.cli import run_main
+from tests.support.connect import connect_by_form, connect_page, connected
 from tests.support.fake_graph import APP_ID, OTHER_WABA_ID, WABA_ID, FakeGraph, Seeded
 from tests.support.payloads import fixture
 from tests.support.rows import all_changes, store_delivery
-from tests.wabas.test_connect_support import (
-    connect_by_form,
-    connect_page,
-    connected,
-    fake_graph,
-    fake_graph_server,
-    graph,
-    our_app,
-    seeded,
-)
 
-__all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]
 pytestmark = pytest.mark.usefixtures("graph", "our_app")
 
 

@@ -14,29 +14,10 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.wabas.models import Waba
 from tests.factories import Personas, csrf_token, login
-from tests.support.fake_graph import APP_ID, OTHER_WABA_ID, SSL, WABA_ID, FakeGraph, Seeded
-from tests.wabas.test_connect_support import fake_graph, fake_graph_server, graph, our_app, seeded
+from tests.support.connect import START, through_the_dialog
+from tests.support.fake_graph import APP_ID, OTHER_WABA_ID, WABA_ID, FakeGraph, Seeded
 
-__all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]
 pytestmark = pytest.mark.usefixtures("graph", "our_app", "seeded")
-START = f"/o/acme/wabas/connect/facebook?app_id={APP_ID}"
-
-
-async def through_the_dialog(
-    client: httpx2.AsyncClient, grant: list[str], decision: str = "allow"
-) -> httpx2.Response:
-    """Starts the login, answers Meta's (the fake's) dialog as a person would, follows the redirect back."""
-    start = await client.get(START)
-    assert start.status_code == 302
-    dialog = start.headers["location"]
-    query = {k: v[0] for k, v in parse_qs(urlsplit(dialog).query).items()}
-    async with httpx2.AsyncClient(verify=SSL) as browser:
-        shown = await browser.get(dialog)
-        assert shown.status_code == 200
-        answer = await browser.post(dialog.split("?")[0], data={**query, "decision": decision, "waba": grant})
-    assert answer.status_code == 302
-    back = urlsplit(answer.headers["location"])
-    return await client.get(f"{back.path}?{back.query}")
 
 
 async def test_an_admin_connects_the_wabas_the_login_granted(

@@ -13,12 +13,11 @@ from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.wabas.models import Waba
 from tests.factories import Personas, login, post_form
+from tests.support.connect import connected
 from tests.support.fake_graph import APP_ID, WABA_ID, FakeGraph, Seeded
 from tests.support.payloads import body, entry, quality_change
 from tests.support.rows import count, store_delivery
-from tests.wabas.test_connect_support import connected, fake_graph, fake_graph_server, graph, our_app, seeded
 
-__all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]
 pytestmark = pytest.mark.usefixtures("graph", "our_app")
 
 

@@ -18,21 +18,10 @@ from app.graph.fake.world import DEMO_BUSINESS
 from app.wabas.models import Waba
 from tests.factories import Personas, csrf_token, login, post_form
 from tests.support.cli import run_main
+from tests.support.connect import connect_by_form, connect_page, connected, through_the_dialog
 from tests.support.fake_graph import APP_ID, OTHER_WABA_ID, WABA_ID, FakeGraph, Seeded
 from tests.support.rows import state
-from tests.wabas.test_connect_facebook import through_the_dialog
-from tests.wabas.test_connect_support import (
-    connect_by_form,
-    connect_page,
-    connected,
-    fake_graph,
-    fake_graph_server,
-    graph,
-    our_app,
-    seeded,
-)
 
-__all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]
 pytestmark = pytest.mark.usefixtures("graph", "our_app")
 PARTNER = ("1000000000000555", "Partner Agency")
 SHARED = (

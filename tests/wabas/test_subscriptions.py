@@ -16,10 +16,9 @@ from app.lib.timeutil import utcnow
 from app.wabas.models import Waba
 from tests.factories import Personas, csrf_token, login
 from tests.support.cli import run_main
+from tests.support.connect import connected
 from tests.support.fake_graph import APP_ID, OTHER_APP_ID, WABA_ID, FakeGraph, Seeded
-from tests.wabas.test_connect_support import connected, fake_graph, fake_graph_server, graph, our_app, seeded
 
-__all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]
 pytestmark = pytest.mark.usefixtures("graph", "our_app")
 HTMX = {"HX-Request": "true"}
 

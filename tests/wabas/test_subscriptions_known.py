@@ -14,10 +14,9 @@ from app.db.engine import Database
 from app.settings import Settings
 from app.wabas.models import StateEntry, Waba
 from tests.factories import Personas, post_form, settings_with
+from tests.support.connect import connected
 from tests.support.fake_graph import APP_ID, OTHER_APP_ID, VERSION, WABA_ID, FakeGraph, Seeded
-from tests.wabas.test_connect_support import connected, fake_graph, fake_graph_server, graph, our_app, seeded
 
-__all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]
 pytestmark = pytest.mark.usefixtures("graph", "our_app")
 SUBSCRIBED_APPS = f"/{VERSION}/{WABA_ID}/subscribed_apps"
 

@@ -17,12 +17,11 @@ from app.processing.processor import Processor
 from app.settings import Settings
 from app.wabas.models import PhoneNumber, Waba
 from tests.factories import Personas, settings_with
+from tests.support.connect import connected
 from tests.support.fake_graph import FakeGraph, Seeded
 from tests.support.payloads import body, entry, quality_change
 from tests.support.rows import state, store_delivery
-from tests.wabas.test_connect_support import connected, fake_graph, fake_graph_server, graph, our_app, seeded
 
-__all__ = ["fake_graph", "fake_graph_server", "graph", "our_app", "seeded"]
 pytestmark = pytest.mark.usefixtures("graph", "our_app")
 
 

@@ -16,9 +16,9 @@ from app.processing.dedup import kept_query, lock_key
 from app.processing.processor import Processor
 from app.processing.split import split_deliveries
 from app.webhooks.models import DeliveryStatus, WebhookDelivery
-from tests.events.test_timeline_indexes import plan
 from tests.factories import Personas, create_meta_app
 from tests.support.payloads import WABA_ID, body, changes_of, entry
+from tests.support.query_plans import plan
 from tests.support.rows import all_changes, all_deliveries, all_events, register, store_delivery
 
 PIN_CHANGED = json.dumps(body(entry(WABA_ID, changes_of("security__pin_changed")))).encode()

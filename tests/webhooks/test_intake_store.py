@@ -20,7 +20,7 @@ from app.webhooks.store import Checkpointer, SqliteBatchStore, open_batch_store
 from app.webhooks.writer import GroupCommitWriter
 from tests.factories import create_meta_app
 from tests.support.meta_app import APP_ID, sign
-from tests.webhooks.test_receiver_writer import body_for
+from tests.support.payloads import body_for
 
 
 @pytest.fixture

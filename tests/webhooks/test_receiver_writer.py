@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +22,7 @@ from app.webhooks.store import open_batch_store
 from app.webhooks.writer import GroupCommitWriter, Overloaded
 from tests.factories import create_meta_app
 from tests.support.meta_app import APP_ID, sign
+from tests.support.payloads import body_for
 
 URL = f"/webhooks/whatsapp/{APP_ID}"
 
@@ -30,20 +30,6 @@ URL = f"/webhooks/whatsapp/{APP_ID}"
 @pytest.fixture
 async def meta_app(db: Database) -> MetaApp:
     return await create_meta_app(db)
-
-
-def body_for(n: int, marker: str = "") -> bytes:
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "time": 1700000000 + n,
-                "changes": [{"field": "security", "value": {"n": n, "m": marker}}],
-            }
-        ],
-    }
-    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 async def post(client: httpx2.AsyncClient, body: bytes) -> int:

@@ -1,7 +1,5 @@
-"""Helpers for the timeline, export and WABA page tests: real deliveries through real processing.
-
-(No tests here; the name keeps it beside the tests it serves.)
-"""
+"""A world for the timeline, export and WABA page tests: real deliveries through real processing,
+changes to build them from, and events in bulk."""
 
 from __future__ import annotations
 

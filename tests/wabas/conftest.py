@@ -1,11 +1,10 @@
-"""Shared by the connect, sync and subscription tests (no tests here): the app's own Graph client
-pointed at the fake Graph API, our Meta app as the fake knows it, and a connected WABA."""
+"""The connect, sync and subscription tests' fixtures: the fake Graph API, the app's own Graph
+client pointed at it, our Meta app as the fake knows it, and the fake's usual world."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx2
 import pytest
 
 from app.db.engine import Database
@@ -13,13 +12,11 @@ from app.graph.client import GraphClient
 from app.graph.usage import UsageTracker
 from app.main import Dispatcher
 from app.meta.models import MetaApp
-from app.wabas.models import Waba
-from tests.factories import Personas, create_meta_app, login, post_form
+from tests.factories import create_meta_app
 from tests.support.fake_graph import (
     APP_ID,
     APP_SECRET,
     VERSION,
-    WABA_ID,
     FakeGraph,
     Seeded,
     fake_graph,
@@ -49,34 +46,3 @@ async def our_app(db: Database) -> MetaApp:
 @pytest.fixture
 def seeded(fake_graph: FakeGraph) -> Seeded:
     return fake_graph.seed()
-
-
-def connect_page(personas: Personas) -> str:
-    return f"/o/{personas.org.slug}/wabas/connect"
-
-
-async def connect_by_form(
-    client: httpx2.AsyncClient,
-    personas: Personas,
-    token: str,
-    *,
-    waba_id: str = WABA_ID,
-    app_id: str = APP_ID,
-) -> httpx2.Response:
-    page = connect_page(personas)
-    return await post_form(
-        client, page, {"app_id": app_id, "waba_id": waba_id, "access_token": token}, page=page
-    )
-
-
-async def connected(client: httpx2.AsyncClient, db: Database, personas: Personas, seeded: Seeded) -> Waba:
-    """Signs the admin in and connects the seeded WABA through the page."""
-    await login(client, personas.admin)
-    response = await connect_by_form(client, personas, seeded.token.value)
-    assert response.status_code == 303, response.text
-    from sqlalchemy import select
-
-    async with db.read() as session:
-        waba = await session.scalar(select(Waba).where(Waba.waba_id == WABA_ID))
-    assert waba is not None
-    return waba

@@ -1,20 +1,15 @@
-"""Live-update test helpers: the test app served over real TCP (httpx2's ASGI transport buffers a
+"""Live updates: the test app served over real TCP (httpx2's ASGI transport buffers a
 whole response, so a stream has to be read from a real server), an SSE reader, signed webhooks."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import httpx2
 import uvicorn
@@ -24,20 +19,12 @@ from app.lib.timeutil import utcnow
 from app.simulator.payloads import PayloadFactory, SimWaba, meta_json_bytes
 from app.tenancy.models import Organization
 from app.wabas import service as wabas_service
-from tests.browser.conftest import ROOT, LiveServer
 from tests.factories import create_meta_app
 from tests.support.meta_app import APP_ID, sign
-from tests.support.settings import TEST_KEY
+from tests.support.ports import free_port
 
 WABA = "102290129340398"
 OTHER_WABA = "109876543210987"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @asynccontextmanager
@@ -162,31 +149,3 @@ async def post_webhook(client: httpx2.AsyncClient, body: bytes) -> None:
         headers={"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"},
     )
     assert response.status_code == 200, response.text
-
-
-def start_server(database_url: str, log_dir: Path, *, worker: bool) -> LiveServer:
-    """``uvicorn app.main:app`` in a subprocess on the test database (not yet waited for)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "ENV": "development",
-        "SECRET_KEY": "live-test-secret-key-0123456789-abcdefghij",
-        "ENCRYPTION_KEYS": TEST_KEY,
-        "BASE_URL": url,
-        "PASSWORD_HASH_FAST": "true",
-        "WORKER_IN_PROCESS": "true" if worker else "false",
-    }
-    for name in ("SMTP_URL", "OIDC_DISCOVERY_URL"):
-        env.pop(name, None)
-    log = log_dir / f"uvicorn-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return LiveServer(url=url, env=env, process=process, log=log)
