@@ -6,7 +6,7 @@ The schema is built once per run by ``alembic upgrade head``; every test starts 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx2
@@ -17,11 +17,13 @@ from sqlalchemy import text
 from app.db.engine import Database
 from app.db.migrate import upgrade_head
 from app.main import Dispatcher, create_app
+from app.meta.models import MetaApp
 from app.schema import Base
 from app.settings import Settings
-from tests.factories import Personas, make_personas
+from tests.factories import Personas, create_meta_app, make_personas
 from tests.support.clients import new_client
 from tests.support.settings import make_settings
+from tests.support.smtp import Inbox, smtp_server
 
 DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
 
@@ -96,6 +98,19 @@ async def client(app: Dispatcher, db: Database) -> AsyncIterator[httpx2.AsyncCli
 @pytest.fixture
 async def personas(db: Database, settings: Settings) -> Personas:
     return await make_personas(db)
+
+
+@pytest.fixture
+async def meta_app(db: Database) -> MetaApp:
+    """The test Meta app (tests/support/meta_app.py's id and secret), owned by the platform."""
+    return await create_meta_app(db)
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server on loopback that keeps what it receives."""
+    with smtp_server() as running:
+        yield running
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx2
-import pytest
 from sqlalchemy import func, select, update
 
 from app.auth.models import PasswordReset
@@ -18,13 +16,7 @@ from app.settings import Settings
 from tests.factories import PASSWORD, Personas, client_for, csrf_token, login, post_form, running_app
 from tests.support.password_reset import LINK_RE, NEW_PASSWORD, ask_for_reset, choose_password, outbox_link
 from tests.support.ports import free_port
-from tests.support.smtp import Inbox, smtp_server
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with smtp_server() as running:
-        yield running
+from tests.support.smtp import Inbox
 
 
 async def test_reset_through_the_dev_outbox_changes_the_password_and_ends_old_sessions(

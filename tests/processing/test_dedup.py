@@ -24,11 +24,6 @@ from tests.support.rows import all_changes, all_deliveries, all_events, register
 PIN_CHANGED = json.dumps(body(entry(WABA_ID, changes_of("security__pin_changed")))).encode()
 
 
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
-
-
 async def test_a_copy_of_a_body_kept_already_is_folded_into_it(
     db: Database, personas: Personas, meta_app: MetaApp
 ) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytest
-
 from app.db.engine import Database
 from app.events.parsed import Severity
 from app.meta.models import MetaApp
@@ -13,14 +11,9 @@ from app.processing.processor import Processor
 from app.processing.reprocess import reprocess
 from app.wabas.models import Waba
 from app.webhooks.models import ChangeStatus, DeliveryStatus
-from tests.factories import Personas, create_meta_app
+from tests.factories import Personas
 from tests.support.payloads import WABA_ID, body, changes_of, entry, fixture, quality_change
 from tests.support.rows import all_changes, all_events, delivery, register, state, store_delivery
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
 
 
 async def test_fixture_payloads_become_events_of_the_registering_org(

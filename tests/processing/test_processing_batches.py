@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select
 
 from app.db.engine import Database
@@ -16,14 +15,9 @@ from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.wabas.models import PhoneNumber
 from app.webhooks.models import ChangeStatus, DeliveryStatus
-from tests.factories import Personas, create_meta_app
+from tests.factories import Personas
 from tests.support.payloads import WABA_ID, body, changes_of, entry, quality_change
 from tests.support.rows import all_changes, all_events, delivery, register, state, store_delivery
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
 
 
 @contextmanager

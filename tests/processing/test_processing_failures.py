@@ -5,13 +5,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.webhooks.models import ChangeStatus, DeliveryStatus
-from tests.factories import Personas, create_meta_app
+from tests.factories import Personas
 from tests.support.payloads import WABA_ID, body, changes_of, entry, quality_change
 from tests.support.rows import all_changes, all_events, delivery, register, store_delivery
 
@@ -28,11 +26,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
 
 
 def poisoned_change() -> dict[str, object]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from app.db.engine import Database
@@ -14,16 +13,11 @@ from app.processing.processor import Processor
 from app.processing.reprocess import reprocess
 from app.wabas.models import PhoneNumber, Waba
 from app.webhooks.models import ChangeStatus
-from tests.factories import Personas, create_meta_app
+from tests.factories import Personas
 from tests.support.payloads import WABA_ID, body, changes_of, entry, fixture, quality_change
 from tests.support.rows import all_changes, all_events, count, register, state, store_delivery
 
 T_OLD, T_NEW = 1_748_000_000, 1_748_454_394
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
 
 
 async def test_an_older_change_delivered_late_never_rolls_state_back(

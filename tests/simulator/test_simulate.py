@@ -8,7 +8,6 @@ import hmac
 import io
 import json
 import random
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -32,26 +31,14 @@ from app.simulator.payloads import FIELDS, Change, PayloadFactory, SimWaba, meta
 from app.tenancy import queries as tenancy_queries
 from app.wabas import queries as wabas_queries
 from app.webhooks.models import WebhookDelivery
-from tests.factories import create_meta_app
 from tests.support.meta_app import APP_ID, SECRET
 from tests.support.payloads import META_FIXTURES
+from tests.support.ports import free_port
 
 WABA = "102290129340398"
 FIXTURES = META_FIXTURES
 # Business portfolio ids, not WABAs: these changes stay unrouted until someone claims the portfolio.
 UNROUTED_FIELDS = {"partner_solutions"}
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,6 @@ from tests.support.rows import all_changes, all_events, register, store_delivery
 from tests.support.settings import TEST_KEY
 
 
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
-
-
 def wabawatch(database_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url, "ENCRYPTION_KEYS": TEST_KEY, "ENV": "development"}
     # The installed command: under `python -m app.cli` the module is __main__ and its CommandError

@@ -18,14 +18,8 @@ from app.settings import Settings
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.store import Checkpointer, SqliteBatchStore, open_batch_store
 from app.webhooks.writer import GroupCommitWriter
-from tests.factories import create_meta_app
 from tests.support.meta_app import APP_ID, sign
 from tests.support.payloads import body_for
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
 
 
 async def count_deliveries(db: Database) -> int:

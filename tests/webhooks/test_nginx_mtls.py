@@ -31,6 +31,7 @@ from tests.factories import create_meta_app, running_app, settings_with
 from tests.support.certs import META_CN, issue, make_ca
 from tests.support.meta_app import sign
 from tests.support.payloads import body, entry, quality_change
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -38,13 +39,6 @@ pytestmark = pytest.mark.skipif(
     NGINX is None, reason="nginx is not installed (scripts/test installs Debian's nginx-light)"
 )
 WABA = "102290129340398"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx2
-import pytest
 from sqlalchemy import func, select, text
 
 from app.db.engine import Database
@@ -20,16 +19,10 @@ from app.settings import Settings
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.store import open_batch_store
 from app.webhooks.writer import GroupCommitWriter, Overloaded
-from tests.factories import create_meta_app
 from tests.support.meta_app import APP_ID, sign
 from tests.support.payloads import body_for
 
 URL = f"/webhooks/whatsapp/{APP_ID}"
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
 
 
 async def post(client: httpx2.AsyncClient, body: bytes) -> int:
