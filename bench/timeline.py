@@ -56,8 +56,7 @@ from app.tenancy.models import Organization, Role, User
 from app.wabas import service as wabas_service
 from app.wabas.models import PhoneNumber, StateEntry, Waba
 from app.webhooks.models import WebhookChange, WebhookDelivery
-from tests.factories import PASSWORD, add_member, create_org, create_user, login
-from tests.meta.helpers import create_meta_app
+from tests.factories import PASSWORD, add_member, create_meta_app, create_org, create_user, login
 
 ORGS, WABAS_PER_ORG, PHONES_PER_WABA = 5, 10, 2
 TARGET_MS = 50.0

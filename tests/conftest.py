@@ -6,7 +6,7 @@ The schema is built once per run by ``alembic upgrade head``; every test starts 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx2
@@ -17,12 +17,15 @@ from sqlalchemy import text
 from app.db.engine import Database
 from app.db.migrate import upgrade_head
 from app.main import Dispatcher, create_app
+from app.meta.models import MetaApp
 from app.schema import Base
 from app.settings import Settings
-from tests.factories import Personas, make_personas
+from tests.factories import Personas, create_meta_app, make_personas
+from tests.support.clients import new_client
+from tests.support.settings import make_settings
+from tests.support.smtp import Inbox, smtp_server
 
 DEFAULT_PG = "postgresql://127.0.0.1:5432/test"
-TEST_KEY = "yK3Sx2zY5oUbbf0v4Cdc9rIuNDr7o1Mwbm3vhm6sHGw="
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,24 +55,6 @@ def database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     upgrade_head(url)
     return url
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "env": "development",
-        "secret_key": "test-secret-key-0123456789-abcdefghijklmnop",
-        "encryption_keys": TEST_KEY,
-        "base_url": "http://testserver",
-        "password_hash_fast": True,
-        "smtp_url": None,
-        "oidc_discovery_url": None,
-        "oidc_client_id": None,
-        # Tests drive processing themselves; tests of the in-process worker turn it on.
-        "worker_in_process": False,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")
@@ -104,10 +89,6 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
             await conn.execute(text(f'DELETE FROM "{name}"'))
 
 
-def new_client(app: Dispatcher) -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://testserver")
-
-
 @pytest.fixture
 async def client(app: Dispatcher, db: Database) -> AsyncIterator[httpx2.AsyncClient]:
     async with new_client(app) as c:
@@ -117,6 +98,19 @@ async def client(app: Dispatcher, db: Database) -> AsyncIterator[httpx2.AsyncCli
 @pytest.fixture
 async def personas(db: Database, settings: Settings) -> Personas:
     return await make_personas(db)
+
+
+@pytest.fixture
+async def meta_app(db: Database) -> MetaApp:
+    """The test Meta app (tests/support/meta_app.py's id and secret), owned by the platform."""
+    return await create_meta_app(db)
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server on loopback that keeps what it receives."""
+    with smtp_server() as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Plain async factories and the standard personas (owner/admin/viewer of org A, an outsider, staff)."""
+"""Plain async factories (users, orgs, memberships, Meta apps), the standard personas (owner/admin/viewer
+of org A, an outsider, staff) and the client helpers that sign them in and post forms."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from starlette.types import ASGIApp
 
 from app.db.engine import Database
 from app.lib.passwords import PasswordHasherBox
+from app.meta import app_cache
+from app.meta import service as meta_service
+from app.meta.models import MetaApp
 from app.settings import Settings
 from app.tenancy.models import Membership, Organization, Role, User
+from tests.support.meta_app import APP_ID, SECRET, VERIFY_TOKEN
 
 PASSWORD = "correct-horse-battery"
 _hasher = PasswordHasherBox(fast=True)
@@ -50,6 +55,24 @@ async def add_member(db: Database, org: Organization, user: User, role: Role) ->
         membership = Membership(org_id=org.id, user_id=user.id, role=role.value)
         session.add(membership)
     return membership
+
+
+async def create_meta_app(
+    db: Database,
+    *,
+    org_id: int | None = None,
+    app_id: str = APP_ID,
+    secret: str = SECRET,
+    verify_token: str = VERIFY_TOKEN,
+    name: str = "Test app",
+) -> MetaApp:
+    async with db.transaction() as session:
+        saved = await meta_service.save_app(
+            session, org_id=org_id, app_id=app_id, name=name, app_secret=secret, verify_token=verify_token
+        )
+    # Tables are emptied between tests, so forget what earlier tests cached.
+    app_cache.invalidate()
+    return saved.app
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""Alert test harness: a real SMTP server (aiosmtpd), a real HTTP server standing in for Slack,
-an org with a registered WABA, and an alert sender whose clock the test moves."""
+"""Alert test harness: a real HTTP server standing in for Slack, settings that send mail to the real
+SMTP server of the root conftest's ``inbox``, an org with a registered WABA, and a clock the test
+moves."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.settings import Settings
 from app.wabas.models import Waba
-from tests.alerts.support import Clock
 from tests.factories import Personas, settings_with
-from tests.mail.smtp import Inbox, smtp_server
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import register
+from tests.support.alerts import Clock
+from tests.support.rows import register
+from tests.support.smtp import Inbox
 
 
 @pytest.fixture(scope="session")
@@ -37,12 +37,6 @@ def slack(slack_server: HTTPServer) -> Iterator[HTTPServer]:
 
 
 @pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with smtp_server() as box:
-        yield box
-
-
-@pytest.fixture
 def alert_settings(settings: Settings, inbox: Inbox) -> Settings:
     return settings_with(
         settings,
@@ -56,11 +50,6 @@ def alert_settings(settings: Settings, inbox: Inbox) -> Settings:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from app.db.engine import Database
 from app.mail.service import Mailer
 from app.meta.models import MetaApp
 from app.wabas.models import Waba
-from tests.alerts.support import ctx_of, deliveries, email_channel, quality, rule, webhook
 from tests.factories import Personas
-from tests.mail.smtp import free_port
+from tests.support.alerts import ctx_of, deliveries, email_channel, quality, rule, webhook
+from tests.support.ports import free_port
 
 
 @contextmanager

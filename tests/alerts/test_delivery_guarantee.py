@@ -9,8 +9,8 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.settings import Settings
 from app.wabas.models import Waba
-from tests.alerts.support import Clock, ctx_of, deliveries, quality, rule, sender, slack_channel, webhook
 from tests.factories import Personas
+from tests.support.alerts import Clock, ctx_of, deliveries, quality, rule, sender, slack_channel, webhook
 
 HOOK = "/services/T0001/B0002/crash"
 

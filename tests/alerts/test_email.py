@@ -9,7 +9,8 @@ from app.meta.models import MetaApp
 from app.settings import Settings
 from app.tenancy.models import Role
 from app.wabas.models import Waba
-from tests.alerts.support import (
+from tests.factories import Personas
+from tests.support.alerts import (
     Clock,
     ctx_of,
     deliveries,
@@ -21,9 +22,8 @@ from tests.alerts.support import (
     sender,
     webhook,
 )
-from tests.factories import Personas
-from tests.mail.smtp import Inbox
-from tests.wabas.support import WABA_ID
+from tests.support.payloads import WABA_ID
+from tests.support.smtp import Inbox
 
 
 async def test_a_critical_event_is_mailed_with_subject_both_parts_and_a_link(
@@ -178,7 +178,7 @@ async def test_a_mail_server_that_is_down_is_retried_later(
     clock: Clock,
 ) -> None:
     from tests.factories import settings_with
-    from tests.mail.smtp import free_port
+    from tests.support.ports import free_port
 
     ctx = ctx_of(personas.org, personas.admin)
     channel = (await email_channel(db, ctx, personas.admin.email)).channel

@@ -12,10 +12,10 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.settings import Settings
 from app.wabas.models import Waba
-from tests.alerts.support import ctx_of, email_channel, rule, slack_channel
 from tests.factories import Personas, running_app
-from tests.mail.smtp import Inbox
-from tests.meta.helpers import APP_ID, sign
+from tests.support.alerts import ctx_of, email_channel, rule, slack_channel
+from tests.support.meta_app import APP_ID, sign
+from tests.support.smtp import Inbox
 
 HOOK = "/services/T0001/B0003/inproc"
 

@@ -12,10 +12,10 @@ from app.db.engine import Database
 from app.mail.models import DevMail
 from app.main import Dispatcher
 from app.settings import Settings
-from tests.alerts.support import Clock, ctx_of, deliveries, email_channel, sender
-from tests.conftest import new_client
 from tests.factories import Personas, csrf_token, login, post_form
-from tests.mail.smtp import Inbox
+from tests.support.alerts import Clock, ctx_of, deliveries, email_channel, sender
+from tests.support.clients import new_client
+from tests.support.smtp import Inbox
 
 PAGE = "/o/acme/alerts"
 

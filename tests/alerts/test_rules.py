@@ -15,7 +15,8 @@ from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
 from app.settings import Settings
 from app.wabas.models import Waba
-from tests.alerts.support import (
+from tests.factories import Personas
+from tests.support.alerts import (
     Clock,
     ctx_of,
     deliveries,
@@ -26,9 +27,9 @@ from tests.alerts.support import (
     sender,
     webhook,
 )
-from tests.factories import Personas
-from tests.mail.smtp import Inbox
-from tests.wabas.support import WABA_ID, register
+from tests.support.payloads import WABA_ID
+from tests.support.rows import register
+from tests.support.smtp import Inbox
 
 
 @pytest.mark.parametrize(

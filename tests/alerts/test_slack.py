@@ -19,7 +19,8 @@ from app.graph.redact import install as install_graph_redaction
 from app.meta.models import MetaApp
 from app.settings import Settings
 from app.wabas.models import Waba
-from tests.alerts.support import (
+from tests.factories import Personas
+from tests.support.alerts import (
     Clock,
     channel_row,
     ctx_of,
@@ -31,8 +32,7 @@ from tests.alerts.support import (
     slack_channel,
     webhook,
 )
-from tests.factories import Personas
-from tests.mail.smtp import Inbox
+from tests.support.smtp import Inbox
 
 HOOK = "/services/T0001/B0001/s3cr3tT0ken"
 

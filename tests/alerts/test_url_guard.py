@@ -17,8 +17,8 @@ from app.db.engine import Database
 from app.meta.models import MetaApp
 from app.settings import InsecureSettingsError, Settings
 from app.wabas.models import Waba
-from tests.alerts.support import Clock, ctx_of, deliveries, quality, rule, sender, slack_channel, webhook
 from tests.factories import Personas, settings_with
+from tests.support.alerts import Clock, ctx_of, deliveries, quality, rule, sender, slack_channel, webhook
 
 STRICT = UrlPolicy(
     allowed_hosts=frozenset(

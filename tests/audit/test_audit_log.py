@@ -12,7 +12,7 @@ from app.audit.models import AuditEntry
 from app.db.engine import Database
 from app.main import Dispatcher
 from tests.factories import Personas, client_for, login, post_form
-from tests.orgs.test_members import set_role
+from tests.support.membership import set_role
 
 PAGE = "/o/acme/audit"
 SECRET = "00112233445566778899aabbccddeeff"

@@ -10,8 +10,7 @@ from app.db.engine import Database
 from app.main import Dispatcher
 from app.tenancy.models import Invitation
 from tests.factories import Personas, client_for, login, post_form
-from tests.orgs.test_invitations import invitation_link, invite
-from tests.orgs.test_members import remove
+from tests.support.membership import invitation_link, invite, remove
 
 
 async def logged(db: Database, org_id: int) -> list[tuple[str, str, str]]:

@@ -18,8 +18,8 @@ from app.main import Dispatcher
 from app.settings import Settings
 from app.tenancy.browsers import TOUCH_EVERY
 from app.tenancy.models import User, UserSession
-from tests.auth.test_password_reset import ask_for_reset, choose_password, outbox_link
 from tests.factories import PASSWORD, Personas, client_for, csrf_token, login, post_form
+from tests.support.password_reset import ask_for_reset, choose_password, outbox_link
 
 COOKIE = "wabawatch_session"
 PAGE = "/account/sessions"

@@ -19,9 +19,10 @@ from app.auth.models import OidcIdentity
 from app.db.engine import Database
 from app.main import Dispatcher, create_app
 from app.tenancy.models import Role, User
-from tests.conftest import make_settings, new_client
 from tests.factories import add_member, create_org, create_user
-from tests.fakes.oidc_provider import running_provider
+from tests.support.clients import new_client
+from tests.support.oidc_provider import running_provider
+from tests.support.settings import make_settings
 
 CLIENT_ID = "wabawatch-test"
 

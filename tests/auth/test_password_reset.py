@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx2
-import pytest
 from sqlalchemy import func, select, update
 
 from app.auth.models import PasswordReset
@@ -17,38 +14,9 @@ from app.mail.models import DevMail
 from app.main import Dispatcher
 from app.settings import Settings
 from tests.factories import PASSWORD, Personas, client_for, csrf_token, login, post_form, running_app
-from tests.mail.smtp import Inbox, free_port, smtp_server
-
-NEW_PASSWORD = "a-brand-new-passphrase"
-LINK_RE = re.compile(r"http://testserver(/password/reset/[A-Za-z0-9_-]+)")
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with smtp_server() as running:
-        yield running
-
-
-async def ask_for_reset(client: httpx2.AsyncClient, address: str) -> httpx2.Response:
-    response = await post_form(client, "/password/forgot", {"email": address}, page="/password/forgot")
-    assert response.status_code == 200
-    assert "If an account exists for that address" in response.text
-    return response
-
-
-async def outbox_link(db: Database, recipient: str) -> str:
-    async with db.read() as session:
-        mail = (await session.scalars(select(DevMail).where(DevMail.recipient == recipient))).one()
-    assert mail.subject == "Reset your wabawatch password"
-    match = LINK_RE.search(mail.text_body)
-    assert match, mail.text_body
-    return match.group(1)
-
-
-async def choose_password(
-    client: httpx2.AsyncClient, path: str, password: str = NEW_PASSWORD
-) -> httpx2.Response:
-    return await post_form(client, path, {"password": password, "password_confirm": password}, page=path)
+from tests.support.password_reset import LINK_RE, NEW_PASSWORD, ask_for_reset, choose_password, outbox_link
+from tests.support.ports import free_port
+from tests.support.smtp import Inbox
 
 
 async def test_reset_through_the_dev_outbox_changes_the_password_and_ends_old_sessions(

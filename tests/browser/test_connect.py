@@ -13,20 +13,11 @@ from playwright.async_api import Browser, Page, expect
 from app.db.engine import Database
 from app.graph.fake.server import RunningFakeGraph
 from app.tenancy.models import Role
-from tests.browser.conftest import (
-    CSP_WATCH,
-    OFF_MACHINE,
-    PASSWORD,
-    ROOT,
-    LiveServer,
-    _wait_until_healthy,
-    free_port,
-)
-from tests.factories import add_member, create_org, create_user
-from tests.fakes.graph import APP_ID, APP_SECRET, WABA_ID, FakeGraph, fake_graph, fake_graph_server
-from tests.meta.helpers import create_meta_app
-
-__all__ = ["fake_graph", "fake_graph_server"]
+from tests.factories import add_member, create_meta_app, create_org, create_user
+from tests.support.browser import CSP_WATCH, OFF_MACHINE
+from tests.support.fake_graph import APP_ID, APP_SECRET, WABA_ID, FakeGraph
+from tests.support.live_server import PASSWORD, ROOT, LiveServer, wait_until_healthy
+from tests.support.ports import free_port
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +39,7 @@ def graph_server(
         )
     server = LiveServer(url=url, env=env, process=process, log=log)
     try:
-        _wait_until_healthy(server)
+        wait_until_healthy(server)
         yield server
     finally:
         process.terminate()

@@ -9,22 +9,16 @@ from playwright.async_api import Page, expect
 
 from app.db.engine import Database
 from app.tenancy.models import Role
-from tests.browser.conftest import PASSWORD, LiveServer, PageProblems
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.factories import add_member, create_org, create_user
+from tests.support.browser import PageProblems, sign_in
+from tests.support.live_server import LiveServer
 
 
 async def member_of_new_org(db: Database, email: str, org_name: str, slug: str) -> None:
     """Direct DB writes (faster than the CLI, which the first test uses)."""
     org = await create_org(db, name=org_name, slug=slug)
     await add_member(db, org, await create_user(db, email=email), Role.OWNER)
-
-
-async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    await page.goto("/login")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
 
 
 async def test_sign_in_through_the_form_then_sign_out(

@@ -8,18 +8,10 @@ import re
 from playwright.async_api import Page, expect
 
 from app.db.engine import Database
-from tests.browser.conftest import LiveServer, PageProblems
-from tests.browser.test_sign_in import sign_in
-from tests.events.test_timeline_support import (
-    T0,
-    WABA_A,
-    bulk_events,
-    deliver,
-    make_world,
-    name_update,
-    security,
-)
 from tests.factories import PASSWORD, Personas
+from tests.support.browser import PageProblems, sign_in
+from tests.support.live_server import LiveServer
+from tests.support.timeline import T0, WABA_A, bulk_events, deliver, make_world, name_update, security
 
 EVIL_NAME = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2>"
 

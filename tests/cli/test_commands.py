@@ -15,8 +15,8 @@ from sqlalchemy import select
 from app.db.engine import Database
 from app.db.migrate import head_revision, upgrade_head
 from app.tenancy.models import Membership, Organization, User
-from tests.cli.helpers import run_main, wabawatch
 from tests.factories import Personas, login
+from tests.support.cli import run_main, wabawatch
 
 SECRET = "typed-on-stdin-only"
 MonkeyPatch = pytest.MonkeyPatch

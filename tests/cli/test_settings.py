@@ -12,8 +12,8 @@ from app.db.engine import make_engine
 from app.db.url import DatabaseURLError, async_url
 from app.main import create_app
 from app.settings import DEV_ENCRYPTION_KEY, InsecureSettingsError, Settings
-from tests.cli.helpers import wabawatch
-from tests.conftest import TEST_KEY
+from tests.support.cli import wabawatch
+from tests.support.settings import TEST_KEY
 
 STRONG_SECRET = "Zb3v0Qm9x7Lr2Tq8Wn5Kc1Hs6Jd4Fg0Ya9Ue7Ip3Oo2"
 

@@ -14,8 +14,8 @@ from app.cli.events import cmd_events
 from app.db.engine import Database
 from app.events.parsed import Severity
 from app.settings import Settings
-from tests.events.test_routes import T0, E, store_events
 from tests.factories import Personas
+from tests.support.events import T0, E, store_events
 
 FIELDS = ["id", "field", "kind", "severity", "waba_id", "phone", "occurred_at", "received_at", "summary"]
 

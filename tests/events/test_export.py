@@ -16,7 +16,8 @@ from app.db.engine import Database
 from app.events import downloads as export
 from app.events.downloads import BATCH, csv_lines, event_json, json_chunks
 from app.events.filters import Filters
-from tests.events.test_timeline_support import (
+from tests.factories import Personas, login
+from tests.support.timeline import (
     T0,
     WABA_A,
     WABA_B,
@@ -27,7 +28,6 @@ from tests.events.test_timeline_support import (
     name_update,
     security,
 )
-from tests.factories import Personas, login
 
 
 async def _two_orgs(db: Database, personas: Personas) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from app.events.parsed import ParsedEvent, Severity
 from app.events.parsing import parse_change
-from tests.fixtures import META_FIXTURES
+from tests.support.payloads import META_FIXTURES
 
 FIXTURES = META_FIXTURES
 RECEIVED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -22,8 +22,8 @@ from app.settings import Settings
 from app.simulator import send as simulate
 from app.simulator.payloads import FIELDS, PayloadFactory, SimWaba, meta_json_bytes
 from app.wabas import service as wabas_service
-from tests.factories import Personas, login
-from tests.meta.helpers import APP_ID, SECRET, create_meta_app
+from tests.factories import Personas, create_meta_app, login
+from tests.support.meta_app import APP_ID, SECRET
 
 WABA = "102290129340398"
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import httpx2
 
 from app.db.engine import Database
-from tests.events.test_timeline_support import (
+from tests.factories import Personas, csrf_token, login
+from tests.support.timeline import (
     PHONE,
     T0,
     WABA_A,
@@ -22,7 +23,6 @@ from tests.events.test_timeline_support import (
     restriction,
     security,
 )
-from tests.factories import Personas, csrf_token, login
 
 ROW_ID = re.compile(r'<tr id="event-(\d+)"')
 

@@ -8,35 +8,18 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
 from alembic import command
-from sqlalchemy import Select, func, inspect, literal_column, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, inspect, literal_column, select
 
 from app.db.engine import Database
 from app.db.migrate import alembic_config, upgrade_head
 from app.events.models import Event
 from app.schema import Base
-from tests.migrations.test_schema import diff_against
-
-
-async def plan(db: Database, stmt: Select[Any]) -> str:
-    compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
-    async with db.read() as session:
-        if db.is_sqlite:
-            rows = await session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
-            return "\n".join(str(row[-1]) for row in rows)
-        await _price_out_sequential_scans(session)
-        rows = await session.execute(text(f"EXPLAIN {compiled}"))
-        return "\n".join(str(row[0]) for row in rows)
-
-
-async def _price_out_sequential_scans(session: AsyncSession) -> None:
-    await session.execute(text("SET LOCAL enable_seqscan = off"))
-    await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+from tests.support.query_plans import plan
+from tests.support.schema_diff import diff_against
 
 
 async def test_the_newest_event_id_of_an_org_is_one_index_probe(db: Database) -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from app.db.engine import Database
 from app.events import queries as timeline_queries
-from tests.events.test_timeline_support import T0, WABA_A, bulk_events, events_of, make_world
 from tests.factories import Personas, login
+from tests.support.timeline import T0, WABA_A, bulk_events, events_of, make_world
 
 ROW_ID = re.compile(r'<tr id="event-(\d+)"')
 OLDER = re.compile(r'href="([^"]+)" data-testid="older"')

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.graph.client import GraphClient
-from tests.fakes.graph import VERSION, FakeGraph, fake_graph, fake_graph_server
+from tests.support.fake_graph import VERSION, FakeGraph, fake_graph, fake_graph_server
 
 __all__ = ["fake_graph", "fake_graph_server"]
 

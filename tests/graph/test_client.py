@@ -13,7 +13,7 @@ import pytest
 from app.graph.client import GraphClient, oauth_dialog_url
 from app.graph.errors import GraphRequestError
 from app.graph.fake.world import FakePhone
-from tests.fakes.graph import (
+from tests.support.fake_graph import (
     APP_ID,
     APP_SECRET,
     OTHER_APP_ID,

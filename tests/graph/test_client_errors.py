@@ -20,7 +20,7 @@ from app.graph.errors import (
     GraphUnavailable,
 )
 from app.lib.timeutil import utcnow
-from tests.fakes.graph import APP_ID, APP_SECRET, OTHER_WABA_ID, SSL, VERSION, WABA_ID, FakeGraph
+from tests.support.fake_graph import APP_ID, APP_SECRET, OTHER_WABA_ID, SSL, VERSION, WABA_ID, FakeGraph
 
 
 async def test_expired_token_says_reconnect_this_waba(fake_graph: FakeGraph, graph: GraphClient) -> None:

@@ -18,7 +18,8 @@ from app.graph.fake.demo import (
     PARTNER_APP,
     seed_demo_world,
 )
-from tests.fakes.graph import SSL, VERSION, FakeGraph, free_port
+from tests.support.fake_graph import SSL, VERSION, FakeGraph
+from tests.support.ports import free_port
 
 
 async def test_demo_world_has_every_demo_waba_with_numbers(fake_graph: FakeGraph, graph: GraphClient) -> None:

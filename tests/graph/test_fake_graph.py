@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
-from tests.fakes.graph import (
+from tests.support.fake_graph import (
     APP_ID,
     APP_SECRET,
     OTHER_APP_ID,

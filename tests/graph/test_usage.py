@@ -10,7 +10,7 @@ import pytest
 from app.graph.client import GraphClient
 from app.graph.errors import GraphHeldBack, GraphRateLimited
 from app.graph.usage import UsageReading, UsageTracker, parse_app_usage, parse_business_usage
-from tests.fakes.graph import VERSION, WABA_ID, FakeGraph
+from tests.support.fake_graph import VERSION, WABA_ID, FakeGraph
 
 
 class Clock:

@@ -16,16 +16,17 @@ import pytest
 from playwright.async_api import Page, Request, Route, expect
 
 from app.db.engine import Database
-from tests.browser.conftest import LiveServer, PageProblems, _wait_until_healthy
 from tests.factories import PASSWORD, Personas
-from tests.live.helpers import WABA, post_webhook, register, start_server, webhook_body
+from tests.support.browser import PageProblems
+from tests.support.live import WABA, post_webhook, register, webhook_body
+from tests.support.live_server import LiveServer, start_server, wait_until_healthy
 
 
 @pytest.fixture(scope="module")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(database_url, tmp_path_factory.mktemp("live-browser"), worker=True)
     try:
-        _wait_until_healthy(server)
+        wait_until_healthy(server)
         yield server
     finally:
         server.process.terminate()

@@ -9,9 +9,9 @@ import time
 import httpx2
 import pytest
 
-from tests.browser.conftest import _wait_until_healthy
 from tests.factories import Personas, login
-from tests.live.helpers import SSEReader, start_server
+from tests.support.live import SSEReader
+from tests.support.live_server import start_server, wait_until_healthy
 
 
 async def test_sigterm_with_a_stream_open_ends_it_and_the_server_exits(
@@ -19,7 +19,7 @@ async def test_sigterm_with_a_stream_open_ends_it_and_the_server_exits(
 ) -> None:
     server = start_server(database_url, tmp_path_factory.mktemp("shutdown"), worker=False)
     try:
-        _wait_until_healthy(server)
+        wait_until_healthy(server)
         async with httpx2.AsyncClient(base_url=server.url, timeout=10) as browser:
             await login(browser, personas.viewer)
             async with browser.stream("GET", "/o/acme/events/stream") as response:

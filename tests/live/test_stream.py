@@ -23,7 +23,7 @@ from app.tenancy.models import User
 from app.wabas.models import PhoneNumber, Waba
 from app.worker import after_commit_hooks
 from tests.factories import Personas, login
-from tests.live.helpers import OTHER_WABA, WABA, SSEReader, post_webhook, register, served, webhook_body
+from tests.support.live import OTHER_WABA, WABA, SSEReader, post_webhook, register, served, webhook_body
 
 ROW_ID = re.compile(r'<tr id="event-(\d+)"')
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from app.db.engine import Database
 from app.events.models import Event
-from tests.browser.conftest import LiveServer, _wait_until_healthy
 from tests.factories import Personas, login
-from tests.live.helpers import OTHER_WABA, WABA, SSEReader, post_webhook, register, start_server, webhook_body
+from tests.support.live import OTHER_WABA, WABA, SSEReader, post_webhook, register, webhook_body
+from tests.support.live_server import LiveServer, start_server, wait_until_healthy
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def two_servers(
     )
     try:
         for server in servers:
-            _wait_until_healthy(server)
+            wait_until_healthy(server)
         yield servers
     finally:
         for server in servers:

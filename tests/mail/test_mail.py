@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx2
 import pytest
@@ -17,16 +16,11 @@ from app.main import Dispatcher
 from app.settings import Settings
 from app.tenancy.models import Invitation, Organization
 from tests.factories import PASSWORD, Personas, client_for, login, post_form, running_app
-from tests.mail.smtp import Inbox, free_port, smtp_server
+from tests.support.ports import free_port
+from tests.support.smtp import Inbox
 
 LINK_RE = re.compile(r"http://testserver(/invitations/[A-Za-z0-9_-]+)")
 STRONG_SECRET = "Zb3v0Qm9x7Lr2Tq8Wn5Kc1Hs6Jd4Fg0Ya9Ue7Ip3Oo2"
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with smtp_server() as running:
-        yield running
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from app.db.engine import Database
 from app.meta.models import MetaApp
-from tests.factories import Personas, login, post_form
-from tests.meta.helpers import create_meta_app, sign
+from tests.factories import Personas, create_meta_app, login, post_form
+from tests.support.meta_app import sign
 
 PAGE = "/o/acme/settings/apps"
 SECRET = "00112233445566778899aabbccddeeff"

@@ -13,10 +13,10 @@ from app.events.models import Event
 from app.processing.processor import Processor
 from app.schema import Base
 from app.webhooks.models import WebhookChange, WebhookDelivery
-from tests.factories import Personas
-from tests.meta.helpers import create_meta_app
-from tests.migrations.test_schema import diff_against
-from tests.wabas.support import count, fixture, register, store_delivery
+from tests.factories import Personas, create_meta_app
+from tests.support.payloads import fixture
+from tests.support.rows import count, register, store_delivery
+from tests.support.schema_diff import diff_against
 
 
 async def _counts(db: Database) -> tuple[int, int, int]:

@@ -5,34 +5,15 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import anyio
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, String
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import Database, make_engine
 from app.db.migrate import alembic_config, head_revision, upgrade_head
 from app.schema import Base
-
-# What the comparison looks at: tables, columns, nullability, types, server defaults, indexes,
-# unique constraints and foreign keys. Nothing is filtered out: on both engines the comparison
-# comes back empty, so any difference it reports is real drift.
-COMPARE_OPTS = {"compare_type": True, "compare_server_default": True}
-
-
-def differences(engine_connection: Connection, metadata: MetaData) -> list[Any]:
-    context = MigrationContext.configure(engine_connection, opts=COMPARE_OPTS)
-    return list(compare_metadata(context, metadata))
-
-
-async def diff_against(engine: AsyncEngine, metadata: MetaData) -> list[Any]:
-    async with engine.connect() as connection:
-        return await connection.run_sync(differences, metadata)
+from tests.support.schema_diff import diff_against
 
 
 async def test_the_models_and_the_migrations_agree(db: Database) -> None:

@@ -18,9 +18,10 @@ from app.main import Dispatcher, create_app
 from app.processing.processor import Processor
 from app.settings import Settings
 from app.web.logs import JsonFormatter, RequestIdFilter, new_request_id
-from tests.factories import Personas, client_for, settings_with
-from tests.meta.helpers import create_meta_app, sign
-from tests.wabas.support import body, entry, quality_change, register, store_delivery
+from tests.factories import Personas, client_for, create_meta_app, settings_with
+from tests.support.meta_app import sign
+from tests.support.payloads import body, entry, quality_change
+from tests.support.rows import register, store_delivery
 
 TOKEN = "metrics-token-0123456789"
 WABA = "102290129340398"

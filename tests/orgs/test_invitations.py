@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import httpx2
@@ -10,27 +9,10 @@ from sqlalchemy import func, select, update
 
 from app.db.engine import Database
 from app.lib.timeutil import utcnow
-from app.mail.models import DevMail
 from app.main import Dispatcher
 from app.tenancy.models import Invitation, Membership, Role, User
 from tests.factories import PASSWORD, Personas, client_for, csrf_token, login, post_form
-
-LINK_RE = re.compile(r"http://testserver(/invitations/[A-Za-z0-9_-]+)")
-
-
-async def invite(client: httpx2.AsyncClient, email: str, role: str = "viewer") -> httpx2.Response:
-    return await post_form(
-        client, "/o/acme/members/invite", {"email": email, "role": role}, page="/o/acme/members"
-    )
-
-
-async def invitation_link(db: Database, recipient: str) -> str:
-    async with db.read() as session:
-        mail = (await session.scalars(select(DevMail).where(DevMail.recipient == recipient))).one()
-    assert mail.subject == "You are invited to Acme Messaging on wabawatch"
-    match = LINK_RE.search(mail.text_body)
-    assert match, mail.text_body
-    return match.group(1)
+from tests.support.membership import invitation_link, invite
 
 
 async def role_in_acme(db: Database, personas: Personas, email: str) -> str | None:

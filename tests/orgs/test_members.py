@@ -9,15 +9,7 @@ from app.db.engine import Database
 from app.main import Dispatcher
 from app.tenancy.models import Membership, Role, User
 from tests.factories import Personas, add_member, client_for, create_user, login, post_form
-
-
-async def membership_id(db: Database, org_id: int, user: User) -> int:
-    async with db.read() as session:
-        found = await session.scalar(
-            select(Membership.id).where(Membership.org_id == org_id, Membership.user_id == user.id)
-        )
-    assert found is not None
-    return int(found)
+from tests.support.membership import membership_id, remove, set_role
 
 
 async def role_of(db: Database, org_id: int, user: User) -> str | None:
@@ -26,20 +18,6 @@ async def role_of(db: Database, org_id: int, user: User) -> str | None:
             select(Membership.role).where(Membership.org_id == org_id, Membership.user_id == user.id)
         )
     return role
-
-
-async def set_role(
-    client: httpx2.AsyncClient, db: Database, personas: Personas, member: User, role: str
-) -> httpx2.Response:
-    mid = await membership_id(db, personas.org.id, member)
-    return await post_form(client, f"/o/acme/members/{mid}/role", {"role": role}, page="/o/acme/members")
-
-
-async def remove(
-    client: httpx2.AsyncClient, db: Database, personas: Personas, member: User
-) -> httpx2.Response:
-    mid = await membership_id(db, personas.org.id, member)
-    return await post_form(client, f"/o/acme/members/{mid}/remove", {}, page="/o/acme/members")
 
 
 async def members_page(client: httpx2.AsyncClient) -> str:

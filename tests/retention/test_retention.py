@@ -23,9 +23,9 @@ from app.retention.tasks import PeriodicPurge, purge_all
 from app.settings import Settings
 from app.tenancy.models import UserSession
 from app.webhooks.models import WebhookChange, WebhookDelivery
-from tests.factories import Personas, client_for, login, post_form
-from tests.meta.helpers import create_meta_app
-from tests.wabas.support import body, changes_of, entry, register, store_delivery
+from tests.factories import Personas, client_for, create_meta_app, login, post_form
+from tests.support.payloads import body, changes_of, entry
+from tests.support.rows import register, store_delivery
 
 ACME_WABA = "102290129340398"
 BRAVO_WABA = "200000000000001"

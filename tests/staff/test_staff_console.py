@@ -16,7 +16,7 @@ from app.db.engine import Database
 from app.events.models import Event
 from app.main import Dispatcher
 from tests.factories import Personas, client_for, csrf_token, login, post_form
-from tests.staff.support import WABA_ID, World, make_world
+from tests.support.staff_world import WABA_ID, World, make_world
 
 
 @pytest.fixture

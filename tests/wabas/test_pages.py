@@ -8,7 +8,8 @@ import httpx2
 
 from app.db.engine import Database
 from app.wabas.models import PhoneNumber, Waba
-from tests.events.test_timeline_support import (
+from tests.factories import Personas, login
+from tests.support.timeline import (
     PHONE,
     WABA_A,
     WABA_B,
@@ -19,7 +20,6 @@ from tests.events.test_timeline_support import (
     restriction,
     security,
 )
-from tests.factories import Personas, login
 
 WABA_C = "109999999999999"
 

@@ -15,15 +15,11 @@ from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.wabas.service import WabaError
 from app.webhooks.models import ChangeStatus
-from tests.conftest import TEST_KEY
-from tests.factories import Personas
-from tests.meta.helpers import APP_ID, create_meta_app
-from tests.wabas.support import WABA_ID, all_changes, all_events, fixture, register, store_delivery
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
+from tests.factories import Personas, create_meta_app
+from tests.support.meta_app import APP_ID
+from tests.support.payloads import WABA_ID, fixture
+from tests.support.rows import all_changes, all_events, register, store_delivery
+from tests.support.settings import TEST_KEY
 
 
 def wabawatch(database_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

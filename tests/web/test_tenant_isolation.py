@@ -16,8 +16,8 @@ from starlette.convertors import IntegerConvertor
 from starlette.routing import BaseRoute, Mount, Route
 
 from app.main import Dispatcher, create_app
-from tests.conftest import make_settings
 from tests.factories import Personas, client_for, csrf_token, login
+from tests.support.settings import make_settings
 
 ORG_PREFIX = "/o/{org_slug}"
 SAFE = {"GET", "HEAD"}

@@ -18,13 +18,8 @@ from app.settings import Settings
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.store import Checkpointer, SqliteBatchStore, open_batch_store
 from app.webhooks.writer import GroupCommitWriter
-from tests.meta.helpers import APP_ID, create_meta_app, sign
-from tests.webhooks.test_receiver_writer import body_for
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
+from tests.support.meta_app import APP_ID, sign
+from tests.support.payloads import body_for
 
 
 async def count_deliveries(db: Database) -> int:

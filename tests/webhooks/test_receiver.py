@@ -15,8 +15,8 @@ from app.main import Dispatcher
 from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.webhooks.models import WebhookRejection
-from tests.meta.helpers import APP_ID, SECRET, VERIFY_TOKEN, create_meta_app, sign
-from tests.wabas.support import all_deliveries
+from tests.support.meta_app import APP_ID, SECRET, VERIFY_TOKEN, sign
+from tests.support.rows import all_deliveries
 
 URL = f"/webhooks/whatsapp/{APP_ID}"
 
@@ -26,11 +26,6 @@ ESCAPED_BODY = (
     b'"changes":[{"field":"phone_number_name_update","value":{"display_phone_number":"15550783881",'
     b'"decision":"APPROVED","requested_verified_name":"Caf\\u00e9 \\ud83d\\ude00"}}]}]}'
 )
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
 
 
 async def post(client: httpx2.AsyncClient, body: bytes, signature: str | None = None) -> httpx2.Response:

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.db.engine import Database
 from app.webhooks.models import WebhookDelivery
-from tests.meta.helpers import APP_ID, create_meta_app, sign
+from tests.factories import create_meta_app
+from tests.support.meta_app import APP_ID, sign
 
 META_DN = "CN=client.webhooks.fbclientcerts.com,O=Meta Platforms\\, Inc.,L=Menlo Park,ST=California,C=US"
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx2
-import pytest
 from sqlalchemy import func, select, text
 
 from app.db.engine import Database
@@ -21,28 +19,10 @@ from app.settings import Settings
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.store import open_batch_store
 from app.webhooks.writer import GroupCommitWriter, Overloaded
-from tests.meta.helpers import APP_ID, create_meta_app, sign
+from tests.support.meta_app import APP_ID, sign
+from tests.support.payloads import body_for
 
 URL = f"/webhooks/whatsapp/{APP_ID}"
-
-
-@pytest.fixture
-async def meta_app(db: Database) -> MetaApp:
-    return await create_meta_app(db)
-
-
-def body_for(n: int, marker: str = "") -> bytes:
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "time": 1700000000 + n,
-                "changes": [{"field": "security", "value": {"n": n, "m": marker}}],
-            }
-        ],
-    }
-    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 async def post(client: httpx2.AsyncClient, body: bytes) -> int:
