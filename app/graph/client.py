@@ -38,7 +38,6 @@ from app.graph.errors import (
 )
 from app.graph.nodes import (
     WABA_MANAGEMENT,
-    AccessToken,
     AppInfo,
     PhoneNumberInfo,
     SubscribedApp,
@@ -215,28 +214,6 @@ class GraphClient:
         )
         return AppInfo.from_graph(body)
 
-    async def exchange_code(
-        self, code: str, *, app_id: str, app_secret: str, redirect_uri: str
-    ) -> AccessToken:
-        context = CallContext("finish the Facebook login")
-        form = {"client_id": app_id, "client_secret": app_secret, "redirect_uri": redirect_uri, "code": code}
-        body = await self._call(
-            "POST",
-            "oauth/access_token",
-            token=None,
-            context=context,
-            data=form,
-            app_id=app_id,
-            retry_timeouts=False,
-        )
-        value = body.get("access_token")
-        if not isinstance(value, str) or not value:
-            raise GraphRequestError("Could not finish the Facebook login: Meta's answer had no access token.")
-        expires = body.get("expires_in")
-        return AccessToken(
-            value, str(body.get("token_type") or "bearer"), expires if isinstance(expires, int) else None
-        )
-
     # -- plumbing -----------------------------------------------------------------------------
     async def _call(
         self,
@@ -249,7 +226,6 @@ class GraphClient:
         json: dict[str, Any] | None = None,
         data: dict[str, str] | None = None,
         app_id: str | None = None,
-        retry_timeouts: bool = True,
     ) -> dict[str, Any]:
         app_key = self.app_id if app_id is None else app_id
         held = self.usage.check(context.waba_id, app_id=app_key)
@@ -267,7 +243,7 @@ class GraphClient:
         attempt = 1
         while True:
             response = await self._send(request, path, context)
-            if response is None and (not retry_timeouts or attempt > self.retries):
+            if response is None and attempt > self.retries:
                 raise GraphUnavailable(
                     f"Could not {context.action}: Meta's Graph API did not answer within {self.timeout:g} seconds "
                     f"({attempt} {'attempt' if attempt == 1 else 'attempts'}). Try again in a few minutes."

@@ -24,11 +24,6 @@ TOKEN_REASONS = {
     467: "it is invalid",
     492: "the session is invalid",
 }
-CODE_REASONS = {
-    36007: "The Facebook login code has expired",
-    36008: "The Facebook login came back to a different address than it started from",
-    36009: "The Facebook login code was already used",
-}
 PERMISSION_NAME = re.compile(
     r"\b(whatsapp_business_management|whatsapp_business_messaging|business_management)\b"
 )
@@ -94,7 +89,7 @@ class GraphUnavailable(GraphError):
 
 
 class GraphLoginError(GraphError):
-    """The Facebook login code, app id or app secret was refused during the code exchange."""
+    """Meta refused the app id or the app secret (a call made with the app's own access token)."""
 
 
 class GraphRequestError(GraphError):
@@ -147,8 +142,6 @@ def translate(
         return GraphLoginError(
             f"Meta did not accept the {what} ({meta_message}). Check the app's settings.", **details
         )
-    if code == 100 and subcode in CODE_REASONS:
-        return GraphLoginError(f"{CODE_REASONS[subcode]}. Start connecting again.", **details)
     if code in TOKEN_CODES:
         reason = TOKEN_REASONS.get(subcode or 0, "Meta did not accept it")
         if context.waba_id:

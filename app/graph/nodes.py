@@ -199,10 +199,3 @@ class TokenInfo:
                 "Give the system user this WABA in Business Settings, then create a new token."
             )
         return None
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    value: str = field(repr=False)
-    token_type: str
-    expires_in: int | None

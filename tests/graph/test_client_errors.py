@@ -5,22 +5,22 @@ from __future__ import annotations
 import socket
 import time
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
-import httpx2
 import pytest
 
-from app.graph.client import GraphClient, oauth_dialog_url
+from app.graph.client import GraphClient
 from app.graph.errors import (
+    CallContext,
     GraphLoginError,
     GraphNotFound,
     GraphPermissionError,
     GraphRateLimited,
     GraphTokenError,
     GraphUnavailable,
+    translate,
 )
 from app.lib.timeutil import utcnow
-from tests.support.fake_graph import APP_ID, APP_SECRET, OTHER_WABA_ID, SSL, VERSION, WABA_ID, FakeGraph
+from tests.support.fake_graph import APP_ID, APP_SECRET, OTHER_WABA_ID, VERSION, WABA_ID, FakeGraph
 
 
 async def test_expired_token_says_reconnect_this_waba(fake_graph: FakeGraph, graph: GraphClient) -> None:
@@ -144,17 +144,6 @@ async def test_lasting_slowness_gives_up_in_words(fake_graph: FakeGraph) -> None
         assert time.monotonic() - started < 1.5
 
 
-async def test_code_exchange_is_not_retried_after_a_timeout(fake_graph: FakeGraph) -> None:
-    fake_graph.seed()
-    fake_graph.state.fail("slow", delay=0.5, times=None, path="access_token")
-    async with GraphClient(base_url=fake_graph.url, version=VERSION, timeout=0.2, backoff=0.01) as graph:
-        with pytest.raises(GraphUnavailable, match=r"\(1 attempt\)"):
-            await graph.exchange_code(
-                "AQx", app_id=APP_ID, app_secret=APP_SECRET, redirect_uri="https://x.example/cb"
-            )
-    assert len(fake_graph.calls()) == 1
-
-
 async def test_unreachable_graph_is_not_retried() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -162,30 +151,6 @@ async def test_unreachable_graph_is_not_retried() -> None:
     async with GraphClient(base_url=f"http://127.0.0.1:{port}", version=VERSION, backoff=0.01) as graph:
         with pytest.raises(GraphUnavailable, match="could not be reached"):
             await graph.get_waba(WABA_ID, "EAAx")
-
-
-async def _login_code(fake_graph: FakeGraph, redirect: str) -> str:
-    async with httpx2.AsyncClient(verify=SSL) as browser:
-        decided = await browser.post(
-            oauth_dialog_url(fake_graph.url, VERSION),
-            data={"client_id": APP_ID, "redirect_uri": redirect, "decision": "allow", "waba": WABA_ID},
-        )
-    return parse_qs(urlsplit(decided.headers["location"]).query)["code"][0]
-
-
-async def test_code_exchange_refusals_in_words(fake_graph: FakeGraph, graph: GraphClient) -> None:
-    fake_graph.seed()
-    redirect = "https://dash.example.com/cb"
-    code = await _login_code(fake_graph, redirect)
-    with pytest.raises(GraphLoginError, match="did not accept the app secret"):
-        await graph.exchange_code(code, app_id=APP_ID, app_secret="wrong", redirect_uri=redirect)
-    with pytest.raises(GraphLoginError, match="came back to a different address"):
-        await graph.exchange_code(
-            code, app_id=APP_ID, app_secret=APP_SECRET, redirect_uri="https://x.example/cb"
-        )
-    await graph.exchange_code(code, app_id=APP_ID, app_secret=APP_SECRET, redirect_uri=redirect)
-    with pytest.raises(GraphLoginError, match=r"code was already used\. Start connecting again"):
-        await graph.exchange_code(code, app_id=APP_ID, app_secret=APP_SECRET, redirect_uri=redirect)
 
 
 async def test_an_html_gateway_error_is_retried_then_explained(
@@ -214,3 +179,22 @@ async def test_subscribe_is_sent_again_whole_after_a_server_error(
         "https://hooks.example.com/w",
         "vt",
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "what"),
+    [
+        (101, "Error validating application. Invalid application ID.", "app id"),
+        (1, "Error validating client secret.", "app secret"),
+    ],
+)
+def test_a_refused_app_id_or_secret_says_which_in_words(code: int, message: str, what: str) -> None:
+    error = translate(
+        {"error": {"code": code, "message": message, "type": "OAuthException"}},
+        status=400,
+        context=CallContext("read which business owns app 1"),
+        retry_at=None,
+        now=utcnow(),
+    )
+    assert isinstance(error, GraphLoginError)
+    assert str(error) == f"Meta did not accept the {what} ({message}). Check the app's settings."
