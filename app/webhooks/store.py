@@ -1,18 +1,13 @@
 """Where the group-commit writer's batches go: one statement per batch, committed before it returns.
 
-Measured on this machine under load (64 connections, 2 cores shared with the load generator):
-- through the async engine a batch costs several awaits (checkout, begin, execute, commit, reset),
-  each waiting a full turn of a busy event loop: 15 ms per batch of 32;
-- SQLAlchemy's executemany spent ~80 µs of CPU per row, and every round trip made from a thread
-  had to take the GIL back from the busy event loop (up to the 5 ms switch interval each time);
-- psycopg from a thread (pool pre-ping, BEGIN, a multi-row INSERT parsed and planned anew for each
-  batch size, pg_notify, COMMIT) cost ~45 µs of client CPU per row and five round trips per batch.
-So SQLite gets one plain ``sqlite3`` connection and one multi-row ``INSERT … ON CONFLICT`` in
-autocommit mode per batch, written on the event loop (``SqliteBatchStore`` says when not). PostgreSQL gets
-asyncpg on the event loop itself: one prepared statement per batch in autocommit, the columns sent
-as arrays (binary protocol), the worker's wake-up ``pg_notify`` inside the same statement, so one
-round trip commits the batch. The column values go through the columns' own bind processors, so
-the stored format is exactly the ORM's.
+A batch is one round trip made on the event loop, because under load (bench/ingest.py) every other
+way cost more than the write: the async engine waits a turn of the busy loop per step, and a
+thread must take the GIL back from the loop per round trip. So SQLite gets one plain ``sqlite3``
+connection and one multi-row ``INSERT … ON CONFLICT`` in autocommit mode per batch
+(``SqliteBatchStore`` says when a batch goes to a thread instead), and PostgreSQL gets asyncpg: one
+prepared statement per batch in autocommit, the columns sent as arrays (binary protocol), the
+worker's wake-up ``pg_notify`` inside the same statement. The column values go through the
+columns' own bind processors, so the stored format is exactly the ORM's.
 """
 
 from __future__ import annotations
