@@ -1,5 +1,8 @@
 """The ``wabawatch`` command: one module per noun, each adding its sub-commands to the parser.
-Secrets come from standard input, never from arguments."""
+Secrets come from standard input, never from arguments.
+
+A command imports what it runs when it runs (inside its functions), so that ``wabawatch --help``
+and a mistyped argument answer at once instead of loading the whole app first."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 
 from app.cli.base import CommandError, database, org_named, read_secret, run_async
-from app.meta import app_cache, service
 from app.settings import Settings
 
 
@@ -39,6 +38,8 @@ async def add_app(
     settings: Settings, *, app_id: str, verify_token: str, org_slug: str | None, name: str, app_secret: str
 ) -> int:
     """Without ``org_slug`` the app is the platform's own. Prints the callback URL to configure."""
+    from app.meta import app_cache, service
+
     try:
         async with database(settings) as db, db.transaction() as session:
             org_id = (await org_named(session, org_slug)).id if org_slug is not None else None

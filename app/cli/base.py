@@ -8,14 +8,15 @@ import getpass
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db.engine import Database, open_database
 from app.settings import Settings
-from app.tenancy import queries as tenancy_queries
-from app.tenancy.models import Organization
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.db.engine import Database
+    from app.tenancy.models import Organization
 
 
 class CommandError(Exception):
@@ -37,6 +38,8 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[Database]:
     """The database for the length of one command, disposed of however the command ends."""
+    from app.db.engine import open_database
+
     db = open_database(settings)
     try:
         yield db
@@ -46,6 +49,8 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 
 async def org_named(session: AsyncSession, slug: str) -> Organization:
     """The org a command's ``--org`` names, or the command fails saying so."""
+    from app.tenancy import queries as tenancy_queries
+
     org = await tenancy_queries.org_by_slug(session, slug)
     if org is None:
         raise CommandError(f"no organization with the URL name {slug!r}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from app.db.migrate import upgrade_head
 from app.settings import Settings
 
 
@@ -15,6 +14,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from app.db.migrate import upgrade_head
+
     upgrade_head(settings.database_url)
     print("database is at the latest schema")
     return 0

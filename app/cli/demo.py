@@ -11,11 +11,6 @@ import time
 import urllib.request
 
 from app.cli.serve import cmd_serve, serve_options
-from app.db.migrate import upgrade_head
-from app.demo.graph_process import connect_demo_wabas, start_fake_graph
-from app.demo.seed import DEMO_PASSWORD, seed_demo
-from app.demo.traffic import DemoTraffic
-from app.graph.fake.demo import DEMO_APP_ID
 from app.settings import Settings
 
 
@@ -26,6 +21,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from app.db.migrate import upgrade_head
+    from app.demo.graph_process import connect_demo_wabas, start_fake_graph
+    from app.demo.seed import DEMO_PASSWORD, seed_demo
+    from app.demo.traffic import DemoTraffic
+    from app.graph.fake.demo import DEMO_APP_ID
+
     upgrade_head(settings.database_url)
     asyncio.run(seed_demo(settings))
     graph_url, _fake = start_fake_graph()

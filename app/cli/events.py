@@ -8,9 +8,6 @@ import sys
 from typing import TextIO
 
 from app.cli.base import CommandError, database, org_named, run_async
-from app.events import downloads
-from app.events.filters import Filters
-from app.lib.timeutil import parse_iso8601
 from app.settings import Settings
 
 
@@ -38,6 +35,10 @@ async def print_events(
     as_json: bool,
     out: TextIO | None = None,
 ) -> int:
+    from app.events import downloads
+    from app.events.filters import Filters
+    from app.lib.timeutil import parse_iso8601
+
     out = out or sys.stdout
     try:
         since_at = parse_iso8601(since) if since else None

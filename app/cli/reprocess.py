@@ -6,11 +6,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.base import database, run_async
-from app.lib.timeutil import parse_iso8601
-from app.processing.processor import Processor
-from app.processing.reprocess import reprocess
 from app.settings import Settings
-from app.worker import after_commit_hooks
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +20,11 @@ def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def reprocess_command(settings: Settings, *, since: str | None) -> int:
+    from app.lib.timeutil import parse_iso8601
+    from app.processing.processor import Processor
+    from app.processing.reprocess import reprocess
+    from app.worker import after_commit_hooks
+
     start = parse_iso8601(since) if since else None
     async with database(settings) as db:
         report = await reprocess(Processor(db, hooks=after_commit_hooks(db)), since=start)

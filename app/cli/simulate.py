@@ -8,7 +8,6 @@ import sys
 
 from app.cli.base import read_secret
 from app.settings import Settings
-from app.simulator import send
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +25,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from app.simulator import send
+
     secret = read_secret("App secret: ")
     return send.command(
         url=args.url,

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from app.auth import service as auth_service
 from app.cli.base import CommandError, database, read_secret, run_async
-from app.lib.passwords import PasswordHasherBox
-from app.orgs import service as orgs
-from app.orgs.provisioning import ensure_user_in_org
 from app.settings import Settings
-from app.tenancy.models import Role
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,6 +31,12 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
 async def create_user(
     settings: Settings, *, email: str, org_slug: str, role: str, staff: bool, password: str
 ) -> int:
+    from app.auth import service as auth_service
+    from app.lib.passwords import PasswordHasherBox
+    from app.orgs import service as orgs
+    from app.orgs.provisioning import ensure_user_in_org
+    from app.tenancy.models import Role
+
     try:
         async with database(settings) as db:
             user, created = await ensure_user_in_org(

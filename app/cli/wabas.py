@@ -12,15 +12,7 @@ import argparse
 import sys
 
 from app.cli.base import CommandError, database, org_named, read_secret, run_async
-from app.connections import connect, subscriptions
-from app.connections import queries as connections_queries
-from app.connections.sync import NotConnected
-from app.graph.client import GraphClient
-from app.meta import queries as meta_queries
 from app.settings import Settings
-from app.wabas import queries as wabas_queries
-from app.wabas import service
-from app.wabas.service import WabaError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,6 +62,10 @@ def cmd_waba_subscription(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def add_waba(settings: Settings, *, waba_id: str, org_slug: str, app_id: str, name: str) -> int:
+    from app.meta import queries as meta_queries
+    from app.wabas import service
+    from app.wabas.service import WabaError
+
     try:
         async with database(settings) as db, db.transaction() as session:
             org = await org_named(session, org_slug)
@@ -86,6 +82,10 @@ async def add_waba(settings: Settings, *, waba_id: str, org_slug: str, app_id: s
 
 async def connect_command(settings: Settings, *, waba_id: str, org_slug: str, app_id: str, token: str) -> int:
     """The paste-a-token page's service code, with the token from standard input."""
+    from app.connections import connect
+    from app.connections import queries as connections_queries
+    from app.graph.client import GraphClient
+
     try:
         async with database(settings) as db:
             async with db.read() as session:
@@ -124,6 +124,11 @@ async def connect_command(settings: Settings, *, waba_id: str, org_slug: str, ap
 
 
 async def subscription_command(settings: Settings, *, action: str, waba_id: str, org_slug: str) -> int:
+    from app.connections import subscriptions
+    from app.connections.sync import NotConnected
+    from app.graph.client import GraphClient
+    from app.wabas import queries as wabas_queries
+
     try:
         async with database(settings) as db:
             async with db.read() as session:

@@ -6,8 +6,6 @@ import argparse
 
 from app.cli.base import database, run_async
 from app.settings import Settings
-from app.web.logs import configure_logging
-from app.worker import run_worker
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +18,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def worker_command(settings: Settings) -> int:
+    from app.web.logs import configure_logging
+    from app.worker import run_worker
+
     configure_logging(settings.log_format)  # JSON lines, like the web process's
     async with database(settings) as db:
         await run_worker(db, settings)
