@@ -30,6 +30,7 @@ from app.alerts.rules import RuleSpec, matches
 from app.events.models import Event
 from app.events.parsed import Severity
 from app.lib.timeutil import utcnow
+from app.wabas import queries as wabas_queries
 
 # Events older than this when stored (a reprocess, a WABA registered days after its changes came)
 # are history, not news: they make no alerts.
@@ -110,7 +111,7 @@ async def _config(session: AsyncSession, org_id: int) -> OrgAlertConfig | None:
                 rules=rules,
                 channel_ids=await queries.rule_channel_ids(session, org_id=org_id),
                 channels=channels,
-                waba_names=await queries.waba_names(session, org_id=org_id),
+                waba_names=await wabas_queries.waba_names(session, org_id=org_id),
             )
     cache[org_id] = found
     return found

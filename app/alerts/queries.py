@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, AlertRuleChannel, DeliveryKind
-from app.tenancy.models import Membership, Organization, Role, User
-from app.wabas.models import Waba
+from app.tenancy.models import Organization
 
 
 async def channels(session: AsyncSession, *, org_id: int) -> list[AlertChannel]:
@@ -56,40 +54,6 @@ async def rule_channel_ids(session: AsyncSession, *, org_id: int) -> dict[int, l
 
 async def org(session: AsyncSession, org_id: int) -> Organization | None:
     return await session.get(Organization, org_id)
-
-
-async def waba_names(session: AsyncSession, *, org_id: int) -> dict[str, str]:
-    stmt = select(Waba.waba_id, Waba.name).where(Waba.org_id == org_id)
-    return {str(w): str(n) for w, n in (await session.execute(stmt)).all()}
-
-
-async def wabas(session: AsyncSession, *, org_id: int) -> list[Waba]:
-    stmt = select(Waba).where(Waba.org_id == org_id).order_by(Waba.name, Waba.waba_id)
-    return list(await session.scalars(stmt))
-
-
-async def member_emails(session: AsyncSession, *, org_id: int, roles: Sequence[Role]) -> list[str]:
-    stmt = (
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.org_id == org_id,
-            Membership.role.in_([r.value for r in roles]),
-            User.is_active.is_(True),
-        )
-        .order_by(User.email)
-    )
-    return [str(e) for e in await session.scalars(stmt)]
-
-
-async def is_verified_member_email(session: AsyncSession, *, org_id: int, email: str) -> bool:
-    stmt = (
-        select(func.count())
-        .select_from(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.org_id == org_id, func.lower(User.email) == email, User.email_verified.is_(True))
-    )
-    return int((await session.execute(stmt)).scalar_one()) > 0
 
 
 async def last_alert_in_window(

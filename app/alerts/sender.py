@@ -30,6 +30,7 @@ from app.jobs import claims
 from app.jobs.backoff import retry_delay
 from app.jobs.runner import Pass
 from app.lib.timeutil import utcnow
+from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import Organization, Role
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class AlertSender:
             return None, "the address is not confirmed yet"
         if channel.kind == ChannelKind.OWNERS:
             if row.org_id not in owners:
-                owners[row.org_id] = await queries.member_emails(
+                owners[row.org_id] = await tenancy_queries.member_emails(
                     session, org_id=row.org_id, roles=[Role.OWNER]
                 )
             return Target(kind=ChannelKind.EMAIL, addresses=tuple(owners[row.org_id])), None
@@ -323,7 +324,7 @@ async def disable_gone_channel(
         return
     channel.enabled = False
     channel.disabled_reason = reason[:500]
-    to = await queries.member_emails(session, org_id=org_id, roles=ADMIN_ROLES)
+    to = await tenancy_queries.member_emails(session, org_id=org_id, roles=ADMIN_ROLES)
     await outbox.enqueue_notice(
         session,
         org_id=org_id,
