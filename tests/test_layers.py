@@ -32,8 +32,6 @@ CROSS_TENANT = {"staff"}
 
 EXCEPTIONS: set[str] = {
     "reads: app.alerts.outbox reads Event (of events)",
-    "reads: app.alerts.sender reads AlertChannel (of alerts)",
-    "reads: app.alerts.sender reads AlertDelivery (of alerts)",
     "reads: app.connections.queries reads MetaApp (of meta)",
     "reads: app.connections.queries reads Waba (of wabas)",
     "reads: app.events.filters reads Event (of events)",

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, AlertRuleChannel, DeliveryKind
+from app.alerts.models import (
+    AlertChannel,
+    AlertDelivery,
+    AlertRule,
+    AlertRuleChannel,
+    DeliveryKind,
+    DeliveryStatus,
+)
 from app.tenancy.models import Organization
 
 
@@ -103,3 +111,34 @@ async def deliveries(
 async def delivery(session: AsyncSession, *, org_id: int, delivery_id: int) -> AlertDelivery | None:
     stmt = select(AlertDelivery).where(AlertDelivery.org_id == org_id, AlertDelivery.id == delivery_id)
     return (await session.scalars(stmt)).first()
+
+
+async def deliveries_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[AlertDelivery]:
+    """Outbox rows a sender pass has claimed, of any org (their ids come from its claim)."""
+    return list(await session.scalars(select(AlertDelivery).where(AlertDelivery.id.in_(list(ids)))))
+
+
+async def channels_by_ids(session: AsyncSession, ids: Iterable[int]) -> list[AlertChannel]:
+    """The channels of claimed outbox rows, of any org (removed ones are missing)."""
+    return list(await session.scalars(select(AlertChannel).where(AlertChannel.id.in_(set(ids)))))
+
+
+async def channels_due_for_digest(session: AsyncSession, *, last_digest_by: datetime) -> list[AlertChannel]:
+    """Enabled daily-digest channels of every org whose last digest was made at or before
+    ``last_digest_by``, or never."""
+    stmt = select(AlertChannel).where(
+        AlertChannel.daily_digest.is_(True),
+        AlertChannel.enabled.is_(True),
+        or_(AlertChannel.last_digest_at.is_(None), AlertChannel.last_digest_at <= last_digest_by),
+    )
+    return list(await session.scalars(stmt))
+
+
+async def held_deliveries(session: AsyncSession, *, channel_id: int) -> list[AlertDelivery]:
+    """The channel's alerts held for its next digest, oldest first."""
+    stmt = (
+        select(AlertDelivery)
+        .where(AlertDelivery.channel_id == channel_id, AlertDelivery.status == DeliveryStatus.HELD)
+        .order_by(AlertDelivery.id)
+    )
+    return list(await session.scalars(stmt))

@@ -123,12 +123,9 @@ class AlertSender:
             return await self._load(session, dict(ids))
 
     async def _load(self, session: AsyncSession, attempts: dict[int, int]) -> list[Claimed]:
-        rows = list(await session.scalars(select(AlertDelivery).where(AlertDelivery.id.in_(list(attempts)))))
+        rows = await queries.deliveries_by_ids(session, list(attempts))
         channel_ids = {r.channel_id for r in rows if r.channel_id is not None}
-        channels = {
-            c.id: c
-            for c in await session.scalars(select(AlertChannel).where(AlertChannel.id.in_(channel_ids)))
-        }
+        channels = {c.id: c for c in await queries.channels_by_ids(session, channel_ids)}
         orgs = {
             o.id: o
             for o in await session.scalars(
@@ -256,18 +253,7 @@ class AlertSender:
             return 0
         self._last_digest_check = now
         async with self.db.transaction() as session:
-            due = list(
-                await session.scalars(
-                    select(AlertChannel).where(
-                        AlertChannel.daily_digest.is_(True),
-                        AlertChannel.enabled.is_(True),
-                        or_(
-                            AlertChannel.last_digest_at.is_(None),
-                            AlertChannel.last_digest_at <= now - DIGEST_EVERY,
-                        ),
-                    )
-                )
-            )
+            due = await queries.channels_due_for_digest(session, last_digest_by=now - DIGEST_EVERY)
             made = 0
             for channel in due:
                 made += await _digest(session, channel, now=now)
@@ -276,13 +262,7 @@ class AlertSender:
 
 async def _digest(session: AsyncSession, channel: AlertChannel, *, now: datetime) -> int:
     channel.last_digest_at = now
-    held = list(
-        await session.scalars(
-            select(AlertDelivery)
-            .where(AlertDelivery.channel_id == channel.id, AlertDelivery.status == DeliveryStatus.HELD)
-            .order_by(AlertDelivery.id)
-        )
-    )
+    held = await queries.held_deliveries(session, channel_id=channel.id)
     if not held:
         return 0
     org = await session.get(Organization, channel.org_id)
