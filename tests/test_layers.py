@@ -31,7 +31,6 @@ PLUMBING = {"lib", "db", "web", "jobs", "graph", "settings"}
 CROSS_TENANT = {"staff"}
 
 EXCEPTIONS: set[str] = {
-    "reads: app.alerts.outbox reads Event (of events)",
     "reads: app.connections.queries reads MetaApp (of meta)",
     "reads: app.connections.queries reads Waba (of wabas)",
     "reads: app.events.filters reads Event (of events)",

@@ -27,6 +27,7 @@ from app.alerts.models import (
     DeliveryStatus,
 )
 from app.alerts.rules import RuleSpec, matches
+from app.events import queries as events_queries
 from app.events.models import Event
 from app.events.parsed import Severity
 from app.lib.timeutil import utcnow
@@ -131,8 +132,8 @@ async def enqueue_for_events(
     plan = _Plan()
     changed = 0
     for event_id in event_ids:
-        event = await session.get(Event, event_id)  # the caller's new events: from the identity map
-        if event is None or event.org_id != org_id or now - event.received_at > MAX_EVENT_AGE:
+        event = await events_queries.new_event_of_org(session, org_id=org_id, event_pk=event_id)
+        if event is None or now - event.received_at > MAX_EVENT_AGE:
             continue
         payload: dict[str, Any] | None = None
         for rule in config.rules:

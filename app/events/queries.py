@@ -282,3 +282,10 @@ async def latest_event_id(session: AsyncSession, *, org_id: int) -> int:
     """The org's highest event id (0 when it has none): where a fresh stream starts."""
     found = await session.scalar(select(func.max(Event.id)).where(Event.org_id == org_id))
     return int(found or 0)
+
+
+async def new_event_of_org(session: AsyncSession, *, org_id: int, event_pk: int) -> Event | None:
+    """An event of the org that this transaction has just stored (None for another org's): read
+    through the session's identity map, so it costs no query while the session holds it."""
+    found = await session.get(Event, event_pk)
+    return found if found is not None and found.org_id == org_id else None
