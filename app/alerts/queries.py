@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import (
@@ -142,3 +142,13 @@ async def held_deliveries(session: AsyncSession, *, channel_id: int) -> list[Ale
         .order_by(AlertDelivery.id)
     )
     return list(await session.scalars(stmt))
+
+
+async def delivery_status_counts(session: AsyncSession) -> list[tuple[str, int]]:
+    """How many outbox rows there are, by status, over every org (a count only: for /metrics)."""
+    rows = await session.execute(
+        select(AlertDelivery.status, func.count())
+        .group_by(AlertDelivery.status)
+        .order_by(AlertDelivery.status)
+    )
+    return [(status, int(n)) for status, n in rows]

@@ -196,3 +196,19 @@ async def change_and_delivery(
 async def changes_by_ids(session: AsyncSession, change_ids: list[int]) -> list[WebhookChange]:
     """Changes a worker has claimed (their ids come from its claim)."""
     return list(await session.scalars(select(WebhookChange).where(WebhookChange.id.in_(change_ids))))
+
+
+async def oldest_pending_change_at(session: AsyncSession) -> datetime | None:
+    """When the oldest change still waiting for the worker arrived, of any org (None: none waits)."""
+    found: datetime | None = await session.scalar(
+        select(func.min(WebhookChange.received_at)).where(WebhookChange.status == ChangeStatus.PENDING)
+    )
+    return found
+
+
+async def pending_change_count(session: AsyncSession) -> int:
+    """How many changes, of every org, wait for the worker."""
+    found = await session.scalar(
+        select(func.count()).select_from(WebhookChange).where(WebhookChange.status == ChangeStatus.PENDING)
+    )
+    return int(found or 0)
