@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import BindParameter, Row, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.cutoffs import older_than_cutoff
 from app.events.filters import Filters, apply_filters, scoped_events
 from app.events.models import Event
 from app.tenancy.models import User
@@ -297,3 +298,20 @@ async def field_counts(session: AsyncSession) -> list[tuple[str, int]]:
         select(Event.field, func.count()).group_by(Event.field).order_by(Event.field)
     )
     return [(field, int(n)) for field, n in rows]
+
+
+async def event_ids_past_cutoff(
+    session: AsyncSession, *, field: str, custom: dict[int, datetime], default: datetime, limit: int
+) -> list[int]:
+    """Ids of ``field`` events, of every org, that occurred before their org's cutoff (``custom`` by
+    org id, ``default`` for the others and unrouted events): at most ``limit``, lowest id first."""
+    stmt = (
+        select(Event.id)
+        .where(
+            Event.field == field,
+            older_than_cutoff(Event.org_id, Event.occurred_at, custom=custom, default=default),
+        )
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
