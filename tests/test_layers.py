@@ -31,21 +31,9 @@ PLUMBING = {"lib", "db", "web", "jobs", "graph", "settings"}
 CROSS_TENANT = {"staff"}
 
 EXCEPTIONS: set[str] = {
-    "reads: app.alerts.outbox reads Event (of events)",
-    "reads: app.alerts.queries reads Membership (of tenancy)",
-    "reads: app.alerts.queries reads Waba (of wabas)",
-    "reads: app.alerts.sender reads AlertChannel (of alerts)",
-    "reads: app.alerts.sender reads AlertDelivery (of alerts)",
     "reads: app.connections.queries reads MetaApp (of meta)",
     "reads: app.connections.queries reads Waba (of wabas)",
     "reads: app.events.filters reads Event (of events)",
-    "reads: app.ops.queries reads AlertDelivery (of alerts)",
-    "reads: app.ops.queries reads Event (of events)",
-    "reads: app.ops.queries reads MetaApp (of meta)",
-    "reads: app.ops.queries reads WebhookChange (of webhooks)",
-    "reads: app.retention.queries reads Event (of events)",
-    "reads: app.retention.queries reads MetaApp (of meta)",
-    "reads: app.retention.queries reads WebhookChange (of webhooks)",
     "reads: app.wabas.overview reads Event (of events)",
     "reads: app.wabas.overview reads PhoneNumber (of wabas)",
     "reads: app.wabas.overview reads StateEntry (of wabas)",

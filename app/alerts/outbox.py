@@ -27,9 +27,11 @@ from app.alerts.models import (
     DeliveryStatus,
 )
 from app.alerts.rules import RuleSpec, matches
+from app.events import queries as events_queries
 from app.events.models import Event
 from app.events.parsed import Severity
 from app.lib.timeutil import utcnow
+from app.wabas import queries as wabas_queries
 
 # Events older than this when stored (a reprocess, a WABA registered days after its changes came)
 # are history, not news: they make no alerts.
@@ -110,7 +112,7 @@ async def _config(session: AsyncSession, org_id: int) -> OrgAlertConfig | None:
                 rules=rules,
                 channel_ids=await queries.rule_channel_ids(session, org_id=org_id),
                 channels=channels,
-                waba_names=await queries.waba_names(session, org_id=org_id),
+                waba_names=await wabas_queries.waba_names(session, org_id=org_id),
             )
     cache[org_id] = found
     return found
@@ -130,8 +132,8 @@ async def enqueue_for_events(
     plan = _Plan()
     changed = 0
     for event_id in event_ids:
-        event = await session.get(Event, event_id)  # the caller's new events: from the identity map
-        if event is None or event.org_id != org_id or now - event.received_at > MAX_EVENT_AGE:
+        event = await events_queries.new_event_of_org(session, org_id=org_id, event_pk=event_id)
+        if event is None or now - event.received_at > MAX_EVENT_AGE:
             continue
         payload: dict[str, Any] | None = None
         for rule in config.rules:

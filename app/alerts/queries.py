@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, AlertRuleChannel, DeliveryKind
-from app.tenancy.models import Membership, Organization, Role, User
-from app.wabas.models import Waba
+from app.alerts.models import (
+    AlertChannel,
+    AlertDelivery,
+    AlertRule,
+    AlertRuleChannel,
+    DeliveryKind,
+    DeliveryStatus,
+)
+from app.tenancy.models import Organization
 
 
 async def channels(session: AsyncSession, *, org_id: int) -> list[AlertChannel]:
@@ -56,40 +62,6 @@ async def rule_channel_ids(session: AsyncSession, *, org_id: int) -> dict[int, l
 
 async def org(session: AsyncSession, org_id: int) -> Organization | None:
     return await session.get(Organization, org_id)
-
-
-async def waba_names(session: AsyncSession, *, org_id: int) -> dict[str, str]:
-    stmt = select(Waba.waba_id, Waba.name).where(Waba.org_id == org_id)
-    return {str(w): str(n) for w, n in (await session.execute(stmt)).all()}
-
-
-async def wabas(session: AsyncSession, *, org_id: int) -> list[Waba]:
-    stmt = select(Waba).where(Waba.org_id == org_id).order_by(Waba.name, Waba.waba_id)
-    return list(await session.scalars(stmt))
-
-
-async def member_emails(session: AsyncSession, *, org_id: int, roles: Sequence[Role]) -> list[str]:
-    stmt = (
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.org_id == org_id,
-            Membership.role.in_([r.value for r in roles]),
-            User.is_active.is_(True),
-        )
-        .order_by(User.email)
-    )
-    return [str(e) for e in await session.scalars(stmt)]
-
-
-async def is_verified_member_email(session: AsyncSession, *, org_id: int, email: str) -> bool:
-    stmt = (
-        select(func.count())
-        .select_from(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.org_id == org_id, func.lower(User.email) == email, User.email_verified.is_(True))
-    )
-    return int((await session.execute(stmt)).scalar_one()) > 0
 
 
 async def last_alert_in_window(
@@ -139,3 +111,44 @@ async def deliveries(
 async def delivery(session: AsyncSession, *, org_id: int, delivery_id: int) -> AlertDelivery | None:
     stmt = select(AlertDelivery).where(AlertDelivery.org_id == org_id, AlertDelivery.id == delivery_id)
     return (await session.scalars(stmt)).first()
+
+
+async def deliveries_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[AlertDelivery]:
+    """Outbox rows a sender pass has claimed, of any org (their ids come from its claim)."""
+    return list(await session.scalars(select(AlertDelivery).where(AlertDelivery.id.in_(list(ids)))))
+
+
+async def channels_by_ids(session: AsyncSession, ids: Iterable[int]) -> list[AlertChannel]:
+    """The channels of claimed outbox rows, of any org (removed ones are missing)."""
+    return list(await session.scalars(select(AlertChannel).where(AlertChannel.id.in_(set(ids)))))
+
+
+async def channels_due_for_digest(session: AsyncSession, *, last_digest_by: datetime) -> list[AlertChannel]:
+    """Enabled daily-digest channels of every org whose last digest was made at or before
+    ``last_digest_by``, or never."""
+    stmt = select(AlertChannel).where(
+        AlertChannel.daily_digest.is_(True),
+        AlertChannel.enabled.is_(True),
+        or_(AlertChannel.last_digest_at.is_(None), AlertChannel.last_digest_at <= last_digest_by),
+    )
+    return list(await session.scalars(stmt))
+
+
+async def held_deliveries(session: AsyncSession, *, channel_id: int) -> list[AlertDelivery]:
+    """The channel's alerts held for its next digest, oldest first."""
+    stmt = (
+        select(AlertDelivery)
+        .where(AlertDelivery.channel_id == channel_id, AlertDelivery.status == DeliveryStatus.HELD)
+        .order_by(AlertDelivery.id)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def delivery_status_counts(session: AsyncSession) -> list[tuple[str, int]]:
+    """How many outbox rows there are, by status, over every org (a count only: for /metrics)."""
+    rows = await session.execute(
+        select(AlertDelivery.status, func.count())
+        .group_by(AlertDelivery.status)
+        .order_by(AlertDelivery.status)
+    )
+    return [(status, int(n)) for status, n in rows]

@@ -19,6 +19,7 @@ from app.mail.service import Mail, MailError, mailer
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
+from app.wabas import queries as wabas_queries
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
@@ -37,7 +38,7 @@ async def index(request: Request) -> Response:
         channels = await queries.channels(session, org_id=ctx.org_id)
         rules = await queries.rules(session, org_id=ctx.org_id)
         rule_channels = await queries.rule_channel_ids(session, org_id=ctx.org_id)
-        wabas = await queries.wabas(session, org_id=ctx.org_id)
+        wabas = await wabas_queries.wabas_of_org(session, ctx.org_id)
     return render(
         request,
         "alerts/index.html",

@@ -30,6 +30,7 @@ from app.jobs import claims
 from app.jobs.backoff import retry_delay
 from app.jobs.runner import Pass
 from app.lib.timeutil import utcnow
+from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import Organization, Role
 
 log = logging.getLogger(__name__)
@@ -122,12 +123,9 @@ class AlertSender:
             return await self._load(session, dict(ids))
 
     async def _load(self, session: AsyncSession, attempts: dict[int, int]) -> list[Claimed]:
-        rows = list(await session.scalars(select(AlertDelivery).where(AlertDelivery.id.in_(list(attempts)))))
+        rows = await queries.deliveries_by_ids(session, list(attempts))
         channel_ids = {r.channel_id for r in rows if r.channel_id is not None}
-        channels = {
-            c.id: c
-            for c in await session.scalars(select(AlertChannel).where(AlertChannel.id.in_(channel_ids)))
-        }
+        channels = {c.id: c for c in await queries.channels_by_ids(session, channel_ids)}
         orgs = {
             o.id: o
             for o in await session.scalars(
@@ -178,7 +176,7 @@ class AlertSender:
             return None, "the address is not confirmed yet"
         if channel.kind == ChannelKind.OWNERS:
             if row.org_id not in owners:
-                owners[row.org_id] = await queries.member_emails(
+                owners[row.org_id] = await tenancy_queries.member_emails(
                     session, org_id=row.org_id, roles=[Role.OWNER]
                 )
             return Target(kind=ChannelKind.EMAIL, addresses=tuple(owners[row.org_id])), None
@@ -255,18 +253,7 @@ class AlertSender:
             return 0
         self._last_digest_check = now
         async with self.db.transaction() as session:
-            due = list(
-                await session.scalars(
-                    select(AlertChannel).where(
-                        AlertChannel.daily_digest.is_(True),
-                        AlertChannel.enabled.is_(True),
-                        or_(
-                            AlertChannel.last_digest_at.is_(None),
-                            AlertChannel.last_digest_at <= now - DIGEST_EVERY,
-                        ),
-                    )
-                )
-            )
+            due = await queries.channels_due_for_digest(session, last_digest_by=now - DIGEST_EVERY)
             made = 0
             for channel in due:
                 made += await _digest(session, channel, now=now)
@@ -275,13 +262,7 @@ class AlertSender:
 
 async def _digest(session: AsyncSession, channel: AlertChannel, *, now: datetime) -> int:
     channel.last_digest_at = now
-    held = list(
-        await session.scalars(
-            select(AlertDelivery)
-            .where(AlertDelivery.channel_id == channel.id, AlertDelivery.status == DeliveryStatus.HELD)
-            .order_by(AlertDelivery.id)
-        )
-    )
+    held = await queries.held_deliveries(session, channel_id=channel.id)
     if not held:
         return 0
     org = await session.get(Organization, channel.org_id)
@@ -323,7 +304,7 @@ async def disable_gone_channel(
         return
     channel.enabled = False
     channel.disabled_reason = reason[:500]
-    to = await queries.member_emails(session, org_id=org_id, roles=ADMIN_ROLES)
+    to = await tenancy_queries.member_emails(session, org_id=org_id, roles=ADMIN_ROLES)
     await outbox.enqueue_notice(
         session,
         org_id=org_id,

@@ -23,7 +23,9 @@ from app.audit import service as audit
 from app.events.parsed import Severity
 from app.lib.crypto import new_token, token_digest
 from app.lib.timeutil import utcnow
+from app.tenancy import queries as tenancy_queries
 from app.tenancy.context import OrgContext
+from app.wabas import queries as wabas_queries
 
 MAX_CHANNELS = 50
 MAX_RULES = 100
@@ -78,7 +80,7 @@ async def add_email_channel(session: AsyncSession, ctx: OrgContext, *, address: 
         org_id=ctx.org_id, kind=ChannelKind.EMAIL, label=email, address=email, enabled=True
     )
     token = None
-    if await queries.is_verified_member_email(session, org_id=ctx.org_id, email=email):
+    if await tenancy_queries.is_verified_member_email(session, org_id=ctx.org_id, email=email):
         channel.confirmed_at = utcnow()
     else:
         token = new_token()
@@ -216,7 +218,7 @@ async def create_rule(session: AsyncSession, ctx: OrgContext, data: RuleInput) -
             raise AlertsError(str(exc)) from exc
     if not (0 <= data.throttle_minutes <= 24 * 60):
         raise AlertsError("The grouping window is between 0 and 1440 minutes.")
-    known_wabas = set((await queries.waba_names(session, org_id=ctx.org_id)).keys())
+    known_wabas = set((await wabas_queries.waba_names(session, org_id=ctx.org_id)).keys())
     unknown = [w for w in data.waba_ids if w not in known_wabas]
     if unknown:
         raise AlertsError(f"Not a WABA of this organization: {', '.join(unknown[:5])}.")

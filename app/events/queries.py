@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import BindParameter, Row, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.cutoffs import older_than_cutoff
 from app.events.filters import Filters, apply_filters, scoped_events
 from app.events.models import Event
 from app.tenancy.models import User
@@ -282,3 +283,35 @@ async def latest_event_id(session: AsyncSession, *, org_id: int) -> int:
     """The org's highest event id (0 when it has none): where a fresh stream starts."""
     found = await session.scalar(select(func.max(Event.id)).where(Event.org_id == org_id))
     return int(found or 0)
+
+
+async def new_event_of_org(session: AsyncSession, *, org_id: int, event_pk: int) -> Event | None:
+    """An event of the org that this transaction has just stored (None for another org's): read
+    through the session's identity map, so it costs no query while the session holds it."""
+    found = await session.get(Event, event_pk)
+    return found if found is not None and found.org_id == org_id else None
+
+
+async def field_counts(session: AsyncSession) -> list[tuple[str, int]]:
+    """How many events are stored, by field, over every org (a count only: for /metrics)."""
+    rows = await session.execute(
+        select(Event.field, func.count()).group_by(Event.field).order_by(Event.field)
+    )
+    return [(field, int(n)) for field, n in rows]
+
+
+async def event_ids_past_cutoff(
+    session: AsyncSession, *, field: str, custom: dict[int, datetime], default: datetime, limit: int
+) -> list[int]:
+    """Ids of ``field`` events, of every org, that occurred before their org's cutoff (``custom`` by
+    org id, ``default`` for the others and unrouted events): at most ``limit``, lowest id first."""
+    stmt = (
+        select(Event.id)
+        .where(
+            Event.field == field,
+            older_than_cutoff(Event.org_id, Event.occurred_at, custom=custom, default=default),
+        )
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))

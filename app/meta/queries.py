@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.meta.models import MetaApp
@@ -24,3 +24,11 @@ async def apps_of_org(session: AsyncSession, *, org_id: int) -> list[MetaApp]:
 async def app_of_org(session: AsyncSession, *, org_id: int, app_id: str) -> MetaApp | None:
     result = await session.scalars(select(MetaApp).where(MetaApp.org_id == org_id, MetaApp.app_id == app_id))
     return result.first()
+
+
+def apps_across_orgs() -> Select[int, str, int | None]:
+    """Every app's ``id``, ``app_id`` and ``org_id`` (None for the platform's own app), of every org:
+    a building block for cross-org statements over per-app rows (/metrics labels them by app id, the
+    retention purge judges them by their org's policy), which join it as a subquery on ``id``. Never
+    for showing one org's apps."""
+    return select(MetaApp.id, MetaApp.app_id, MetaApp.org_id)

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from starlette.requests import Request
 
+from app.alerts import queries as alerts_queries
+from app.events import queries as events_queries
 from app.lib.timeutil import utcnow
 from app.live.hub import hub_for
 from app.ops import queries
@@ -35,8 +37,8 @@ async def render(request: Request) -> str:
         rejected = await queries.deliveries_rejected(session)
         oldest = await queries.oldest_unprocessed(session)
         pending_deliveries, pending_changes = await queries.pending_counts(session)
-        events = await queries.events_by_field(session)
-        alerts = await queries.alert_deliveries_by_status(session)
+        events = await events_queries.field_counts(session)
+        alerts = await alerts_queries.delivery_status_counts(session)
     lag = 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
     lines: list[str] = []
     lines += _family(

@@ -7,16 +7,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.alerts.models import AlertDelivery
-from app.events.models import Event
-from app.meta.models import MetaApp
-from app.webhooks.models import (
-    ChangeStatus,
-    DeliveryStatus,
-    WebhookChange,
-    WebhookDelivery,
-    WebhookRejection,
-)
+from app.meta import queries as meta_queries
+from app.webhooks import queries as webhooks_queries
+from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookRejection
 
 
 async def oldest_unprocessed(session: AsyncSession) -> datetime | None:
@@ -24,9 +17,7 @@ async def oldest_unprocessed(session: AsyncSession) -> datetime | None:
     delivery = await session.scalar(
         select(func.min(WebhookDelivery.received_at)).where(WebhookDelivery.status == DeliveryStatus.PENDING)
     )
-    change = await session.scalar(
-        select(func.min(WebhookChange.received_at)).where(WebhookChange.status == ChangeStatus.PENDING)
-    )
+    change = await webhooks_queries.oldest_pending_change_at(session)
     found = [t for t in (delivery, change) if t is not None]
     return min(found) if found else None
 
@@ -37,25 +28,24 @@ async def pending_counts(session: AsyncSession) -> tuple[int, int]:
         .select_from(WebhookDelivery)
         .where(WebhookDelivery.status == DeliveryStatus.PENDING)
     )
-    changes = await session.scalar(
-        select(func.count()).select_from(WebhookChange).where(WebhookChange.status == ChangeStatus.PENDING)
-    )
-    return int(deliveries or 0), int(changes or 0)
+    changes = await webhooks_queries.pending_change_count(session)
+    return int(deliveries or 0), changes
 
 
 async def deliveries_accepted(session: AsyncSession) -> list[tuple[str, str, int]]:
     """(app id, status, deliveries answered 200 or 400: stored ones plus their duplicates).
 
     Retention only empties bodies, so the rows and these totals never go down."""
+    apps = meta_queries.apps_across_orgs().subquery("apps")
     rows = await session.execute(
         select(
-            MetaApp.app_id,
+            apps.c.app_id,
             WebhookDelivery.status,
             func.count() + func.coalesce(func.sum(WebhookDelivery.duplicate_count), 0),
         )
-        .join(MetaApp, MetaApp.id == WebhookDelivery.app_pk)
-        .group_by(MetaApp.app_id, WebhookDelivery.status)
-        .order_by(MetaApp.app_id, WebhookDelivery.status)
+        .join(apps, apps.c.id == WebhookDelivery.app_pk)
+        .group_by(apps.c.app_id, WebhookDelivery.status)
+        .order_by(apps.c.app_id, WebhookDelivery.status)
     )
     return [(app_id, status, int(n)) for app_id, status, n in rows]
 
@@ -67,19 +57,3 @@ async def deliveries_rejected(session: AsyncSession) -> list[tuple[str, int]]:
         .order_by(WebhookRejection.reason)
     )
     return [(reason, int(n or 0)) for reason, n in rows]
-
-
-async def events_by_field(session: AsyncSession) -> list[tuple[str, int]]:
-    rows = await session.execute(
-        select(Event.field, func.count()).group_by(Event.field).order_by(Event.field)
-    )
-    return [(field, int(n)) for field, n in rows]
-
-
-async def alert_deliveries_by_status(session: AsyncSession) -> list[tuple[str, int]]:
-    rows = await session.execute(
-        select(AlertDelivery.status, func.count())
-        .group_by(AlertDelivery.status)
-        .order_by(AlertDelivery.status)
-    )
-    return [(status, int(n)) for status, n in rows]

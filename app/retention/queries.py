@@ -4,20 +4,17 @@ judged by its own org's policy; every statement is bounded by ``limit``."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app.auth.models import LoginAttempt
-from app.events.models import Event
-from app.meta.models import MetaApp
+from app.db.cutoffs import older_than_cutoff
+from app.meta import queries as meta_queries
 from app.retention.models import RetentionPolicy
 from app.tenancy.models import UserSession
-from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
-
-MESSAGES = "messages"
+from app.webhooks import queries as webhooks_queries
+from app.webhooks.models import DeliveryStatus, WebhookDelivery
 
 
 async def policies(session: AsyncSession) -> list[RetentionPolicy]:
@@ -31,71 +28,22 @@ async def policy_of(session: AsyncSession, *, org_id: int) -> RetentionPolicy | 
     return found
 
 
-def _by_org(
-    org_column: InstrumentedAttribute[Any],
-    time_column: InstrumentedAttribute[datetime],
-    custom: dict[int, datetime],
-    default: datetime,
-) -> ColumnElement[bool]:
-    """Rows older than their org's cutoff: ``custom`` per org id, ``default`` for the others."""
-    parts = [and_(org_column == org_id, time_column < cutoff) for org_id, cutoff in custom.items()]
-    others = or_(org_column.is_(None), org_column.not_in(list(custom))) if custom else true_()
-    parts.append(and_(others, time_column < default))
-    return or_(*parts)
-
-
-def true_() -> ColumnElement[bool]:
-    return ~false()
-
-
 async def delivery_bodies_due(
     session: AsyncSession, *, custom: dict[int, datetime], default: datetime, limit: int
 ) -> list[int]:
     """Deliveries whose body may go: past their app's org's cutoff (the platform's own app uses the
     default), no longer waiting for the worker, and with no change still waiting either."""
-    waiting_change = exists().where(
-        WebhookChange.delivery_id == WebhookDelivery.id, WebhookChange.status == ChangeStatus.PENDING
-    )
+    apps = meta_queries.apps_across_orgs().subquery("apps")
     stmt = (
         select(WebhookDelivery.id)
-        .join(MetaApp, MetaApp.id == WebhookDelivery.app_pk)
+        .join(apps, apps.c.id == WebhookDelivery.app_pk)
         .where(
             WebhookDelivery.body.is_not(None),
             WebhookDelivery.status != DeliveryStatus.PENDING,
-            ~waiting_change,
-            _by_org(MetaApp.org_id, WebhookDelivery.received_at, custom, default),
+            ~webhooks_queries.delivery_has_pending_change(),
+            older_than_cutoff(apps.c.org_id, WebhookDelivery.received_at, custom=custom, default=default),
         )
         .order_by(WebhookDelivery.id)
-        .limit(limit)
-    )
-    return list(await session.scalars(stmt))
-
-
-async def messages_events_due(
-    session: AsyncSession, *, custom: dict[int, datetime], default: datetime, limit: int
-) -> list[int]:
-    stmt = (
-        select(Event.id)
-        .where(Event.field == MESSAGES, _by_org(Event.org_id, Event.occurred_at, custom, default))
-        .order_by(Event.id)
-        .limit(limit)
-    )
-    return list(await session.scalars(stmt))
-
-
-async def messages_changes_due(
-    session: AsyncSession, *, custom: dict[int, datetime], default: datetime, limit: int
-) -> list[int]:
-    """``messages`` changes (they hold the message text too) that were handled and are past the
-    cutoff; unrouted ones are judged by the default."""
-    stmt = (
-        select(WebhookChange.id)
-        .where(
-            WebhookChange.field == MESSAGES,
-            WebhookChange.status != ChangeStatus.PENDING,
-            _by_org(WebhookChange.org_id, WebhookChange.received_at, custom, default),
-        )
-        .order_by(WebhookChange.id)
         .limit(limit)
     )
     return list(await session.scalars(stmt))

@@ -21,15 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.models import LoginAttempt
+from app.events import queries as events_queries
 from app.events.models import Event
 from app.retention import queries
 from app.retention.models import RetentionPolicy
 from app.settings import Settings
 from app.tenancy.context import OrgContext
 from app.tenancy.models import UserSession
+from app.webhooks import queries as webhooks_queries
 from app.webhooks.models import WebhookChange, WebhookDelivery
 
 MIN_DAYS, MAX_DAYS = 1, 3650
+MESSAGES = "messages"  # the field whose events and changes carry message text
 
 
 class RetentionError(ValueError):
@@ -135,14 +138,14 @@ async def purge_batch(session: AsyncSession, settings: Settings, *, now: datetim
     if ids:
         await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).values(body=None))
         done.bodies = len(ids)
-    ids = await queries.messages_events_due(
-        session, custom=messages_cut, default=messages_default, limit=batch
+    ids = await events_queries.event_ids_past_cutoff(
+        session, field=MESSAGES, custom=messages_cut, default=messages_default, limit=batch
     )
     if ids:
         await session.execute(delete(Event).where(Event.id.in_(ids)))
         done.events = len(ids)
-    ids = await queries.messages_changes_due(
-        session, custom=messages_cut, default=messages_default, limit=batch
+    ids = await webhooks_queries.handled_change_ids_past_cutoff(
+        session, field=MESSAGES, custom=messages_cut, default=messages_default, limit=batch
     )
     if ids:
         # Their events went above or go with them (events.change_id cascades).

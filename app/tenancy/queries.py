@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -105,3 +106,31 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
     return (await session.scalar(select(Organization.id).where(Organization.slug == slug))) is not None
+
+
+async def member_emails(session: AsyncSession, *, org_id: int, roles: Sequence[Role]) -> list[str]:
+    """The addresses of the org's active members holding one of ``roles``, sorted (who is told when
+    an alert channel is disabled, who an owners channel mails)."""
+    stmt = (
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.org_id == org_id,
+            Membership.role.in_([r.value for r in roles]),
+            User.is_active.is_(True),
+        )
+        .order_by(User.email)
+    )
+    return [str(e) for e in await session.scalars(stmt)]
+
+
+async def is_verified_member_email(session: AsyncSession, *, org_id: int, email: str) -> bool:
+    """Whether a member of the org has verified ``email`` (compared with the address lower-cased,
+    so pass it lower-case)."""
+    stmt = (
+        select(func.count())
+        .select_from(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.org_id == org_id, func.lower(User.email) == email, User.email_verified.is_(True))
+    )
+    return int((await session.execute(stmt)).scalar_one()) > 0

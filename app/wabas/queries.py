@@ -147,3 +147,9 @@ async def subscription_counts(session: AsyncSession, *, app_pk: int) -> dict[boo
         select(Waba.subscribed, func.count()).where(Waba.app_pk == app_pk).group_by(Waba.subscribed)
     )
     return {subscribed: int(n) for subscribed, n in rows}
+
+
+async def waba_names(session: AsyncSession, *, org_id: int) -> dict[str, str]:
+    """WABA id -> name, for every WABA of the org."""
+    stmt = select(Waba.waba_id, Waba.name).where(Waba.org_id == org_id)
+    return {str(w): str(n) for w, n in (await session.execute(stmt)).all()}

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.cutoffs import older_than_cutoff
 from app.meta.models import MetaApp
 from app.webhooks.counters import SIGNATURE_REASONS
 from app.webhooks.models import ChangeStatus, WebhookChange, WebhookDelivery, WebhookRejection
@@ -196,3 +197,48 @@ async def change_and_delivery(
 async def changes_by_ids(session: AsyncSession, change_ids: list[int]) -> list[WebhookChange]:
     """Changes a worker has claimed (their ids come from its claim)."""
     return list(await session.scalars(select(WebhookChange).where(WebhookChange.id.in_(change_ids))))
+
+
+async def oldest_pending_change_at(session: AsyncSession) -> datetime | None:
+    """When the oldest change still waiting for the worker arrived, of any org (None: none waits)."""
+    found: datetime | None = await session.scalar(
+        select(func.min(WebhookChange.received_at)).where(WebhookChange.status == ChangeStatus.PENDING)
+    )
+    return found
+
+
+async def pending_change_count(session: AsyncSession) -> int:
+    """How many changes, of every org, wait for the worker."""
+    found = await session.scalar(
+        select(func.count()).select_from(WebhookChange).where(WebhookChange.status == ChangeStatus.PENDING)
+    )
+    return int(found or 0)
+
+
+async def handled_change_ids_past_cutoff(
+    session: AsyncSession, *, field: str, custom: dict[int, datetime], default: datetime, limit: int
+) -> list[int]:
+    """Ids of ``field`` changes, of every org, that no longer wait for the worker and arrived before
+    their org's cutoff (``custom`` by org id, ``default`` for the others and unrouted changes): at
+    most ``limit``, lowest id first."""
+    stmt = (
+        select(WebhookChange.id)
+        .where(
+            WebhookChange.field == field,
+            WebhookChange.status != ChangeStatus.PENDING,
+            older_than_cutoff(
+                WebhookChange.org_id, WebhookChange.received_at, custom=custom, default=default
+            ),
+        )
+        .order_by(WebhookChange.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+def delivery_has_pending_change() -> ColumnElement[bool]:
+    """For a statement over deliveries: whether one of the delivery's changes still waits for the
+    worker (a building block: the retention purge keeps such a delivery's body)."""
+    return exists().where(
+        WebhookChange.delivery_id == WebhookDelivery.id, WebhookChange.status == ChangeStatus.PENDING
+    )
