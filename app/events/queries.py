@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import BindParameter, Row, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events.filters import Filters, apply_filters, scoped_events
+from app.events.filters import Filters, apply_filters
 from app.events.models import Event
 from app.tenancy.models import User
 
@@ -64,10 +64,6 @@ def _at(cursor: Cursor) -> tuple[BindParameter[datetime], BindParameter[int]]:
     )
 
 
-def _org_events(org_id: int, where: Filters) -> Select[Event]:
-    return scoped_events(org_id, where)
-
-
 def _filtered(stmt: S, where: Filters) -> S:
     """``stmt`` (already scoped to one org) narrowed by the filter."""
     return apply_filters(stmt, where)
@@ -77,7 +73,7 @@ async def newest_first(
     session: AsyncSession, *, org_id: int, where: Filters, before: Cursor | None, limit: int
 ) -> list[Event]:
     """Up to ``limit`` events of the org, newest first, older than ``before`` when given."""
-    stmt = _org_events(org_id, where)
+    stmt = scoped_events(org_id=org_id, where=where)
     if before is not None:
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
     stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
@@ -125,7 +121,7 @@ async def _matches_in_range(
     limit: int,
 ) -> list[Event]:
     """Matches older than ``before`` and no older than ``end`` (to the oldest when None)."""
-    stmt = _org_events(org_id, where)
+    stmt = scoped_events(org_id=org_id, where=where)
     if before is not None:
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
     if end is not None:
@@ -200,7 +196,7 @@ async def related_events(session: AsyncSession, *, org_id: int, event: Event, li
     else:
         return []
     stmt = (
-        scoped_events(org_id, where)
+        scoped_events(org_id=org_id, where=where)
         .where(Event.id != event.id)
         .order_by(Event.occurred_at.desc(), Event.id.desc())
         .limit(limit)
@@ -213,7 +209,7 @@ async def history_of_phone(
 ) -> list[Event]:
     """The phone's newest events of these fields, oldest first (for the quality/tier chart)."""
     stmt = (
-        scoped_events(org_id, Filters(phone=phone))
+        scoped_events(org_id=org_id, where=Filters(phone=phone))
         .where(Event.field.in_(fields))
         .order_by(Event.occurred_at.desc(), Event.id.desc())
         .limit(limit)
@@ -282,3 +278,9 @@ async def latest_event_id(session: AsyncSession, *, org_id: int) -> int:
     """The org's highest event id (0 when it has none): where a fresh stream starts."""
     found = await session.scalar(select(func.max(Event.id)).where(Event.org_id == org_id))
     return int(found or 0)
+
+
+def scoped_events(*, org_id: int, where: Filters) -> Select[Event]:
+    """The org's events matching ``where`` (unordered): the one place the scope is added to a
+    select of whole events. Callers add their own order, cursor and limit."""
+    return apply_filters(select(Event).where(Event.org_id == org_id), where)
