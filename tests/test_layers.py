@@ -45,10 +45,6 @@ EXCEPTIONS: set[str] = {
     "reads: app.retention.queries reads Event (of events)",
     "reads: app.retention.queries reads MetaApp (of meta)",
     "reads: app.retention.queries reads WebhookChange (of webhooks)",
-    "reads: app.wabas.overview reads Event (of events)",
-    "reads: app.wabas.overview reads PhoneNumber (of wabas)",
-    "reads: app.wabas.overview reads StateEntry (of wabas)",
-    "reads: app.wabas.overview reads Waba (of wabas)",
     "reads: app.wabas.service reads Waba (of wabas)",
 }
 

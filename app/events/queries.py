@@ -9,12 +9,13 @@ PostgreSQL and SQLite (3.15+) turn into a range scan of the (org_id, occurred_at
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import BindParameter, Row, Select, bindparam, func, select, tuple_
+from sqlalchemy import BindParameter, Row, Select, bindparam, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.filters import Filters, apply_filters
@@ -284,3 +285,22 @@ def scoped_events(*, org_id: int, where: Filters) -> Select[Event]:
     """The org's events matching ``where`` (unordered): the one place the scope is added to a
     select of whole events. Callers add their own order, cursor and limit."""
     return apply_filters(select(Event).where(Event.org_id == org_id), where)
+
+
+async def open_counts(session: AsyncSession, *, org_id: int) -> dict[str | None, dict[int, int]]:
+    """WABA id -> severity -> how many of the org's events are open (warning or critical, not yet
+    acknowledged), in one query whatever the number of WABAs. The literal severity lets both
+    databases use the partial ``ix_events_org_open`` index."""
+    rows = await session.execute(
+        select(Event.waba_id, Event.severity, func.count())
+        .where(
+            Event.org_id == org_id,
+            Event.severity >= literal_column("1"),
+            Event.acknowledged_at.is_(None),
+        )
+        .group_by(Event.waba_id, Event.severity)
+    )
+    counts: dict[str | None, dict[int, int]] = defaultdict(dict)
+    for waba_id, severity, count in rows.all():
+        counts[waba_id][severity] = count
+    return counts

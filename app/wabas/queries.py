@@ -6,7 +6,7 @@ how a webhook change finds its org in the first place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,3 +147,30 @@ async def subscription_counts(session: AsyncSession, *, app_pk: int) -> dict[boo
         select(Waba.subscribed, func.count()).where(Waba.app_pk == app_pk).group_by(Waba.subscribed)
     )
     return {subscribed: int(n) for subscribed, n in rows}
+
+
+async def waba_by_pk(session: AsyncSession, *, org_id: int, waba_pk: int) -> Waba | None:
+    """One WABA of the org by primary key; None for another org's (its pages answer 404)."""
+    found: Waba | None = await session.scalar(select(Waba).where(Waba.org_id == org_id, Waba.id == waba_pk))
+    return found
+
+
+async def phones_of_wabas(
+    session: AsyncSession, *, org_id: int, waba_pks: Sequence[int]
+) -> list[PhoneNumber]:
+    """Every phone number of these WABAs of the org, oldest first, in one query however many."""
+    rows = await session.scalars(
+        select(PhoneNumber)
+        .where(PhoneNumber.org_id == org_id, PhoneNumber.waba_pk.in_(waba_pks))
+        .order_by(PhoneNumber.id)
+    )
+    return list(rows)
+
+
+async def state_of_wabas(session: AsyncSession, *, org_id: int, waba_pks: Sequence[int]) -> list[StateEntry]:
+    """Every state entry (of the WABAs themselves and of their numbers) of these WABAs of the org,
+    in no particular order, in one query however many."""
+    rows = await session.scalars(
+        select(StateEntry).where(StateEntry.org_id == org_id, StateEntry.waba_pk.in_(waba_pks))
+    )
+    return list(rows)
