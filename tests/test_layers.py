@@ -45,7 +45,6 @@ EXCEPTIONS: set[str] = {
     "reads: app.retention.queries reads Event (of events)",
     "reads: app.retention.queries reads MetaApp (of meta)",
     "reads: app.retention.queries reads WebhookChange (of webhooks)",
-    "reads: app.wabas.service reads Waba (of wabas)",
 }
 
 

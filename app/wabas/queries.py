@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, SQLColumnExpression, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.wabas.models import PhoneNumber, StateEntry, Waba
@@ -174,3 +174,13 @@ async def state_of_wabas(session: AsyncSession, *, org_id: int, waba_pks: Sequen
         select(StateEntry).where(StateEntry.org_id == org_id, StateEntry.waba_pk.in_(waba_pks))
     )
     return list(rows)
+
+
+def org_of_registered_waba(
+    *, app_pk: SQLColumnExpression[int], waba_id: SQLColumnExpression[str | None]
+) -> Select[int]:
+    """A statement to use as a subquery: the org id of the WABA registered as (``app_pk``,
+    ``waba_id``), one row at most. Given another table's columns it correlates with that table's
+    rows: the worker routes the webhook changes that arrived before their WABA was registered. Not
+    scoped by org, since the org is what it answers."""
+    return select(Waba.org_id).where(Waba.app_pk == app_pk, Waba.waba_id == waba_id)
