@@ -36,8 +36,6 @@ EXCEPTIONS: set[str] = {
     "reads: app.alerts.queries reads Waba (of wabas)",
     "reads: app.alerts.sender reads AlertChannel (of alerts)",
     "reads: app.alerts.sender reads AlertDelivery (of alerts)",
-    "reads: app.connections.queries reads MetaApp (of meta)",
-    "reads: app.connections.queries reads Waba (of wabas)",
     "reads: app.ops.queries reads AlertDelivery (of alerts)",
     "reads: app.ops.queries reads Event (of events)",
     "reads: app.ops.queries reads MetaApp (of meta)",

@@ -1,12 +1,15 @@
 """Reads of WABAs, their phone numbers and their current state.
 
-Routing reads (``waba_for_routing``, ``routes_for``) are by (app, WABA id), not by org: they are
-how a webhook change finds its org in the first place.
+Routing reads (``waba_for_routing``, ``routes_for``, ``org_of_registered_waba``) are by (app, WABA
+id), not by org: they are how a webhook change finds its org in the first place. The worker's
+``connected_wabas`` spans every org on purpose; every other read is scoped by org id or by a WABA
+already read within its org.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import Select, SQLColumnExpression, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -184,3 +187,19 @@ def org_of_registered_waba(
     rows: the worker routes the webhook changes that arrived before their WABA was registered. Not
     scoped by org, since the org is what it answers."""
     return select(Waba.org_id).where(Waba.app_pk == app_pk, Waba.waba_id == waba_id)
+
+
+async def connected_wabas(session: AsyncSession, *, synced_before: datetime) -> list[tuple[int, int]]:
+    """(org id, WABA pk) of every WABA with a token, not disconnected, not synced since
+    ``synced_before``, least recently synced first: the worker's sync list. Cross-tenant by design:
+    the worker syncs every org's WABAs, each within its own org."""
+    rows = await session.execute(
+        select(Waba.org_id, Waba.id)
+        .where(
+            Waba.access_token.is_not(None),
+            Waba.disconnected_at.is_(None),
+            or_(Waba.synced_at.is_(None), Waba.synced_at < synced_before),
+        )
+        .order_by(Waba.synced_at.is_not(None), Waba.synced_at, Waba.id)
+    )
+    return [(org_id, pk) for org_id, pk in rows.all()]
