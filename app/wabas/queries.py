@@ -2,8 +2,7 @@
 
 Routing reads (``waba_for_routing``, ``routes_for``, ``org_of_registered_waba``) are by (app, WABA
 id), not by org: they are how a webhook change finds its org in the first place. The worker's
-``connected_wabas`` spans every org on purpose; every other read is scoped by org id or by a WABA
-already read within its org.
+``connected_wabas`` spans every org on purpose.
 """
 
 from __future__ import annotations
