@@ -7,9 +7,6 @@
   under ``TYPE_CHECKING``.
 - A tenant table (one with an ``org_id`` column) is read (``select``, ``session.get``, a join) only
   in its own package's ``queries`` module, or by ``staff``, which looks across tenants on purpose.
-
-``EXCEPTIONS`` lists what is known and not yet moved; an entry that no longer happens fails too,
-so the list only shrinks.
 """
 
 from __future__ import annotations
@@ -29,17 +26,6 @@ ROOTS = ("app.main", "app.worker", "app.cli")
 ROOT_MAY_IMPORT = {"app.cli": {"app.main", "app.worker"}, "app.main": {"app.worker"}, "app.worker": set()}
 PLUMBING = {"lib", "db", "web", "jobs", "graph", "settings"}
 CROSS_TENANT = {"staff"}
-
-EXCEPTIONS: set[str] = {
-    "reads: app.connections.queries reads MetaApp (of meta)",
-    "reads: app.connections.queries reads Waba (of wabas)",
-    "reads: app.events.filters reads Event (of events)",
-    "reads: app.wabas.overview reads Event (of events)",
-    "reads: app.wabas.overview reads PhoneNumber (of wabas)",
-    "reads: app.wabas.overview reads StateEntry (of wabas)",
-    "reads: app.wabas.overview reads Waba (of wabas)",
-    "reads: app.wabas.service reads Waba (of wabas)",
-}
 
 
 @dataclass(frozen=True)
@@ -222,27 +208,19 @@ def tenant_read_violations() -> set[str]:
 
 
 def test_composition_roots_are_imported_only_by_roots() -> None:
-    assert root_violations(all_imports()) - EXCEPTIONS == set()
+    assert root_violations(all_imports()) == set()
 
 
 def test_plumbing_imports_no_domain() -> None:
-    assert plumbing_violations(all_imports()) - EXCEPTIONS == set()
+    assert plumbing_violations(all_imports()) == set()
 
 
 def test_no_import_cycle_between_packages() -> None:
-    assert package_cycles(all_imports()) - EXCEPTIONS == set()
+    assert package_cycles(all_imports()) == set()
 
 
 def test_tenant_tables_are_read_only_in_their_own_queries_module() -> None:
-    assert tenant_read_violations() - EXCEPTIONS == set()
-
-
-def test_every_exception_still_happens() -> None:
-    found = all_imports()
-    current = (
-        root_violations(found) | plumbing_violations(found) | package_cycles(found) | tenant_read_violations()
-    )
-    assert EXCEPTIONS - current == set(), "remove these from EXCEPTIONS: they no longer happen"
+    assert tenant_read_violations() == set()
 
 
 def test_a_new_upward_import_is_caught(tmp_path: Path) -> None:

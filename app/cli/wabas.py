@@ -83,14 +83,14 @@ async def add_waba(settings: Settings, *, waba_id: str, org_slug: str, app_id: s
 async def connect_command(settings: Settings, *, waba_id: str, org_slug: str, app_id: str, token: str) -> int:
     """The paste-a-token page's service code, with the token from standard input."""
     from app.connections import connect
-    from app.connections import queries as connections_queries
     from app.graph.client import GraphClient
+    from app.meta import queries as meta_queries
 
     try:
         async with database(settings) as db:
             async with db.read() as session:
                 org = await org_named(session, org_slug)
-                app = await connections_queries.usable_app(session, org_id=org.id, app_id=app_id)
+                app = await meta_queries.usable_app(session, org_id=org.id, app_id=app_id)
                 if app is None:
                     raise CommandError(
                         f"no Meta app {app_id!r} for {org_slug} (add it with `wabawatch app add`)"
@@ -99,7 +99,7 @@ async def connect_command(settings: Settings, *, waba_id: str, org_slug: str, ap
                 inspection = await connect.inspect(graph, app=app, waba_id=waba_id, token=token)
             async with db.transaction() as session:
                 org = await org_named(session, org_slug)
-                current = await connections_queries.usable_app(session, org_id=org.id, app_id=app_id)
+                current = await meta_queries.usable_app(session, org_id=org.id, app_id=app_id)
                 if current is None:
                     raise CommandError("the app was removed meanwhile")
                 # Scripts cannot answer a question: the warning is printed, and stays on the WABA's page.

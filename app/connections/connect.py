@@ -19,7 +19,6 @@ from sqlalchemy import delete as delete_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.connections import queries as graph_queries
 from app.connections import subscriptions, sync
 from app.connections.ownership import Ownership
 from app.db.engine import Database
@@ -232,7 +231,7 @@ async def disconnect(
         if not outcome.ok:
             raise LifecycleError(f"Not disconnected: {outcome.message}")
     async with db.transaction() as session:
-        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        waba = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
         if waba is None:
             raise LifecycleError("No such WABA.")
         waba.access_token = None
@@ -255,7 +254,7 @@ async def delete(
 ) -> str:
     """Deletes the WABA, its numbers, state and events (and the org's webhook changes behind them),
     once ``confirm`` is its WABA id. The raw deliveries stay until retention purges them."""
-    waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+    waba = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
     if waba is None:
         raise LifecycleError("No such WABA.")
     if confirm.strip() != waba.waba_id:

@@ -16,11 +16,12 @@ from starlette.routing import Route
 
 from app.connections import connect, subscriptions, sync
 from app.connections import facebook_login as login
-from app.connections import queries as graph_queries
 from app.events.hooks import committed_hooks
 from app.graph.errors import GraphError
+from app.meta import queries as meta_queries
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
+from app.wabas import queries as wabas_queries
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
@@ -35,9 +36,9 @@ async def connect_page(request: Request) -> Response:
     form = await form_fields(request) if request.method == "POST" else {}
     async with svc.db.read() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
-        apps = await graph_queries.usable_apps(session, org_id=ctx.org_id)
+        apps = await meta_queries.usable_apps(session, org_id=ctx.org_id)
         app = (
-            await graph_queries.usable_app(session, org_id=ctx.org_id, app_id=form.get("app_id", "").strip())
+            await meta_queries.usable_app(session, org_id=ctx.org_id, app_id=form.get("app_id", "").strip())
             if form
             else None
         )
@@ -54,7 +55,7 @@ async def connect_page(request: Request) -> Response:
             async with svc.db.transaction() as session:
                 # Not ``ctx``: a refusal rolls this back, and the page still shows ctx's org.
                 member = await require_member(request, session, role=Role.ADMIN)
-                current = await graph_queries.usable_app(session, org_id=member.org_id, app_id=app.app_id)
+                current = await meta_queries.usable_app(session, org_id=member.org_id, app_id=app.app_id)
                 assert current is not None
                 done = await connect.store(
                     session,
@@ -94,7 +95,9 @@ async def connect_page(request: Request) -> Response:
 async def _member(request: Request, role: Role = Role.VIEWER) -> tuple[OrgContext, int]:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session, role=role)
-        waba = await graph_queries.waba(session, org_id=ctx.org_id, waba_pk=request.path_params["waba_pk"])
+        waba = await wabas_queries.waba_by_pk(
+            session, org_id=ctx.org_id, waba_pk=request.path_params["waba_pk"]
+        )
     if waba is None:
         raise HTTPException(404)
     return ctx, waba.id
@@ -234,7 +237,7 @@ async def facebook_start(request: Request) -> Response:
     svc = services(request)
     async with svc.db.read() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
-        app = await graph_queries.usable_app(
+        app = await meta_queries.usable_app(
             session, org_id=ctx.org_id, app_id=request.query_params.get("app_id", "").strip()
         )
     if app is None:
@@ -252,7 +255,7 @@ async def facebook_callback(request: Request) -> Response:
     svc = services(request)
     async with svc.db.read() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
-        app = await graph_queries.usable_app(
+        app = await meta_queries.usable_app(
             session, org_id=ctx.org_id, app_id=login.started_for(request) or ""
         )
     error = None
@@ -279,7 +282,7 @@ async def facebook_pick(request: Request) -> Response:
     warned = {str(v) for v in form.getlist("warned")}
     async with svc.db.read() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
-        app = await graph_queries.usable_app(
+        app = await meta_queries.usable_app(
             session, org_id=ctx.org_id, app_id=login.started_for(request) or ""
         )
     token = login.token_of(request)
@@ -292,7 +295,7 @@ async def facebook_pick(request: Request) -> Response:
             inspection = await connect.inspect(svc.graph, app=app, waba_id=waba_id, token=token)
             async with svc.db.transaction() as session:
                 member = await require_member(request, session, role=Role.ADMIN)
-                current = await graph_queries.usable_app(session, org_id=member.org_id, app_id=app.app_id)
+                current = await meta_queries.usable_app(session, org_id=member.org_id, app_id=app.app_id)
                 assert current is not None
                 done = await connect.store(
                     session,

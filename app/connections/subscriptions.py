@@ -24,7 +24,9 @@ from app.graph.client import GraphClient
 from app.graph.errors import GraphError
 from app.graph.nodes import SubscribedApp
 from app.lib.timeutil import utcnow
+from app.meta import queries as meta_queries
 from app.tenancy.models import User
+from app.wabas import queries as wabas_queries
 from app.wabas.models import Waba
 
 SUBSCRIBED = "waba.subscribed"
@@ -100,14 +102,14 @@ async def _token(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int)
     """(WABA id, token, our app id), or NotConnected / LookupError (no such WABA in this org).
     A hold-back another process recorded for the WABA applies here too."""
     async with db.read() as session:
-        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        waba = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
         if waba is None:
             raise LookupError(waba_pk)
         if not waba.access_token:
             raise NotConnected(
                 f"WABA {waba.waba_id} has no access token: connect it with a system-user token first."
             )
-        app = await graph_queries.app_of_waba(session, waba)
+        app = await meta_queries.app_by_pk(session, waba.app_pk)
         usage = await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk)
         share_hold_back(graph, waba.waba_id, usage)
         return waba.waba_id, waba.access_token, app.app_id
@@ -163,7 +165,7 @@ async def toggle(
         error = str(exc)
     action = SubscriptionAction.SUBSCRIBE if subscribe else SubscriptionAction.UNSUBSCRIBE
     async with db.transaction() as session:
-        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        waba = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
         if waba is None:
             raise LookupError(waba_pk)
         session.add(
@@ -214,7 +216,7 @@ async def _record(
     error: str | None,
 ) -> Status:
     async with db.transaction() as session:
-        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        waba = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
         if waba is None:
             raise LookupError(waba_pk)
         if apps is not None:
@@ -244,10 +246,10 @@ async def _known(session: AsyncSession, waba: Waba, our_app_id: str, *, error: s
 async def known_status(session: AsyncSession, *, org_id: int, waba_pk: int) -> Status:
     """What was last learnt from Meta (by a connect, a refresh, the hourly sync or a toggle),
     without calling Graph: what the connection page shows."""
-    waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+    waba = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
     if waba is None:
         raise LookupError(waba_pk)
-    app = await graph_queries.app_of_waba(session, waba)
+    app = await meta_queries.app_by_pk(session, waba.app_pk)
     return await _known(session, waba, app.app_id)
 
 

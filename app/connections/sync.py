@@ -34,6 +34,7 @@ from app.graph.nodes import PhoneNumberInfo, SubscribedApp, WabaInfo
 from app.graph.usage import BusinessStatus, UsageTracker
 from app.jobs.periodic import Gate
 from app.lib.timeutil import utcnow
+from app.meta import queries as meta_queries
 from app.settings import Settings
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
@@ -171,7 +172,7 @@ async def apply_snapshot(
     if snapshot.usage is not None:
         await save_usage(session, waba, snapshot.usage)
     if snapshot.subscribed_apps is not None:
-        app = await graph_queries.app_of_waba(session, waba)
+        app = await meta_queries.app_by_pk(session, waba.app_pk)
         await graph_state.remember_subscription(
             session, waba, apps=snapshot.subscribed_apps, our_app_id=app.app_id
         )
@@ -321,18 +322,18 @@ async def sync_waba(
     no transaction open, then apply what it said in one transaction. A Graph failure is kept on the
     WABA (shown on its page) and raised."""
     async with db.read() as session:
-        waba = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        waba = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
         if waba is None or not waba.access_token or waba.disconnected_at is not None:
             raise NotConnected("This WABA is not connected: connect it with a token first.")
         waba_id, token = waba.waba_id, waba.access_token
-        app = await graph_queries.app_of_waba(session, waba)
+        app = await meta_queries.app_by_pk(session, waba.app_pk)
         app_id, app_secret = app.app_id, app.app_secret
         share_hold_back(graph, waba_id, await graph_queries.usage_of(session, org_id=org_id, waba_pk=waba_pk))
     try:
         snapshot = await fetch(graph, waba_id, token, app_id=app_id, app_secret=app_secret)
     except GraphError as exc:
         async with db.transaction() as session:
-            failed = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+            failed = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
             if failed is not None:
                 failed.sync_error = str(exc)
                 status = graph.usage.latest(waba_id)
@@ -340,7 +341,7 @@ async def sync_waba(
                     await save_usage(session, failed, status)
         raise
     async with db.transaction() as session:
-        current = await graph_queries.waba(session, org_id=org_id, waba_pk=waba_pk)
+        current = await wabas_queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
         if current is None:
             raise NotConnected("This WABA was deleted while it was being synced.")
         result = await apply_snapshot(session, current, snapshot)
@@ -378,7 +379,7 @@ class PeriodicSync:
 
     async def due(self, now: datetime) -> list[tuple[int, int]]:
         async with self.db.read() as session:
-            wabas = await graph_queries.connected_wabas(session, synced_before=now - self.every)
+            wabas = await wabas_queries.connected_wabas(session, synced_before=now - self.every)
         return [w for w in wabas if self._failed_until.get(w[1], now) <= now][: self.batch]
 
     async def run(self) -> int:

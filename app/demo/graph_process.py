@@ -13,10 +13,10 @@ import time
 import httpx2
 
 from app.connections import connect, subscriptions
-from app.connections import queries as graph_queries
 from app.db.engine import open_database
 from app.graph.client import GraphClient
 from app.graph.fake.demo import DEMO_TOKEN
+from app.meta import queries as meta_queries
 from app.settings import Settings
 from app.tenancy import queries as tenancy_queries
 from app.wabas import queries as wabas_queries
@@ -65,7 +65,7 @@ async def connect_demo_wabas(settings: Settings, *, org_slug: str = "demo") -> i
         async with db.read() as session:
             org = await tenancy_queries.org_by_slug(session, org_slug)
             wabas = await wabas_queries.wabas_of_org(session, org.id) if org else []
-            targets = [(w.waba_id, await graph_queries.app_of_waba(session, w)) for w in wabas]
+            targets = [(w.waba_id, await meta_queries.app_by_pk(session, w.app_pk)) for w in wabas]
         async with GraphClient.from_settings(settings) as graph:
             for waba_id, app in targets:
                 try:
@@ -75,7 +75,7 @@ async def connect_demo_wabas(settings: Settings, *, org_slug: str = "demo") -> i
                     continue
                 async with db.transaction() as session:
                     org = await tenancy_queries.org_by_slug(session, org_slug)
-                    current = await graph_queries.usable_app(
+                    current = await meta_queries.usable_app(
                         session, org_id=org.id if org else 0, app_id=app.app_id
                     )
                     if org is None or current is None:

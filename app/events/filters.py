@@ -5,7 +5,7 @@ Pages, exports and the live stream all take the same parameters (DESIGN.md's con
 ``until`` (ISO 8601; since inclusive, until exclusive) and ``q`` (text). ``parse_filters`` turns
 them into a frozen ``Filters`` or raises ``FilterError`` whose message says in words what is wrong
 (pages answer 400 with it). ``apply_filters`` narrows a select that is **already scoped to one org**
-(``scoped_events`` does both); it never widens a query beyond the org.
+(``queries.scoped_events`` does both); it never widens a query beyond the org.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Text, cast, literal_column, or_, select
+from sqlalchemy import Select, Text, cast, literal_column, or_
 
 from app.events.models import Event
 from app.events.parsed import Severity
@@ -153,8 +153,3 @@ def apply_filters(stmt: S, filters: Filters) -> S:
             )
         )
     return stmt
-
-
-def scoped_events(org_id: int, filters: Filters) -> Select[Event]:
-    """The org's events matching ``filters`` (unordered): the one place the scope is added."""
-    return apply_filters(select(Event).where(Event.org_id == org_id), filters)

@@ -9,16 +9,17 @@ PostgreSQL and SQLite (3.15+) turn into a range scan of the (org_id, occurred_at
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import BindParameter, Row, Select, bindparam, func, select, tuple_
+from sqlalchemy import BindParameter, Row, Select, bindparam, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.cutoffs import older_than_cutoff
-from app.events.filters import Filters, apply_filters, scoped_events
+from app.events.filters import Filters, apply_filters
 from app.events.models import Event
 from app.tenancy.models import User
 
@@ -65,10 +66,6 @@ def _at(cursor: Cursor) -> tuple[BindParameter[datetime], BindParameter[int]]:
     )
 
 
-def _org_events(org_id: int, where: Filters) -> Select[Event]:
-    return scoped_events(org_id, where)
-
-
 def _filtered(stmt: S, where: Filters) -> S:
     """``stmt`` (already scoped to one org) narrowed by the filter."""
     return apply_filters(stmt, where)
@@ -78,7 +75,7 @@ async def newest_first(
     session: AsyncSession, *, org_id: int, where: Filters, before: Cursor | None, limit: int
 ) -> list[Event]:
     """Up to ``limit`` events of the org, newest first, older than ``before`` when given."""
-    stmt = _org_events(org_id, where)
+    stmt = scoped_events(org_id=org_id, where=where)
     if before is not None:
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
     stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
@@ -126,7 +123,7 @@ async def _matches_in_range(
     limit: int,
 ) -> list[Event]:
     """Matches older than ``before`` and no older than ``end`` (to the oldest when None)."""
-    stmt = _org_events(org_id, where)
+    stmt = scoped_events(org_id=org_id, where=where)
     if before is not None:
         stmt = stmt.where(tuple_(Event.occurred_at, Event.id) < tuple_(*_at(before)))
     if end is not None:
@@ -201,7 +198,7 @@ async def related_events(session: AsyncSession, *, org_id: int, event: Event, li
     else:
         return []
     stmt = (
-        scoped_events(org_id, where)
+        scoped_events(org_id=org_id, where=where)
         .where(Event.id != event.id)
         .order_by(Event.occurred_at.desc(), Event.id.desc())
         .limit(limit)
@@ -214,7 +211,7 @@ async def history_of_phone(
 ) -> list[Event]:
     """The phone's newest events of these fields, oldest first (for the quality/tier chart)."""
     stmt = (
-        scoped_events(org_id, Filters(phone=phone))
+        scoped_events(org_id=org_id, where=Filters(phone=phone))
         .where(Event.field.in_(fields))
         .order_by(Event.occurred_at.desc(), Event.id.desc())
         .limit(limit)
@@ -315,3 +312,28 @@ async def event_ids_past_cutoff(
         .limit(limit)
     )
     return list(await session.scalars(stmt))
+
+
+def scoped_events(*, org_id: int, where: Filters) -> Select[Event]:
+    """The org's events matching ``where`` (unordered): the one place the scope is added to a
+    select of whole events. Callers add their own order, cursor and limit."""
+    return apply_filters(select(Event).where(Event.org_id == org_id), where)
+
+
+async def open_counts(session: AsyncSession, *, org_id: int) -> dict[str | None, dict[int, int]]:
+    """WABA id -> severity -> how many of the org's events are open (warning or critical, not yet
+    acknowledged), in one query whatever the number of WABAs. The literal severity lets both
+    databases use the partial ``ix_events_org_open`` index."""
+    rows = await session.execute(
+        select(Event.waba_id, Event.severity, func.count())
+        .where(
+            Event.org_id == org_id,
+            Event.severity >= literal_column("1"),
+            Event.acknowledged_at.is_(None),
+        )
+        .group_by(Event.waba_id, Event.severity)
+    )
+    counts: dict[str | None, dict[int, int]] = defaultdict(dict)
+    for waba_id, severity, count in rows.all():
+        counts[waba_id][severity] = count
+    return counts

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from app.audit import service as audit
 from app.events import queries as events_queries
 from app.events.downloads import event_json
-from app.events.filters import FilterError, parse_filters, scoped_events
+from app.events.filters import FilterError, parse_filters
 from app.events.models import Event
 from app.lib import phones
 from app.staff import access, inspector_routes, queries
@@ -128,7 +128,7 @@ async def org_events(request: Request) -> Response:
         except FilterError as exc:
             context = {"grant": grant, "events": [], "error": str(exc), "params": {}, "older_url": None}
             return render(request, "staff/events.html", context, status_code=400)
-        stmt = scoped_events(grant.org_id, filters)
+        stmt = events_queries.scoped_events(org_id=grant.org_id, where=filters)
         before = request.query_params.get("before", "")
         if before.isdigit():
             stmt = stmt.where(Event.id < int(before))

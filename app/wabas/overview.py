@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events.models import Event
+from app.events import queries as events_queries
 from app.lib import phones
+from app.wabas import queries
 from app.wabas.models import PhoneNumber, StateEntry, Waba
 
 _BAD_BAN = ("DISABLE", "SCHEDULE_FOR_DISABLE")
@@ -111,40 +111,13 @@ def _state_by_subject(entries: list[StateEntry]) -> dict[tuple[int, str], dict[s
     return by
 
 
-async def open_counts(session: AsyncSession, *, org_id: int) -> dict[str | None, dict[int, int]]:
-    """WABA id -> severity -> open (unacknowledged warning/critical) events. The literal severity
-    lets both databases use the partial ``ix_events_org_open`` index."""
-    rows = await session.execute(
-        select(Event.waba_id, Event.severity, func.count())
-        .where(
-            Event.org_id == org_id,
-            Event.severity >= literal_column("1"),
-            Event.acknowledged_at.is_(None),
-        )
-        .group_by(Event.waba_id, Event.severity)
-    )
-    counts: dict[str | None, dict[int, int]] = defaultdict(dict)
-    for waba_id, severity, count in rows.all():
-        counts[waba_id][severity] = count
-    return counts
-
-
 async def _cards(session: AsyncSession, *, org_id: int, wabas: list[Waba]) -> list[WabaCard]:
     if not wabas:
         return []
     pks = [w.id for w in wabas]
-    phone_rows = await session.scalars(
-        select(PhoneNumber)
-        .where(PhoneNumber.org_id == org_id, PhoneNumber.waba_pk.in_(pks))
-        .order_by(PhoneNumber.id)
-    )
-    entries = list(
-        await session.scalars(
-            select(StateEntry).where(StateEntry.org_id == org_id, StateEntry.waba_pk.in_(pks))
-        )
-    )
-    state = _state_by_subject(entries)
-    counts = await open_counts(session, org_id=org_id)
+    phone_rows = await queries.phones_of_wabas(session, org_id=org_id, waba_pks=pks)
+    state = _state_by_subject(await queries.state_of_wabas(session, org_id=org_id, waba_pks=pks))
+    counts = await events_queries.open_counts(session, org_id=org_id)
     cards = {w.id: WabaCard(w, state.get((w.id, "waba"), {})) for w in wabas}
     for phone in phone_rows:
         cards[phone.waba_pk].phones.append(
@@ -159,14 +132,14 @@ async def _cards(session: AsyncSession, *, org_id: int, wabas: list[Waba]) -> li
 
 async def overview(session: AsyncSession, *, org_id: int) -> list[WabaCard]:
     """Every WABA of the org as a card, most urgent first."""
-    wabas = list(await session.scalars(select(Waba).where(Waba.org_id == org_id)))
+    wabas = await queries.wabas_of_org(session, org_id)
     cards = await _cards(session, org_id=org_id, wabas=wabas)
     return sorted(cards, key=lambda c: (*c.attention, c.waba.name.lower(), c.waba.waba_id))
 
 
 async def waba_card(session: AsyncSession, *, org_id: int, waba_pk: int) -> WabaCard | None:
     """One WABA of the org as a card; None for another org's WABA (the page answers 404)."""
-    waba = await session.scalar(select(Waba).where(Waba.org_id == org_id, Waba.id == waba_pk))
+    waba = await queries.waba_by_pk(session, org_id=org_id, waba_pk=waba_pk)
     if waba is None:
         return None
     return (await _cards(session, org_id=org_id, wabas=[waba]))[0]

@@ -1,14 +1,16 @@
 """Reads of WABAs, their phone numbers and their current state.
 
-Routing reads (``waba_for_routing``, ``routes_for``) are by (app, WABA id), not by org: they are
-how a webhook change finds its org in the first place.
+Routing reads (``waba_for_routing``, ``routes_for``, ``org_of_registered_waba``) are by (app, WABA
+id), not by org: they are how a webhook change finds its org in the first place. The worker's
+``connected_wabas`` spans every org on purpose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, SQLColumnExpression, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.wabas.models import PhoneNumber, StateEntry, Waba
@@ -153,3 +155,56 @@ async def waba_names(session: AsyncSession, *, org_id: int) -> dict[str, str]:
     """WABA id -> name, for every WABA of the org."""
     stmt = select(Waba.waba_id, Waba.name).where(Waba.org_id == org_id)
     return {str(w): str(n) for w, n in (await session.execute(stmt)).all()}
+
+
+async def waba_by_pk(session: AsyncSession, *, org_id: int, waba_pk: int) -> Waba | None:
+    """One WABA of the org by primary key; None for another org's (its pages answer 404)."""
+    found: Waba | None = await session.scalar(select(Waba).where(Waba.org_id == org_id, Waba.id == waba_pk))
+    return found
+
+
+async def phones_of_wabas(
+    session: AsyncSession, *, org_id: int, waba_pks: Sequence[int]
+) -> list[PhoneNumber]:
+    """Every phone number of these WABAs of the org, oldest first, in one query however many."""
+    rows = await session.scalars(
+        select(PhoneNumber)
+        .where(PhoneNumber.org_id == org_id, PhoneNumber.waba_pk.in_(waba_pks))
+        .order_by(PhoneNumber.id)
+    )
+    return list(rows)
+
+
+async def state_of_wabas(session: AsyncSession, *, org_id: int, waba_pks: Sequence[int]) -> list[StateEntry]:
+    """Every state entry (of the WABAs themselves and of their numbers) of these WABAs of the org,
+    in no particular order, in one query however many."""
+    rows = await session.scalars(
+        select(StateEntry).where(StateEntry.org_id == org_id, StateEntry.waba_pk.in_(waba_pks))
+    )
+    return list(rows)
+
+
+def org_of_registered_waba(
+    *, app_pk: SQLColumnExpression[int], waba_id: SQLColumnExpression[str | None]
+) -> Select[int]:
+    """A statement to use as a subquery: the org id of the WABA registered as (``app_pk``,
+    ``waba_id``), one row at most. Given another table's columns it correlates with that table's
+    rows: the worker routes the webhook changes that arrived before their WABA was registered. Not
+    scoped by org, since the org is what it answers."""
+    return select(Waba.org_id).where(Waba.app_pk == app_pk, Waba.waba_id == waba_id)
+
+
+async def connected_wabas(session: AsyncSession, *, synced_before: datetime) -> list[tuple[int, int]]:
+    """(org id, WABA pk) of every WABA with a token, not disconnected, not synced since
+    ``synced_before``, least recently synced first: the worker's sync list. Cross-tenant by design:
+    the worker syncs every org's WABAs, each within its own org."""
+    rows = await session.execute(
+        select(Waba.org_id, Waba.id)
+        .where(
+            Waba.access_token.is_not(None),
+            Waba.disconnected_at.is_(None),
+            or_(Waba.synced_at.is_(None), Waba.synced_at < synced_before),
+        )
+        .order_by(Waba.synced_at.is_not(None), Waba.synced_at, Waba.id)
+    )
+    return [(org_id, pk) for org_id, pk in rows.all()]

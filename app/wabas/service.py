@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.parsed import StateUpdate
@@ -73,19 +73,16 @@ async def route_unrouted(session: AsyncSession, *, app_pk: int, waba_id: str, or
 async def route_registered(session: AsyncSession) -> int:
     """Routes every unrouted change whose WABA has been registered since (closes the race between a
     split that saw no WABA and a registration that committed just after it)."""
-    registered = (
-        select(Waba.org_id)
-        .where(Waba.app_pk == WebhookChange.app_pk, Waba.waba_id == WebhookChange.waba_id)
-        .limit(1)
-        .scalar_subquery()
-    )
+    registered = queries.org_of_registered_waba(app_pk=WebhookChange.app_pk, waba_id=WebhookChange.waba_id)
     result = await session.execute(
         update(WebhookChange)
-        .where(
-            WebhookChange.status == ChangeStatus.UNROUTED,
-            exists().where(Waba.app_pk == WebhookChange.app_pk, Waba.waba_id == WebhookChange.waba_id),
+        .where(WebhookChange.status == ChangeStatus.UNROUTED, registered.exists())
+        .values(
+            org_id=registered.limit(1).scalar_subquery(),
+            status=ChangeStatus.PENDING,
+            attempts=0,
+            next_attempt_at=None,
         )
-        .values(org_id=registered, status=ChangeStatus.PENDING, attempts=0, next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
