@@ -21,7 +21,7 @@ from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
 from app.wabas import queries as wabas_queries
 from app.web import toasts
-from app.web.forms import form_fields
+from app.web.forms import form_fields, form_lists
 from app.web.services import services
 from app.web.templating import render, templates
 
@@ -186,11 +186,12 @@ def _int(value: str, default: int) -> int:
 
 
 async def add_rule(request: Request) -> Response:
-    form_data = await request.form()
-    channel_ids = [_int(str(v), 0) for v in form_data.getlist("channel")]
-    waba_ids = [str(v) for v in form_data.getlist("waba") if str(v)]
+    form_data = await form_lists(request)
 
     async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
+        # Parsed here, after the membership check and inside the form's error handling.
+        channel_ids = [_int(v, 0) for v in form_data.get("channel", [])]
+        waba_ids = [v for v in form_data.get("waba", []) if v]
         rule = await service.create_rule(
             session,
             ctx,
@@ -291,42 +292,42 @@ routes = [
     Route("/o/{org_slug}/alerts/channels/email", add_email, methods=["POST"], name="alerts:add_email"),
     Route("/o/{org_slug}/alerts/channels/slack", add_slack, methods=["POST"], name="alerts:add_slack"),
     Route(
-        "/o/{org_slug}/alerts/channels/{channel_id:int}/test", send_test, methods=["POST"], name="alerts:test"
+        "/o/{org_slug}/alerts/channels/{channel_id:id}/test", send_test, methods=["POST"], name="alerts:test"
     ),
     Route(
-        "/o/{org_slug}/alerts/channels/{channel_id:int}/enabled",
+        "/o/{org_slug}/alerts/channels/{channel_id:id}/enabled",
         channel_enabled,
         methods=["POST"],
         name="alerts:channel_enabled",
     ),
     Route(
-        "/o/{org_slug}/alerts/channels/{channel_id:int}/digest",
+        "/o/{org_slug}/alerts/channels/{channel_id:id}/digest",
         channel_digest,
         methods=["POST"],
         name="alerts:channel_digest",
     ),
     Route(
-        "/o/{org_slug}/alerts/channels/{channel_id:int}/delete",
+        "/o/{org_slug}/alerts/channels/{channel_id:id}/delete",
         channel_delete,
         methods=["POST"],
         name="alerts:channel_delete",
     ),
     Route("/o/{org_slug}/alerts/rules", add_rule, methods=["POST"], name="alerts:add_rule"),
     Route(
-        "/o/{org_slug}/alerts/rules/{rule_id:int}/enabled",
+        "/o/{org_slug}/alerts/rules/{rule_id:id}/enabled",
         rule_enabled,
         methods=["POST"],
         name="alerts:rule_enabled",
     ),
     Route(
-        "/o/{org_slug}/alerts/rules/{rule_id:int}/delete",
+        "/o/{org_slug}/alerts/rules/{rule_id:id}/delete",
         rule_delete,
         methods=["POST"],
         name="alerts:rule_delete",
     ),
     Route("/o/{org_slug}/alerts/deliveries", deliveries, name="alerts:deliveries"),
     Route(
-        "/o/{org_slug}/alerts/deliveries/{delivery_id:int}/retry",
+        "/o/{org_slug}/alerts/deliveries/{delivery_id:id}/retry",
         retry,
         methods=["POST"],
         name="alerts:retry",

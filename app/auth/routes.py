@@ -258,7 +258,7 @@ routes = [
     Route("/login/sso/callback", sso_callback, methods=["GET"], name="auth:sso_callback"),
     Route("/account/sessions", sessions, methods=["GET"], name="auth:sessions"),
     Route(
-        "/account/sessions/{session_id:int}/revoke",
+        "/account/sessions/{session_id:id}/revoke",
         revoke_session,
         methods=["POST"],
         name="auth:revoke_session",

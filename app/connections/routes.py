@@ -23,7 +23,7 @@ from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
 from app.wabas import queries as wabas_queries
 from app.web import toasts
-from app.web.forms import form_fields
+from app.web.forms import form_fields, form_lists
 from app.web.services import services
 from app.web.templating import is_htmx, render
 
@@ -277,9 +277,9 @@ async def facebook_pick(request: Request) -> Response:
     page showed each WABA's ownership warning beside its box (unticked, and named in ``warned``):
     ticking it accepts it. A warning the page could not show refuses that WABA, in words."""
     svc = services(request)
-    form = await request.form()
-    picked = [str(v) for v in form.getlist("waba")][:50]
-    warned = {str(v) for v in form.getlist("warned")}
+    form = await form_lists(request)
+    picked = form.get("waba", [])[:50]
+    warned = set(form.get("warned", []))
     async with svc.db.read() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
         app = await meta_queries.usable_app(
@@ -336,16 +336,16 @@ routes = [
         name="wabas:facebook_pick",
     ),
     Route("/o/{org_slug}/wabas/connect", connect_page, methods=["GET", "POST"], name="wabas:connect"),
-    Route("/o/{org_slug}/wabas/{waba_pk:int}/subscription", connection_page, name="wabas:connection"),
+    Route("/o/{org_slug}/wabas/{waba_pk:id}/subscription", connection_page, name="wabas:connection"),
     Route(
-        "/o/{org_slug}/wabas/{waba_pk:int}/subscription",
+        "/o/{org_slug}/wabas/{waba_pk:id}/subscription",
         toggle_subscription,
         methods=["POST"],
         name="wabas:subscription_toggle",
     ),
-    Route("/o/{org_slug}/wabas/{waba_pk:int}/refresh", refresh, methods=["POST"], name="wabas:refresh"),
+    Route("/o/{org_slug}/wabas/{waba_pk:id}/refresh", refresh, methods=["POST"], name="wabas:refresh"),
     Route(
-        "/o/{org_slug}/wabas/{waba_pk:int}/disconnect", disconnect, methods=["POST"], name="wabas:disconnect"
+        "/o/{org_slug}/wabas/{waba_pk:id}/disconnect", disconnect, methods=["POST"], name="wabas:disconnect"
     ),
-    Route("/o/{org_slug}/wabas/{waba_pk:int}/delete", delete, methods=["POST"], name="wabas:delete"),
+    Route("/o/{org_slug}/wabas/{waba_pk:id}/delete", delete, methods=["POST"], name="wabas:delete"),
 ]

@@ -215,6 +215,6 @@ routes = [
     Route("/o/{org_slug}/events", timeline, name="events:timeline"),
     Route("/o/{org_slug}/events.csv", export_csv, name="events:csv"),
     Route("/o/{org_slug}/events.json", export_json, name="events:json"),
-    Route("/o/{org_slug}/events/{event_pk:int}", detail, name="events:detail"),
-    Route("/o/{org_slug}/events/{event_pk:int}/ack", acknowledge_event, methods=["POST"], name="events:ack"),
+    Route("/o/{org_slug}/events/{event_pk:id}", detail, name="events:detail"),
+    Route("/o/{org_slug}/events/{event_pk:id}/ack", acknowledge_event, methods=["POST"], name="events:ack"),
 ]

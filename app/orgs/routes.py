@@ -267,19 +267,19 @@ routes = [
     Route("/o/{org_slug}/members", members, name="tenancy:members"),
     Route("/o/{org_slug}/members/invite", invite, methods=["POST"], name="tenancy:invite"),
     Route(
-        "/o/{org_slug}/members/{membership_id:int}/role",
+        "/o/{org_slug}/members/{membership_id:id}/role",
         change_role,
         methods=["POST"],
         name="tenancy:change_role",
     ),
     Route(
-        "/o/{org_slug}/members/{membership_id:int}/remove",
+        "/o/{org_slug}/members/{membership_id:id}/remove",
         remove_member,
         methods=["POST"],
         name="tenancy:remove_member",
     ),
     Route(
-        "/o/{org_slug}/invitations/{invitation_id:int}/revoke",
+        "/o/{org_slug}/invitations/{invitation_id:id}/revoke",
         revoke_invitation,
         methods=["POST"],
         name="tenancy:revoke_invitation",

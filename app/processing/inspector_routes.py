@@ -66,7 +66,7 @@ async def org_reprocess(request: Request) -> Response:
 routes = [
     Route("/o/{org_slug}/settings/apps/{app_id}/inspector", org_inspector, name="ops:org_inspector"),
     Route(
-        "/o/{org_slug}/settings/apps/{app_id}/inspector/deliveries/{delivery_id:int}/reprocess",
+        "/o/{org_slug}/settings/apps/{app_id}/inspector/deliveries/{delivery_id:id}/reprocess",
         org_reprocess,
         methods=["POST"],
         name="ops:org_reprocess",

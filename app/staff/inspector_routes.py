@@ -77,7 +77,7 @@ async def staff_reprocess(request: Request) -> Response:
 routes = [
     Route("/staff/apps/{app_id}", staff_inspector, name="staff:app"),
     Route(
-        "/staff/apps/{app_id}/deliveries/{delivery_id:int}/reprocess",
+        "/staff/apps/{app_id}/deliveries/{delivery_id:id}/reprocess",
         staff_reprocess,
         methods=["POST"],
         name="staff:reprocess",

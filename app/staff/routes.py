@@ -170,6 +170,6 @@ routes = [
     Route("/staff/orgs/{org_slug}/open", open_org, methods=["GET", "POST"], name="staff:open"),
     Route("/staff/orgs/{org_slug}", org_overview, name="staff:org"),
     Route("/staff/orgs/{org_slug}/events", org_events, name="staff:events"),
-    Route("/staff/orgs/{org_slug}/events/{event_pk:int}", org_event, name="staff:event"),
+    Route("/staff/orgs/{org_slug}/events/{event_pk:id}", org_event, name="staff:event"),
     *inspector_routes.routes,
 ]

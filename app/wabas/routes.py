@@ -99,6 +99,6 @@ async def phone_detail(request: Request) -> Response:
 
 routes = [
     Route("/o/{org_slug}", home, name="tenancy:home"),
-    Route("/o/{org_slug}/wabas/{waba_pk:int}", waba_detail, name="wabas:detail"),
-    Route("/o/{org_slug}/wabas/{waba_pk:int}/phones/{phone_pk:int}", phone_detail, name="wabas:phone"),
+    Route("/o/{org_slug}/wabas/{waba_pk:id}", waba_detail, name="wabas:detail"),
+    Route("/o/{org_slug}/wabas/{waba_pk:id}/phones/{phone_pk:id}", phone_detail, name="wabas:phone"),
 ]

@@ -4,9 +4,24 @@ from starlette.requests import Request
 
 
 async def form_fields(request: Request) -> dict[str, str]:
-    """The submitted form as plain strings (files are not expected on our forms)."""
+    """The submitted form as plain strings, one value per field (files are not expected on our
+    forms). NUL characters are dropped: no person types one, and PostgreSQL refuses them in text."""
     form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    return {key: _clean(value) for key, value in form.items() if isinstance(value, str)}
+
+
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """Every value of every field, for fields a form repeats (checkboxes), cleaned as above."""
+    form = await request.form()
+    found: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            found.setdefault(key, []).append(_clean(value))
+    return found
+
+
+def _clean(value: str) -> str:
+    return value.replace("\x00", "")
 
 
 def client_address(request: Request) -> str:

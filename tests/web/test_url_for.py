@@ -12,10 +12,12 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, NoMatchFound, Route
 
 from app.main import Dispatcher
+from app.web import IdConvertor
 from app.web.templating import templates
 
 _SAMPLES: dict[type, Any] = {
     IntegerConvertor: 12,
+    IdConvertor: 12,
     FloatConvertor: 1.5,
     PathConvertor: "a/b.txt",
     UUIDConvertor: "8f1c7f0e-7d6b-4f7b-9a55-0b5e2a0c1d2e",
