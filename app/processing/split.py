@@ -80,7 +80,7 @@ def split_body(body: bytes) -> tuple[list[SplitChange], list[str]]:
     Raises NotSplittable when nothing can be: not JSON, not an object, no entry list.
     """
     try:
-        data = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
+        data = json.loads(body.decode("utf-8"), parse_constant=_no_constants, parse_float=_finite)
     except (ValueError, UnicodeDecodeError) as exc:
         raise NotSplittable(f"body is not JSON ({exc})") from exc
     if not isinstance(data, dict):

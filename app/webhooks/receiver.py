@@ -46,8 +46,10 @@ class Inspection:
 
 
 def _is_json_object(body: bytes) -> bool:
+    """JSON is UTF-8 (RFC 8259), decoded strictly: ``json.loads`` of bytes would also take an encoded
+    surrogate (``\\xed\\xa0\\x80``), text no database can store."""
     try:
-        return isinstance(json.loads(body), dict)
+        return isinstance(json.loads(body.decode("utf-8")), dict)
     except (ValueError, RecursionError):
         return False
 

@@ -88,7 +88,7 @@ async def test_an_invitation_that_cannot_be_mailed_says_so(
     assert "guest@example.com as viewer" in page  # still pending, so it can be withdrawn
 
 
-async def test_the_dev_outbox_shows_mail_escaped_to_signed_in_users(
+async def test_the_dev_outbox_shows_mail_escaped_to_staff(
     app: Dispatcher, client: httpx2.AsyncClient, personas: Personas, db: Database
 ) -> None:
     async with db.transaction() as session:
@@ -99,8 +99,11 @@ async def test_the_dev_outbox_shows_mail_escaped_to_signed_in_users(
     await post_form(client, "/o/acme/members/invite", {"email": "guest@example.com"}, page="/o/acme/members")
     async with client_for(app) as anonymous:
         assert (await anonymous.get("/dev/mail")).status_code == 303
-    page = await client.get("/dev/mail")
+    async with client_for(app) as staff:
+        await login(staff, personas.staff)
+        page = await staff.get("/dev/mail")
     assert page.status_code == 200
+    assert "As staff you see every mail." in page.text
     assert "You are invited to &lt;b&gt;Acme&lt;/b&gt; on wabawatch" in page.text
     assert "<b>Acme</b>" not in page.text
     async with db.read() as session:
@@ -110,6 +113,27 @@ async def test_the_dev_outbox_shows_mail_escaped_to_signed_in_users(
     link = LINK_RE.search(stored.text_body)
     assert link is not None
     assert f'href="http://testserver{link.group(1)}"' in page.text
+
+
+async def test_a_user_sees_only_the_mail_addressed_to_them(
+    app: Dispatcher, client: httpx2.AsyncClient, personas: Personas
+) -> None:
+    """Sign-up is open by default: another org's invitation and reset links are not theirs to read."""
+    await login(client, personas.owner)
+    await post_form(client, "/o/acme/members/invite", {"email": "guest@example.com"}, page="/o/acme/members")
+    async with client_for(app) as outsider:
+        await login(outsider, personas.outsider)
+        await post_form(
+            outsider, "/o/bravo/members/invite", {"email": "OWNER@acme.example"}, page="/o/bravo/members"
+        )
+        theirs = await outsider.get("/dev/mail")
+    assert theirs.status_code == 200
+    assert "You see the mail addressed to you." in theirs.text
+    assert "guest@example.com" not in theirs.text
+    assert "Nothing yet." in theirs.text
+    own = await client.get("/dev/mail")
+    assert "→ guest@example.com" not in own.text  # (the page's toast still says the invitation went)
+    assert "You are invited to Bravo Retail on wabawatch" in own.text  # addressed to the owner, any case
 
 
 async def test_there_is_no_outbox_in_production(settings: Settings, personas: Personas) -> None:

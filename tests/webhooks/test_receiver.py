@@ -228,7 +228,18 @@ async def test_body_at_the_limit_is_accepted(
     assert stored.size == limit
 
 
-@pytest.mark.parametrize("body", [b"not json at all", b'[{"entry":[]}]', b'{"truncated":', b"\xff\xfe{}"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json at all",
+        b'[{"entry":[]}]',
+        b'{"truncated":',
+        b"\xff\xfe{}",
+        b'{"entry": [], "name": "\xff"}',
+        # An encoded surrogate is not UTF-8, though Python's json.loads of bytes would take it.
+        b'{"entry": [], "name": "Caf\xed\xa0\x80"}',
+    ],
+)
 async def test_signed_non_json_is_400_and_the_raw_body_is_kept(
     client: httpx2.AsyncClient, db: Database, meta_app: MetaApp, body: bytes
 ) -> None:
