@@ -287,6 +287,7 @@ class Processor:
         if not claimed:
             return report, created
         attempts_of = dict(claimed)
+        unreadable: list[int] = []  # the events that show changes failed for good
         batch = await self._load(session, list(attempts_of))
         try:
             async with session.begin_nested():
@@ -304,7 +305,8 @@ class Processor:
                 len(claimed),
                 describe(exc),
             )
-            results = await self._one_at_a_time(session, attempts_of, report, now=now)
+            results = await self._one_at_a_time(session, attempts_of, report, unreadable, now=now)
+        created.extend(unreadable)
         for result in results:
             created.extend(result.created)
             report.events_created += len(result.created)
@@ -329,7 +331,13 @@ class Processor:
         return _Claimed(changes, wabas, existing)
 
     async def _one_at_a_time(
-        self, session: AsyncSession, attempts_of: dict[int, int], report: BatchReport, *, now: datetime
+        self,
+        session: AsyncSession,
+        attempts_of: dict[int, int],
+        report: BatchReport,
+        unreadable: list[int],
+        *,
+        now: datetime,
     ) -> list[ChangeResult]:
         batch = await self._load(session, list(attempts_of))
         loaded = LoadedRows()
@@ -348,7 +356,9 @@ class Processor:
                     )
             except Exception as exc:
                 report.failed += 1
-                await self._change_failed(session, change_id, attempts_of[change_id], exc, now=now)
+                shown = await self._change_failed(session, change_id, attempts_of[change_id], exc, now=now)
+                if shown is not None:
+                    unreadable.append(shown)
                 # The rollback expired what the savepoint had changed: load it afresh.
                 loaded.clear()
                 batch.wabas = await wabas_queries.wabas_for_routing(session, set(batch.wabas), lock=True)
@@ -356,7 +366,8 @@ class Processor:
 
     async def _change_failed(
         self, session: AsyncSession, change_id: int, attempts: int, exc: Exception, *, now: datetime
-    ) -> None:
+    ) -> int | None:
+        """Records the failure; after the last attempt, also the event that shows it (its id)."""
         final = attempts >= self.max_attempts
         log.warning(
             "processing change %d failed (attempt %d of %d): %s",
@@ -375,6 +386,16 @@ class Processor:
             )
             .execution_options(synchronize_session=False)
         )
+        if not final:
+            return None
+        # Kept but never shown is lost to the people who look: the org's timeline says so. In a
+        # savepoint of its own, so that if even this is refused the failure above still stands.
+        try:
+            async with session.begin_nested():
+                return await store.store_unreadable(session, change_id=change_id, reason=describe(exc))
+        except Exception:
+            log.exception("the could-not-be-read event of change %d was not stored", change_id)
+            return None
 
     async def sweep_unrouted(self) -> int:
         """Every ROUTE_SWEEP_SECONDS: routes unrouted changes whose WABA has been registered since."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,24 @@ class SplitChange:
     value: dict[str, Any]
 
 
+# Text no database stores: a UTF-16 surrogate without its pair (a truncated emoji, valid JSON as
+# an escape) and NUL. Either would fail every attempt to store the change; it becomes U+FFFD in what
+# is stored and shown (the delivery keeps the original bytes). Only a body with such an escape is
+# walked, so the common case costs one regular-expression scan.
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F][0-9a-fA-F]{2}|0000)")
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -80,8 +99,11 @@ def split_body(body: bytes) -> tuple[list[SplitChange], list[str]]:
     Raises NotSplittable when nothing can be: not JSON, not an object, no entry list.
     """
     try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_no_constants, parse_float=_finite)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = body.decode("utf-8")
+        data = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
+        if _UNSTORABLE_ESCAPE.search(text):
+            data = _storable(data)
+    except (ValueError, RecursionError) as exc:
         raise NotSplittable(f"body is not JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise NotSplittable(f"body is a JSON {type(data).__name__}, not an object")

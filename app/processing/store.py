@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import outbox as alerts_outbox
+from app.events import queries as events_queries
 from app.events.models import Event
 from app.events.parsed import ParsedEvent, Severity
+from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import PhoneNumber, Waba
 from app.wabas.service import LoadedRows, fit
+from app.webhooks import queries as webhooks_queries
 from app.webhooks.models import WebhookChange
 
 log = logging.getLogger(__name__)
@@ -150,3 +153,40 @@ async def _upsert_events(
             await session.delete(event)
             stored.removed += 1
     return events
+
+
+UNREADABLE = "could_not_be_read"
+
+
+async def store_unreadable(session: AsyncSession, *, change_id: int, reason: str) -> int | None:
+    """The event that shows, on its org's timeline, a routed change that no attempt could store:
+    what it was, why it failed, and (on the event's page) the raw change and its delivery. It takes
+    the change's first place (seq 0), so a later ``reprocess`` that succeeds replaces it with the
+    change's real event. None when the change is not routed or already has an event."""
+    [change] = await webhooks_queries.changes_by_ids(session, [change_id])
+    if change.org_id is None or change.waba_id is None:
+        return None
+    if (await events_queries.events_of_changes(session, [change_id]))[change_id]:
+        return None
+    waba = await wabas_queries.waba_for_routing(session, app_pk=change.app_pk, waba_id=change.waba_id)
+    if waba is None:
+        return None
+    event = Event(
+        change_id=change.id,
+        seq=0,
+        app_pk=change.app_pk,
+        org_id=change.org_id,
+        waba_pk=waba.id,
+        waba_id=change.waba_id,
+        field=change.field,
+        kind=UNREADABLE,
+        severity=int(Severity.WARNING),
+        occurred_at=change.entry_time or change.received_at,
+        received_at=change.received_at,
+        summary=f"A {change.field} notification could not be read: {reason}",
+        details={"reason": reason},
+    )
+    session.add(event)
+    await session.flush()
+    await alerts_outbox.enqueue_for_events(session, org_id=change.org_id, event_ids=[event.id])
+    return event.id

@@ -6,16 +6,17 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from app.db.engine import Database
+from app.events.parsed import Severity
 from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.webhooks.models import ChangeStatus, DeliveryStatus
 from tests.factories import Personas
 from tests.support.payloads import WABA_ID, body, changes_of, entry, quality_change
+from tests.support.refusal import MARKER, REASON, events_refused
 from tests.support.rows import all_changes, all_events, delivery, register, store_delivery
 
-# Valid JSON whose text no database driver can encode (a lone UTF-16 surrogate): the parser puts the
-# name in the event's summary, and storing it raises on SQLite and PostgreSQL alike.
-UNENCODABLE_NAME = "Caf\ud800"
+# The parser puts the name in the event's summary, which the database (``events_refused``) refuses.
+REFUSED_NAME = f"Café {MARKER}"
 
 
 class Clock:
@@ -30,7 +31,7 @@ class Clock:
 
 def poisoned_change() -> dict[str, object]:
     change = changes_of("phone_number_name_update__approved")[0]
-    change["value"]["requested_verified_name"] = UNENCODABLE_NAME
+    change["value"]["requested_verified_name"] = REFUSED_NAME
     return change
 
 
@@ -43,14 +44,15 @@ async def test_a_failing_change_keeps_its_error_and_does_not_block_the_others(
     second = await store_delivery(db, meta_app, body(entry(WABA_ID, changes_of("security__pin_changed"))))
     clock = Clock()
 
-    await Processor(db, clock=clock, rng=random.Random(1)).run_until_idle()
+    async with events_refused(db):
+        await Processor(db, clock=clock, rng=random.Random(1)).run_until_idle()
 
     by_field = {c.field: c for c in await all_changes(db)}
     failed = by_field["phone_number_name_update"]
     assert failed.status == ChangeStatus.FAILED
     assert failed.attempts == 1
     assert failed.last_error is not None
-    assert "surrogates not allowed" in failed.last_error
+    assert REASON in failed.last_error
     assert failed.next_attempt_at is not None
     # Exponential backoff with jitter: between half and all of the base delay (5 s) after one failure.
     assert clock.now + timedelta(seconds=2.5) <= failed.next_attempt_at <= clock.now + timedelta(seconds=5)
@@ -68,31 +70,38 @@ async def test_a_failed_change_is_retried_when_due_and_stays_failed_after_the_la
     await register(db, personas.org, meta_app)
     await store_delivery(db, meta_app, body(entry(WABA_ID, [poisoned_change()])))
     clock = Clock()
-    processor = Processor(db, clock=clock, max_attempts=3, rng=random.Random(2))
+    async with events_refused(db):
+        processor = Processor(db, clock=clock, max_attempts=3, rng=random.Random(2))
 
-    await processor.run_until_idle()
-    assert (await all_changes(db))[0].attempts == 1
-    # Not due yet: nothing happens.
-    assert await processor.process_pending() == 0
+        await processor.run_until_idle()
+        assert (await all_changes(db))[0].attempts == 1
+        # Not due yet: nothing happens.
+        assert await processor.process_pending() == 0
 
-    waits = []
-    for attempt in (2, 3):
-        change = (await all_changes(db))[0]
-        assert change.next_attempt_at is not None
-        waits.append(change.next_attempt_at - clock.now)
-        clock.now = change.next_attempt_at
-        assert await processor.process_pending() == 1
-        assert (await all_changes(db))[0].attempts == attempt
+        waits = []
+        for attempt in (2, 3):
+            change = (await all_changes(db))[0]
+            assert change.next_attempt_at is not None
+            waits.append(change.next_attempt_at - clock.now)
+            clock.now = change.next_attempt_at
+            assert await processor.process_pending() == 1
+            assert (await all_changes(db))[0].attempts == attempt
 
     final = (await all_changes(db))[0]
     assert final.status == ChangeStatus.FAILED
     assert final.next_attempt_at is None
     assert final.last_error is not None
-    assert "surrogates not allowed" in final.last_error
+    assert REASON in final.last_error
     assert waits[1] > waits[0]  # the second wait is longer: exponential
     clock.now += timedelta(days=30)
     assert await processor.process_pending() == 0
-    assert await all_events(db) == []
+    # Kept but never shown would be lost to the people who look: the org's timeline says so.
+    [shown] = await all_events(db)
+    assert (shown.kind, shown.field, shown.change_id) == ("could_not_be_read", final.field, final.id)
+    assert shown.severity == Severity.WARNING
+    assert shown.org_id == personas.org.id
+    assert shown.summary.startswith("A phone_number_name_update notification could not be read: ")
+    assert REASON in shown.summary
 
 
 async def test_a_delivery_that_is_not_a_notification_is_marked_failed_with_the_reason(
