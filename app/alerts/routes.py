@@ -35,10 +35,23 @@ def _index(request: Request, ctx: OrgContext) -> RedirectResponse:
 async def index(request: Request) -> Response:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
-        channels = await queries.channels(session, org_id=ctx.org_id)
-        rules = await queries.rules(session, org_id=ctx.org_id)
-        rule_channels = await queries.rule_channel_ids(session, org_id=ctx.org_id)
-        wabas = await wabas_queries.wabas_of_org(session, ctx.org_id)
+        return await _page(request, session, ctx)
+
+
+async def _page(
+    request: Request,
+    session: AsyncSession,
+    ctx: OrgContext,
+    *,
+    rule_form: dict[str, list[str]] | None = None,
+    rule_error: str | None = None,
+) -> Response:
+    """The alerts page; with ``rule_error``, the rule form comes back as it was sent, the error
+    beside it, and the answer is 400."""
+    channels = await queries.channels(session, org_id=ctx.org_id)
+    rules = await queries.rules(session, org_id=ctx.org_id)
+    rule_channels = await queries.rule_channel_ids(session, org_id=ctx.org_id)
+    wabas = await wabas_queries.wabas_of_org(session, ctx.org_id)
     return render(
         request,
         "alerts/index.html",
@@ -50,7 +63,10 @@ async def index(request: Request) -> Response:
             "rule_channels": rule_channels,
             "wabas": wabas,
             "severities": ["info", "warning", "critical"],
+            "rule_form": rule_form or {},
+            "rule_error": rule_error,
         },
+        status_code=400 if rule_error else 200,
     )
 
 
@@ -186,28 +202,36 @@ def _int(value: str, default: int) -> int:
 
 
 async def add_rule(request: Request) -> Response:
-    form_data = await form_lists(request)
+    """A refused rule comes back in its form with the reason beside it (400), never a 500: every
+    field is parsed here, after the membership check, inside the form's error handling."""
+    form = await form_lists(request)
 
-    async def run(session: AsyncSession, ctx: OrgContext, form: dict[str, str]) -> str:
-        # Parsed here, after the membership check and inside the form's error handling.
-        channel_ids = [_int(v, 0) for v in form_data.get("channel", [])]
-        waba_ids = [v for v in form_data.get("waba", []) if v]
-        rule = await service.create_rule(
-            session,
-            ctx,
-            service.RuleInput(
-                name=form.get("name", ""),
-                fields=parse_names(form.get("fields", "")),
-                kinds=parse_names(form.get("kinds", "")),
-                min_severity=form.get("min_severity", ""),
-                waba_ids=waba_ids,
-                channel_ids=channel_ids,
-                throttle_minutes=_int(form.get("throttle_minutes", ""), 10),
-            ),
-        )
-        return f"The rule {rule.name} is saved."
+    def one(name: str) -> str:
+        return (form.get(name) or [""])[0]
 
-    return await _admin_action(request, run)
+    async with services(request).db.transaction() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        try:
+            rule = await service.create_rule(
+                session,
+                ctx,
+                service.RuleInput(
+                    name=one("name"),
+                    fields=parse_names(one("fields")),
+                    kinds=parse_names(one("kinds")),
+                    min_severity=one("min_severity"),
+                    waba_ids=[v for v in form.get("waba", []) if v],
+                    channel_ids=[_int(v, 0) for v in form.get("channel", [])],
+                    throttle_minutes=_int(one("throttle_minutes"), 10),
+                ),
+            )
+        except service.AlertsError as exc:
+            error = str(exc)
+        else:
+            toasts.add(request, f"The rule {rule.name} is saved.", "success")
+            return _index(request, ctx)
+    async with services(request).db.read() as session:
+        return await _page(request, session, ctx, rule_form=form, rule_error=error)
 
 
 async def rule_enabled(request: Request) -> Response:

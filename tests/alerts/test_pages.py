@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx2
+import pytest
 from sqlalchemy import select
 
 from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, DeliveryKind, DeliveryStatus
@@ -207,6 +208,30 @@ async def test_admin_builds_a_rule_from_the_form(
     )
     page = await client.get(PAGE)
     assert "PIN resets" in page.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"channel": "abc"}, "&#39;abc&#39; is not a number."),
+        ({"throttle_minutes": "soon"}, "&#39;soon&#39; is not a number."),
+        ({"throttle_minutes": "5000"}, "The grouping window is between 0 and 1440 minutes."),
+        ({"name": "  "}, "Give the rule a name."),
+    ],
+)
+async def test_a_refused_rule_comes_back_in_its_form_with_the_reason(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, fields: dict[str, str], error: str
+) -> None:
+    channel = (await email_channel(db, ctx_of(personas.org, personas.admin), personas.admin.email)).channel
+    await login(client, personas.admin)
+    sent = {"name": "PIN resets", "kinds": "pin_changed", "channel": str(channel.id), **fields}
+    response = await client.post(PAGE + "/rules", data={**sent, "csrf_token": await csrf_token(client, PAGE)})
+    assert response.status_code == 400
+    form = response.text.split('id="add-rule"', 1)[1].split("</form>", 1)[0]
+    assert f'data-testid="rule-error">{error}</p>' in form
+    assert 'value="pin_changed"' in form  # what was typed is kept
+    async with db.read() as session:
+        assert (await session.scalars(select(AlertRule))).all() == []
 
 
 async def test_a_new_org_starts_with_critical_events_to_its_owners(
