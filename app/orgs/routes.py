@@ -116,7 +116,8 @@ async def invite(request: Request) -> Response:
             "error",
         )
         return RedirectResponse(members_page, 303)
-    toasts.add(request, f"Invitation sent to {created.invitation.email}.", "success")
+    again = " again, with a new link (the earlier one no longer works)" if created.renewed else ""
+    toasts.add(request, f"Invitation sent to {created.invitation.email}{again}.", "success")
     return RedirectResponse(members_page, 303)
 
 

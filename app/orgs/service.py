@@ -114,6 +114,7 @@ async def rename_org(session: AsyncSession, ctx: OrgContext, *, name: str) -> No
 class NewInvitation:
     invitation: Invitation
     token: str
+    renewed: bool = False  # the address had a pending invitation: it got a new link instead
 
 
 async def invite(
@@ -131,15 +132,18 @@ async def invite(
     ):
         raise TenancyError(f"{email} is already a member.")
     token = new_token()
-    invitation = Invitation(
-        org_id=ctx.org_id,
-        email=email,
-        role=role.value,
-        token_digest=token_digest(token),
-        invited_by_id=ctx.user.id,
-        expires_at=utcnow() + max_age,
-    )
-    session.add(invitation)
+    now = utcnow()
+    # One open invitation per address: inviting again renews it (a new link, role and expiry; the
+    # old link stops working) instead of leaving two links that both let the person in.
+    invitation = await queries.open_invitation_for(session, org_id=ctx.org_id, email=email)
+    renewed = invitation is not None
+    if invitation is None:
+        invitation = Invitation(org_id=ctx.org_id, email=email)
+        session.add(invitation)
+    invitation.role = role.value
+    invitation.token_digest = token_digest(token)
+    invitation.invited_by_id = ctx.user.id
+    invitation.expires_at = now + max_age
     await session.flush()
     await audit.record(
         session,
@@ -147,9 +151,9 @@ async def invite(
         actor=ctx.user,
         action=audit.INVITED,
         target=email,
-        details={"role": role.value},
+        details={"role": role.value, **({"renewed": True} if renewed else {})},
     )
-    return NewInvitation(invitation=invitation, token=token)
+    return NewInvitation(invitation=invitation, token=token, renewed=renewed)
 
 
 async def revoke_invitation(

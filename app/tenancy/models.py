@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, CreatedAtMixin, IdMixin
@@ -73,8 +73,22 @@ class Membership(IdMixin, CreatedAtMixin, Base):
     user: Mapped[User] = relationship(lazy="raise")
 
 
+# An invitation neither accepted nor withdrawn: an address has at most one per org.
+OPEN_INVITATION = "accepted_at IS NULL AND revoked_at IS NULL"
+
+
 class Invitation(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "invitations"
+    __table_args__ = (
+        Index(
+            "uq_invitations_open_email",
+            "org_id",
+            "email",
+            unique=True,
+            postgresql_where=text(OPEN_INVITATION),
+            sqlite_where=text(OPEN_INVITATION),
+        ),
+    )
 
     org_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("organizations.id", ondelete="CASCADE"), index=True

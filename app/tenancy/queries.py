@@ -81,6 +81,20 @@ async def pending_invitations(session: AsyncSession, *, org_id: int, now: dateti
     return list(await session.scalars(pending_invitations_stmt(org_id=org_id, now=now)))
 
 
+async def open_invitation_for(session: AsyncSession, *, org_id: int, email: str) -> Invitation | None:
+    """The org's invitation for this (normalized) address that is neither accepted nor withdrawn,
+    expired or not: there is at most one (``uq_invitations_open_email``)."""
+    found: Invitation | None = await session.scalar(
+        select(Invitation).where(
+            Invitation.org_id == org_id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    )
+    return found
+
+
 async def invitation_by_id(session: AsyncSession, *, org_id: int, invitation_id: int) -> Invitation | None:
     result = await session.scalars(
         select(Invitation).where(Invitation.org_id == org_id, Invitation.id == invitation_id)

@@ -9,10 +9,11 @@ from sqlalchemy import func, select, update
 
 from app.db.engine import Database
 from app.lib.timeutil import utcnow
+from app.mail.models import DevMail
 from app.main import Dispatcher
 from app.tenancy.models import Invitation, Membership, Role, User
 from tests.factories import PASSWORD, Personas, client_for, csrf_token, login, post_form
-from tests.support.membership import invitation_link, invite
+from tests.support.membership import LINK_RE, invitation_link, invite
 
 
 async def role_in_acme(db: Database, personas: Personas, email: str) -> str | None:
@@ -23,6 +24,14 @@ async def role_in_acme(db: Database, personas: Personas, email: str) -> str | No
             .where(User.email == email, Membership.org_id == personas.org.id)
         )
     return role
+
+
+async def links_mailed_to(db: Database, recipient: str) -> list[str]:
+    async with db.read() as session:
+        mails = await session.scalars(
+            select(DevMail).where(DevMail.recipient == recipient).order_by(DevMail.id)
+        )
+        return [match.group(1) for mail in mails if (match := LINK_RE.search(mail.text_body))]
 
 
 async def invitation_count(db: Database) -> int:
@@ -198,3 +207,23 @@ async def test_inviting_a_member_again_is_refused(
     await invite(client, personas.viewer.email)
     assert f"{personas.viewer.email} is already a member." in (await client.get("/o/acme/members")).text
     assert await invitation_count(db) == 0
+
+
+async def test_inviting_the_same_address_again_renews_the_one_pending_invitation(
+    app: Dispatcher, client: httpx2.AsyncClient, personas: Personas, db: Database
+) -> None:
+    await login(client, personas.owner)
+    await invite(client, "guest@example.com", "viewer")
+    [first] = await links_mailed_to(db, "guest@example.com")
+    again = await invite(client, "GUEST@example.com", "admin")
+    members = (await client.get(again.headers["location"])).text
+    assert "Invitation sent to guest@example.com again, with a new link" in members
+    assert members.count("guest@example.com as") == 1
+    assert "guest@example.com as admin" in members
+    assert await invitation_count(db) == 1
+    [first_again, second] = await links_mailed_to(db, "guest@example.com")
+    assert first_again == first
+    assert second != first
+    async with client_for(app) as newcomer:
+        assert (await newcomer.get(first)).status_code == 400  # the earlier link no longer works
+        assert (await newcomer.get(second)).status_code == 200
