@@ -36,7 +36,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.reset:
         removed = remove_sqlite_database(settings.database_url)
-        print(f"removed {removed} to start clean", flush=True)
+        print(
+            f"removed {removed} to start clean" if removed else "no demo database yet: starting clean",
+            flush=True,
+        )
     upgrade_head(settings.database_url)
     asyncio.run(seed_demo(settings))
     graph_url, _fake = start_fake_graph()
@@ -63,8 +66,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def remove_sqlite_database(database_url: str) -> str:
-    """Removes the demo's SQLite file (with its WAL files); a PostgreSQL database is not ours to drop."""
+def remove_sqlite_database(database_url: str) -> str | None:
+    """Removes the demo's SQLite file (with its WAL files) and names it, None when there was none; a
+    PostgreSQL database is not ours to drop."""
     from app.db.url import async_url, is_sqlite
 
     url = async_url(database_url)
@@ -73,9 +77,10 @@ def remove_sqlite_database(database_url: str) -> str:
             "--reset removes only an SQLite demo database; empty a PostgreSQL database yourself"
         )
     path = Path(url.database).expanduser()
+    existed = path.exists()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return str(path)
+    return str(path) if existed else None
 
 
 def _print_when_up(health_url: str, banner: str) -> None:

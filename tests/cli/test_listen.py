@@ -43,6 +43,7 @@ def test_reset_removes_the_sqlite_demo_database_and_its_wal(tmp_path: Path) -> N
         Path(f"{database}{suffix}").write_bytes(b"x")
     assert remove_sqlite_database(f"sqlite:///{database}") == str(database)
     assert list(tmp_path.iterdir()) == []
+    assert remove_sqlite_database(f"sqlite:///{database}") is None  # nothing there: nothing to say
 
 
 def test_reset_never_drops_a_postgresql_database() -> None:
