@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Host, Mount, NoMatchFound, Route, WebSocketRoute
 from starlette.templating import Jinja2Templates
 
+from app.lib import words
 from app.web import csrf, toasts
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -91,6 +92,8 @@ def make_templates() -> Jinja2Templates:
         cache_size=1000,
     )
     env.globals["url_for"] = url_for
+    env.filters["plain"] = words.plain
+    env.filters["browser"] = words.browser_name
     return Jinja2Templates(env=env, context_processors=[_context])
 
 

@@ -143,3 +143,28 @@ async def test_csv_export_has_the_filtered_entries_and_defuses_formulas(
         ("invitation.created", "owner@acme.example", "'=cmd@acme.example")
     ]
     assert rows[0]["details"] == "role=viewer"
+
+
+async def test_details_read_as_words_never_as_python_values(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    from app.audit import service as audit
+
+    async with db.transaction() as session:
+        await audit.record(
+            session,
+            org_id=personas.org.id,
+            actor=personas.owner,
+            action=audit.SUBSCRIPTION_CHANGED
+            if hasattr(audit, "SUBSCRIPTION_CHANGED")
+            else "wabas.subscribe",
+            target="WABA 102290129340398",
+            details={"error": None, "ok": True, "apps": ["1234", "5678"], "retry": False},
+        )
+    await login(client, personas.owner)
+    page = (await client.get(PAGE)).text
+    row = page.split("WABA 102290129340398", 1)[1].split("</tr>", 1)[0]
+    for shown in ("error: —", "ok: yes", "apps: 1234, 5678", "retry: no"):
+        assert shown in row
+    for python in ("None", "True", "False", "["):
+        assert python not in row

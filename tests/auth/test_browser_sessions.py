@@ -297,3 +297,16 @@ async def test_every_page_links_to_the_sessions_page(client: httpx2.AsyncClient,
     await login(client, personas.viewer)
     page = await client.get("/o/acme")
     assert f'href="http://testserver{PAGE}" data-testid="sessions-link"' in page.text
+
+
+async def test_the_sessions_page_names_browsers_in_words(app: Dispatcher, personas: Personas) -> None:
+    chrome = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36"
+    )
+    async with client_for(app) as browser:
+        browser.headers["user-agent"] = chrome
+        await login(browser, personas.viewer)
+        page = (await browser.get("/account/sessions")).text
+    assert "Chrome 131 on Mac OS X 10.15" in page
+    assert f">{chrome}<" not in page  # the raw string is only the hover title
