@@ -39,7 +39,7 @@ async def test_member_sees_the_orgs_events_newest_first(
     assert "bravo" not in page.text.lower().replace("bravo retail", "")
     assert 'datetime="2026-11-20T09:09:00Z"' in page.text
     assert '<span title="+15550783881">+1 555-078-3881</span>' in page.text
-    assert '/o/acme/events">Events</a>' in page.text  # the org nav links here
+    assert '/o/acme/events" aria-current="page">Events</a>' in page.text  # the org nav links here
 
 
 async def test_summary_markup_is_escaped(
