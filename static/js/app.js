@@ -17,6 +17,17 @@
     new MutationObserver(function () { fadeToasts(region); }).observe(region, { childList: true });
   });
 
+  // A form that removes or stops something asks first (data-confirm holds the question). In the
+  // capture phase, so that a refusal also stops htmx from sending the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.dataset ? form.dataset.confirm : null;
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   // The live status line (templates/live/_status.html) follows the page's event stream.
   var LIVE_TEXT = {
     live: "Live: new events appear here as they arrive.",

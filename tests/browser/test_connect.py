@@ -3,12 +3,13 @@ subscription off and on in place (HTMX), against the fake Graph API over real HT
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from app.db.engine import Database
 from app.graph.fake.server import RunningFakeGraph
@@ -93,6 +94,25 @@ async def test_an_owner_connects_a_waba_by_token_and_toggles_its_subscription_of
     await expect(panel.get_by_test_id("ours")).to_have_count(1)
 
     await page.evaluate("window.stillTheSamePage = true")
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    # Unsubscribing stops the webhooks: it asks first, and "Cancel" changes nothing.
+    page.once("dialog", lambda dialog: asyncio.ensure_future(answer(dialog, accept=False)))
+    await panel.get_by_role("button", name="Unsubscribe our app").click()
+    for _ in range(100):  # the dialog is answered on the event loop, soon after the click
+        if asked:
+            break
+        await asyncio.sleep(0.05)
+    assert len(asked) == 1
+    assert asked[0].startswith("Unsubscribe our app from WABA ")
+    await page.wait_for_timeout(300)  # time for a request, had one been sent
+    await expect(panel.get_by_test_id("subscription-state")).to_contain_text("is subscribed")
+    assert APP_ID in seeded.waba.subscriptions
+    page.once("dialog", lambda dialog: asyncio.ensure_future(answer(dialog, accept=True)))
     await panel.get_by_role("button", name="Unsubscribe our app").click()
     await expect(page.get_by_test_id("subscription-message")).to_contain_text(f"Unsubscribed app {APP_ID}")
     await expect(page.get_by_test_id("subscription-state")).to_contain_text("is not subscribed")
