@@ -26,7 +26,15 @@ from app.wabas import queries
 from app.wabas.models import PhoneNumber, StateEntry, Waba
 
 _BAD_BAN = ("DISABLE", "SCHEDULE_FOR_DISABLE")
-_BAD_QUALITY = ("FLAGGED", "DOWNGRADE", "RED", "YELLOW")
+_BAD_QUALITY = ("RED", "YELLOW")
+# Meta's quality ratings in words (the code stays visible beside them).
+QUALITY_WORDS = {
+    "GREEN": "High",
+    "YELLOW": "Medium",
+    "RED": "Low",
+    "UNKNOWN": "Not rated yet",
+    "NA": "Not rated yet",
+}
 
 
 @dataclass
@@ -42,8 +50,20 @@ class PhoneCard:
 
     @property
     def quality(self) -> str | None:
-        value = self.state.get("quality", {})
-        return str(value.get("rating") or value.get("event") or "") or self.phone.quality_rating
+        """The quality rating (GREEN, YELLOW, RED, UNKNOWN): what the last webhook implied (FLAGGED
+        means it dropped to RED), else the Graph sync's. A webhook's event (ONBOARDING, UPGRADE, …)
+        is news about the number, not its rating."""
+        rating = self.state.get("quality", {}).get("rating")
+        return str(rating) if rating else self.phone.quality_rating
+
+    @property
+    def quality_text(self) -> str:
+        """The rating in words with its code, such as "Low (RED)"; "not known" when nobody has said."""
+        rating = self.quality
+        if not rating:
+            return "not known"
+        words = QUALITY_WORDS.get(rating)
+        return f"{words} ({rating})" if words else rating
 
     @property
     def tier(self) -> str | None:

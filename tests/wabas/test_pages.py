@@ -55,7 +55,8 @@ async def test_overview_shows_state_and_puts_what_needs_attention_first(
     assert "2 critical, 0 warning" in page.text  # the restriction and the PIN reset request
     assert "0 critical, 0 warning" in page.text
     assert "TIER_10K" in page.text
-    assert "UPGRADE" in page.text
+    # UPGRADE is news about the limit tier, not a quality rating: nobody has rated it yet.
+    assert 'data-testid="phone-quality">not known</td>' in page.text
     assert "APPROVED" in page.text
     assert "+1 555-078-3881" in page.text
 
@@ -169,5 +170,22 @@ async def test_graph_synced_state_fills_what_no_webhook_said(
     assert 'data-testid="subscription">subscribed<' in page.text
     assert 'data-testid="subscription">not checked yet<' in page.text  # Bravo: never checked
     assert 'data-testid="review">APPROVED<' in page.text
-    assert '<td class="bad">RED</td>' in page.text
+    assert '<td class="bad" data-testid="phone-quality">Low (RED)</td>' in page.text
     assert "TIER_250" in page.text
+
+
+async def test_the_quality_column_shows_the_rating_never_an_event_name(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(db, {WABA_A: (personas.org, "Alpha")})
+    await login(client, personas.viewer)
+    for event in ("ONBOARDING", "UPGRADE", "THROUGHPUT_UPGRADE", "DOWNGRADE"):
+        await deliver(db, world, WABA_A, quality(event, "TIER_1K"))
+        cell = re.search(
+            r'<td([^>]*) data-testid="phone-quality">([^<]*)</td>', (await client.get("/o/acme")).text
+        )
+        assert cell is not None
+        assert (cell.group(1), cell.group(2)) == ("", "not known"), event  # and never painted red
+    await deliver(db, world, WABA_A, quality("FLAGGED", "TIER_1K"))
+    page = (await client.get("/o/acme")).text
+    assert '<td class="bad" data-testid="phone-quality">Low (RED)</td>' in page

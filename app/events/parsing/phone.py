@@ -76,6 +76,8 @@ def parse_quality_update(change: Change) -> list[ParsedEvent]:
     quality: dict[str, object] = {"event": event}
     if event in ("FLAGGED", "UNFLAGGED"):
         quality["flagged"] = event == "FLAGGED"
+    if event == "FLAGGED":
+        quality["rating"] = "RED"  # Meta: flagged when the quality rating drops to low
     state = [StateUpdate("phone", "quality", quality)]
     if tier:
         state.append(StateUpdate("phone", "messaging_limit", {"tier": tier, "previous": old}))
