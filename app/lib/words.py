@@ -24,8 +24,8 @@ def plain(value: object) -> str:
 
 @lru_cache(maxsize=1024)
 def browser_name(user_agent: str | None) -> str:
-    """ "Chrome 131 on Mac OS X 10.15", "Mobile Safari 17 on iOS 17.5"; "an unknown browser" when
-    the string names none (a script's, or nothing)."""
+    """A browser as its user knows it, such as "Chrome 131 on Mac OS X 10.15"; "an unknown browser"
+    when the string names none (a script's, or nothing)."""
     if not user_agent:
         return "an unknown browser"
     found = parse(user_agent)
