@@ -123,7 +123,13 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         in_process = runs_in_process(settings, svc.db)
         alert_worker = build_alert_worker(svc.db, settings) if in_process else None
         worker = (
-            build_worker(svc.db, wakeup=svc.intake_wakeup, settings=settings, also_wake=alert_worker)
+            build_worker(
+                svc.db,
+                wakeup=svc.intake_wakeup,
+                hooks=app.state.events_committed_hooks,
+                settings=settings,
+                also_wake=alert_worker,
+            )
             if in_process
             else None
         )
