@@ -16,7 +16,7 @@ from app.processing.processor import Processor
 from app.wabas.models import PhoneNumber
 from app.webhooks.models import ChangeStatus, DeliveryStatus
 from tests.factories import Personas
-from tests.support.payloads import WABA_ID, body, changes_of, entry, quality_change
+from tests.support.payloads import WABA_ID, body, changes_of, entry, name_change, quality_change
 from tests.support.refusal import MARKER, events_refused
 from tests.support.rows import all_changes, all_events, delivery, register, state, store_delivery
 
@@ -84,8 +84,7 @@ async def test_a_failing_change_leaves_nothing_of_itself_and_everything_of_the_o
     db: Database, personas: Personas, meta_app: MetaApp
 ) -> None:
     waba, _ = await register(db, personas.org, meta_app)
-    poisoned = changes_of("phone_number_name_update__approved")[0]
-    poisoned["value"]["requested_verified_name"] = f"Café {MARKER}"  # the database refuses its event
+    poisoned = name_change(f"Café {MARKER}")  # the database refuses its event
     first, second = numbers(2)
     changes = [quality_change("DOWNGRADE", "TIER_1K", display=first), poisoned]
     changes.append(quality_change("DOWNGRADE", "TIER_1K", display=second))

@@ -11,7 +11,7 @@ from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.webhooks.models import ChangeStatus, DeliveryStatus
 from tests.factories import Personas
-from tests.support.payloads import WABA_ID, body, changes_of, entry, quality_change
+from tests.support.payloads import WABA_ID, body, changes_of, entry, name_change, quality_change
 from tests.support.refusal import MARKER, REASON, events_refused
 from tests.support.rows import all_changes, all_events, delivery, register, store_delivery
 
@@ -30,9 +30,7 @@ class Clock:
 
 
 def poisoned_change() -> dict[str, object]:
-    change = changes_of("phone_number_name_update__approved")[0]
-    change["value"]["requested_verified_name"] = REFUSED_NAME
-    return change
+    return name_change(REFUSED_NAME)
 
 
 async def test_a_failing_change_keeps_its_error_and_does_not_block_the_others(

@@ -14,15 +14,9 @@ from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.webhooks.models import ChangeStatus
 from tests.factories import Personas, login
-from tests.support.payloads import WABA_ID, body, changes_of, entry
+from tests.support.payloads import WABA_ID, body, entry, name_change
 from tests.support.refusal import MARKER, REASON, events_refused
 from tests.support.rows import all_changes, all_deliveries, all_events, register, store_delivery
-
-
-def name_change(name: str) -> dict[str, object]:
-    change = changes_of("phone_number_name_update__approved")[0]
-    change["value"]["requested_verified_name"] = name
-    return change
 
 
 async def test_a_truncated_emoji_becomes_a_replacement_character_not_a_lost_notification(

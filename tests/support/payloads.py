@@ -34,6 +34,13 @@ def body(*entries: dict[str, Any]) -> dict[str, Any]:
     return {"object": "whatsapp_business_account", "entry": list(entries)}
 
 
+def name_change(name: str) -> dict[str, Any]:
+    """Meta's approved display-name change, for ``name`` (which the parser puts in the summary)."""
+    change = changes_of("phone_number_name_update__approved")[0]
+    change["value"]["requested_verified_name"] = name
+    return change
+
+
 def quality_change(event: str, current_limit: str, display: str = "15550783881") -> dict[str, Any]:
     return {
         "field": "phone_number_quality_update",
