@@ -12,6 +12,7 @@ import signal
 from collections.abc import Sequence
 
 from app.alerts.tasks import alert_passes
+from app.connections.silence import SilenceWatch
 from app.connections.sync import PeriodicSync
 from app.db.engine import Database
 from app.events.hooks import EventsCommittedHook
@@ -59,8 +60,9 @@ def build_worker(
     periodic: list[Pass] = []
     if settings is not None:
         # Connected WABAs are re-read from the Graph API about hourly; retention purges hourly, in
-        # batches of short transactions.
+        # batches of short transactions; silent WABAs are looked for every minute.
         periodic.append(Pass("wabas.sync", PeriodicSync(db, settings, hooks=commit_hooks).run))
+        periodic.append(Pass("wabas.silence", SilenceWatch(db, hooks=commit_hooks).run))
         periodic.append(Pass("retention.purge", PeriodicPurge(db, settings).run))
     return Worker(
         [*processor.passes(), *periodic],

@@ -27,6 +27,7 @@ from app.lib.timeutil import utcnow
 from app.meta import queries as meta_queries
 from app.tenancy.models import User
 from app.wabas import queries as wabas_queries
+from app.wabas import silence
 from app.wabas.models import Waba
 
 SUBSCRIBED = "waba.subscribed"
@@ -57,7 +58,7 @@ class Status:
     error: str | None = None
     usage: WabaUsage | None = None
     changes: list[SubscriptionChange] = field(default_factory=list)
-    silent_for: timedelta | None = None  # set when subscribed but nothing arrived for too long
+    silent_for: timedelta | None = None  # verified but silent (app.wabas.silence)
     ownership_warning: str | None = None  # our app is not owned by the WABA's business
 
     @property
@@ -80,22 +81,6 @@ class Outcome:
 
 def _rows(apps: list[SubscribedApp], our_app_id: str) -> list[AppRow]:
     return [AppRow(a.app_id, a.name, a.override_callback_uri, a.app_id == our_app_id) for a in apps]
-
-
-def silence(waba: Waba, changes: list[SubscriptionChange], now: datetime) -> timedelta | None:
-    """How long a subscribed WABA has been silent, once that exceeds its silent_after_hours."""
-    if not waba.subscribed:
-        return None
-    subscribed_at = next(
-        (c.created_at for c in changes if c.ok and c.action == SubscriptionAction.SUBSCRIBE), None
-    )
-    since = max(
-        (t for t in (waba.last_event_at, subscribed_at, waba.connected_at) if t is not None), default=None
-    )
-    if since is None:
-        return None
-    quiet = now - since
-    return quiet if quiet >= timedelta(hours=waba.silent_after_hours) else None
 
 
 async def _token(db: Database, graph: GraphClient, *, org_id: int, waba_pk: int) -> tuple[str, str, str]:
@@ -182,6 +167,8 @@ async def toggle(
         )
         if error is None:
             await remember_subscription(session, waba, subscribed=subscribe)
+            if subscribe:
+                waba.subscribed_at = utcnow()  # a silence counts from here (app.wabas.silence)
         await audit.record(
             session,
             org_id=org_id,
@@ -239,7 +226,7 @@ async def _known(session: AsyncSession, waba: Waba, our_app_id: str, *, error: s
         changes=changes,
         ownership_warning=await ownership_warning(session, waba),
     )
-    status.silent_for = silence(waba, changes, utcnow())
+    status.silent_for = silence.silent_for(waba, utcnow())
     return status
 
 
@@ -271,7 +258,5 @@ def describe(status: Status) -> list[str]:
     if status.ownership_warning:
         lines.append(f"warning: {status.ownership_warning}")
     if status.silent_for is not None:
-        lines.append(
-            f"warning: subscribed, but no event for {int(status.silent_for.total_seconds() // 3600)} hours"
-        )
+        lines.append(f"warning: subscribed, but no event for {silence.hours(status.silent_for)} hours")
     return lines

@@ -161,6 +161,13 @@ EXPLANATIONS: dict[tuple[str, str], Explanation] = {
     ("security", "pin_changed"): _E("The number's two-step verification PIN was changed.", _PIN_NOT_US),
     ("security", "pin_request_success"): _E("A PIN reset was completed.", _PIN_NOT_US),
     ("security", "pin_reset_success"): _E("A PIN reset was completed.", _PIN_NOT_US),
+    ("subscription", "verified_but_silent"): _E(
+        "wabawatch noticed it: our app is subscribed to the WABA's webhooks, yet nothing has arrived "
+        "for longer than the WABA's silence limit, so Meta's notifications may not be reaching us.",
+        "In Meta's App Dashboard, check the WhatsApp webhook's callback URL and verify token and that "
+        "the fields are subscribed; on the WABA's connection page, refresh the subscription from Meta. "
+        "The next event ends the silence.",
+    ),
 }
 
 FIELD_FALLBACKS: dict[str, Explanation] = {

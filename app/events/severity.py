@@ -142,6 +142,8 @@ _TABLE: dict[tuple[str, str], Severity] = {
     ("flows", "endpoint_latency"): WARNING,
     ("flows", "endpoint_availability"): WARNING,
     ("history", "sync_error"): WARNING,
+    # wabawatch's own: subscribed, yet no webhook for the WABA's silent_after_hours (app.wabas.silence)
+    ("subscription", "verified_but_silent"): WARNING,
 }
 
 _QUALIFIED: dict[tuple[str, str, str], Severity] = {

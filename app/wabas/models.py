@@ -44,6 +44,10 @@ class Waba(IdMixin, CreatedAtMixin, Base):
     subscribed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     subscription_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     silent_after_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # Our latest successful subscribe, and when the worker alerted the current silence (migration
+    # 0014); app.wabas.silence reads them.
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    silence_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class PhoneNumber(IdMixin, CreatedAtMixin, Base):

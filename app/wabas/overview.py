@@ -8,21 +8,23 @@ queries whatever the number of WABAs.
 
 Webhook state (newer, event by event) wins; the Graph sync's columns (review status, a number's
 quality rating, tier and name status) fill what no webhook has said yet. Subscription state is
-the Graph-checked ``Waba.subscribed``; before any check the card says it is not known.
+the Graph-checked ``Waba.subscribed``; before any check the card says it is not known, and a
+subscribed WABA that heard nothing for too long says so (app.wabas.silence).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events import queries as events_queries
 from app.lib import phones
-from app.wabas import queries
+from app.lib.timeutil import utcnow
+from app.wabas import queries, silence
 from app.wabas.models import PhoneNumber, StateEntry, Waba
 
 _BAD_BAN = ("DISABLE", "SCHEDULE_FOR_DISABLE")
@@ -109,6 +111,16 @@ class WabaCard:
         return self.waba.subscribed
 
     @property
+    def silent_for(self) -> timedelta | None:
+        """Verified but silent (app.wabas.silence): subscribed, yet nothing arrived for too long."""
+        return silence.silent_for(self.waba, utcnow())
+
+    @property
+    def silent_hours(self) -> int:
+        quiet = self.silent_for
+        return silence.hours(quiet) if quiet is not None else 0
+
+    @property
     def last_event_at(self) -> datetime | None:
         return self.waba.last_event_at
 
@@ -121,6 +133,7 @@ class WabaCard:
             -self.open_critical,
             -self.open_warning,
             -sum(p.needs_attention for p in self.phones),
+            -int(self.silent_for is not None),
         )
 
 

@@ -2,7 +2,7 @@
 
 Routing reads (``waba_for_routing``, ``routes_for``, ``org_of_registered_waba``) are by (app, WABA
 id), not by org: they are how a webhook change finds its org in the first place. The worker's
-``connected_wabas`` spans every org on purpose.
+``connected_wabas`` and ``subscribed_wabas`` span every org on purpose.
 """
 
 from __future__ import annotations
@@ -208,3 +208,10 @@ async def connected_wabas(session: AsyncSession, *, synced_before: datetime) -> 
         .order_by(Waba.synced_at.is_not(None), Waba.synced_at, Waba.id)
     )
     return [(org_id, pk) for org_id, pk in rows.all()]
+
+
+async def subscribed_wabas(session: AsyncSession) -> list[Waba]:
+    """Every WABA our app is subscribed to, in every org: the worker's silence watch reads them
+    (app.wabas.silence decides which are silent). Cross-tenant by design, like ``connected_wabas``."""
+    rows = await session.scalars(select(Waba).where(Waba.subscribed.is_(True)).order_by(Waba.id))
+    return list(rows)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.parsed import StateUpdate
@@ -265,3 +265,18 @@ async def apply_state(
     if loaded is not None:
         loaded.states[key] = entry
     return True
+
+
+async def claim_silence_alert(session: AsyncSession, *, waba_pk: int, since: datetime, now: datetime) -> bool:
+    """Marks the silence that began at ``since`` as alerted; False when it already was (by an earlier
+    pass, or by another worker at the same moment: the update is the claim)."""
+    result = await session.execute(
+        update(Waba)
+        .where(
+            Waba.id == waba_pk,
+            or_(Waba.silence_alerted_at.is_(None), Waba.silence_alerted_at < since),
+        )
+        .values(silence_alerted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx2
 
 from app.db.engine import Database
+from app.lib.timeutil import utcnow
 from app.wabas.models import PhoneNumber, Waba
 from tests.factories import Personas, login
 from tests.support.timeline import (
@@ -189,3 +191,28 @@ async def test_the_quality_column_shows_the_rating_never_an_event_name(
     await deliver(db, world, WABA_A, quality("FLAGGED", "TIER_1K"))
     page = (await client.get("/o/acme")).text
     assert '<td class="bad" data-testid="phone-quality">Low (RED)</td>' in page
+
+
+async def test_overview_card_says_when_a_subscribed_waba_is_verified_but_silent(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(
+        db, {WABA_A: (personas.org, "Alpha quiet"), WABA_B: (personas.org, "Bravo busy")}
+    )
+    now = utcnow()
+    async with db.transaction() as session:
+        for waba_id, quiet in ((WABA_A, timedelta(hours=30)), (WABA_B, timedelta(hours=1))):
+            found = await session.get(Waba, world.wabas[waba_id].id)
+            assert found is not None
+            found.subscribed, found.subscribed_at, found.last_event_at = (
+                True,
+                now - timedelta(days=9),
+                now - quiet,
+            )
+    await login(client, personas.viewer)
+    page = await client.get("/o/acme")
+    subscriptions = re.findall(r'data-testid="subscription"[^>]*>([^<]+)</dd>', page.text)
+    assert sorted(subscriptions) == [
+        "subscribed",
+        "verified but silent: subscribed, yet no event for 30 hours",
+    ]
