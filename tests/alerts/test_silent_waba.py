@@ -16,6 +16,7 @@ from app.events.parsed import Severity
 from app.settings import Settings
 from app.wabas.models import Waba
 from app.wabas.silence import FIELD, KIND
+from app.worker import build_worker
 from tests.factories import Personas
 from tests.support.alerts import Clock, ctx_of, deliveries, rule, sender, slack_channel
 
@@ -105,3 +106,7 @@ async def test_the_gate_spares_the_database_between_checks(db: Database, waba: W
     assert await every_minute.run() == 0  # shut for a minute after the last look
     clock.advance(minutes=1)
     assert await every_minute.run() == 1
+
+
+def test_every_worker_with_settings_runs_the_silence_watch(db: Database, settings: Settings) -> None:
+    assert "wabas.silence" in [p.name for p in build_worker(db, settings=settings).passes]
