@@ -17,6 +17,21 @@
     new MutationObserver(function () { fadeToasts(region); }).observe(region, { childList: true });
   });
 
+  // On a narrow window the navigation folds behind the menu button (CSS decides when it shows);
+  // without this script the button stays hidden and the navigation wraps instead.
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".navtoggle");
+    var bar = toggle && toggle.closest(".topbar");
+    if (!bar) { return; }
+    bar.dataset.nav = "closed";
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = bar.dataset.nav !== "open";
+      bar.dataset.nav = open ? "open" : "closed";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  });
+
   // A form that removes or stops something asks first (data-confirm holds the question). In the
   // capture phase, so that a refusal also stops htmx from sending the form.
   document.addEventListener("submit", function (event) {
