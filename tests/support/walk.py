@@ -212,7 +212,9 @@ OVERFLOW_JS = """() => {
   return {scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, wide, boxes};
 }"""
 # Two frames: the layout after a resize is painted before anything is measured or shot.
-FRAMES_JS = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(null))))"
+FRAMES_JS = (
+    "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(null))))"
+)
 LINKS_JS = """() => [...document.querySelectorAll('a[href]')]
   .filter((a) => a.closest('header, main') !== null)
   .map((a) => a.href)"""
