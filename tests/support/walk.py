@@ -209,7 +209,18 @@ OVERFLOW_JS = """() => {
   const boxes = [...document.querySelectorAll('.scroll-x')]
     .filter((box) => box.scrollWidth > box.clientWidth)
     .map((box) => `${box.firstElementChild.tagName.toLowerCase()} ${box.scrollWidth}px in ${box.clientWidth}px`);
-  return {scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, wide, boxes};
+  const alone = [...document.querySelectorAll('label > input[type=checkbox], label > input[type=radio]')]
+    .filter((box) => box.offsetParent !== null && box.nextSibling !== null)
+    .filter((box) => {
+      const text = document.createRange();
+      text.setStartAfter(box);
+      text.setEndAfter(box.parentElement.lastChild);
+      const first = [...text.getClientRects()].find((r) => r.width > 0);
+      const own = box.getBoundingClientRect();
+      return first !== undefined && Math.abs(first.top + first.height / 2 - (own.top + own.height / 2)) > own.height;
+    })
+    .map((box) => `a ${box.type} is not beside its label: ${box.parentElement.textContent.trim().slice(0, 40)}`);
+  return {scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, wide, boxes, alone};
 }"""
 # Two frames: the layout after a resize is painted before anything is measured or shot.
 FRAMES_JS = (
@@ -230,6 +241,10 @@ async def _check(page: Page, url: str, width: int, result: WalkResult) -> None:
                 f"page is {found['scrollWidth']}px wide in {found['innerWidth']}px: {found['wide']}",
             )
         )
+    if width == WIDE and found["boxes"]:  # on a wide window even a table fits without scrolling
+        result.overflow.append(Finding(url, width, f"scrolls in its box: {found['boxes']}"))
+    if found["alone"]:
+        result.overflow.append(Finding(url, width, f"{found['alone']}"))
     text = await page.evaluate("() => document.body.innerText")
     raw = sorted(set(RAW_CODES.findall(text)))
     if raw:
