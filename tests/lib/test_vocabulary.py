@@ -64,7 +64,7 @@ EXAMPLES = [
     (
         "violation",
         "DIRECT_SEND_UTILITY_CATEGORY_ABUSE_WARN",
-        "warning: marketing sent as utility templates (Direct Send)",
+        "marketing sent as utility templates (Direct Send warning)",
     ),
     ("disconnection", "PRIMARY_INACTIVITY", "the WhatsApp Business app was inactive (about 14 days)"),
     ("certification", "LEGAL NAME NOT MATCHING", "legal name does not match"),
