@@ -276,6 +276,31 @@ _FLOW_STATUS: Final = {
     "THROTTLED": "throttled",
 }
 
+# Webhook fields (``changes[].field``) as what they are about.
+_FIELDS: Final = {
+    "account_alerts": "account alert",
+    "account_review_update": "account review",
+    "account_update": "account",
+    "automatic_events": "ad conversion",
+    "business_capability_update": "account limits",
+    "flows": "WhatsApp Flow",
+    "history": "chat history sync",
+    "message_template_components_update": "template content",
+    "message_template_quality_update": "template quality",
+    "message_template_status_update": "template status",
+    "messages": "messages",
+    "partner_solutions": "partner solution",
+    "payment_configuration_update": "payment configuration",
+    "phone_number_name_update": "display name",
+    "phone_number_quality_update": "quality and messaging limit",
+    "security": "two-step verification",
+    "smb_app_state_sync": "Business app contacts",
+    "smb_message_echoes": "Business app messages",
+    "template_category_update": "template category",
+    "user_preferences": "customer preferences",
+    "calls": "calls",
+}
+
 # Meta's numeric time zone ids (the ad-account time zone list), as IANA names.
 _TIME_ZONES: Final = {
     "0": "unknown time zone",
@@ -335,6 +360,7 @@ _TIME_ZONES: Final = {
 }
 
 VOCABULARIES: Final[dict[str, dict[str, str]]] = {
+    "field": _FIELDS,
     "tier": _TIERS,
     "restriction": _RESTRICTIONS,
     "name_rejection": _NAME_REJECTIONS,
