@@ -406,7 +406,9 @@ def say_with_code(kind: str, code: object) -> str:
     """ "10,000 conversations a day (TIER_10K)"; an unknown code alone; "not known" for nothing."""
     key = _key(code)
     words = say(kind, code)
-    return f"{words} ({key})" if key in VOCABULARIES[kind] and words != key else words
+    if key not in VOCABULARIES[kind] or words.casefold().replace(" ", "_") == key.casefold():
+        return words  # unknown, or the code says the same ("approved (APPROVED)" helps nobody)
+    return f"{words} ({key})"
 
 
 def time_zone(code: object) -> str:
