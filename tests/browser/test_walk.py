@@ -28,7 +28,7 @@ async def walked(
 ) -> dict[str, WalkResult]:
     demo = await seed_demo_with_history(db, settings)
     org = f"/o/{demo.org}"
-    lucky = next(iter(demo.wabas.values()))
+    lucky = demo.waba_pk
     shots = {
         "overview": org,
         "timeline": f"{org}/events",

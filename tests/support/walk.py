@@ -55,7 +55,8 @@ RAW_CODES = re.compile(r"\b(?:TIER_\w*|RESTRICTED_\w*|None)\b")
 class Demo:
     org: str
     wabas: dict[str, int]  # WABA id -> pk
-    phone_pk: int  # a number of the first WABA
+    waba_pk: int  # the first demo WABA, restricted
+    phone_pk: int  # a number of that WABA
     restriction_event_pk: int
 
 
@@ -173,7 +174,7 @@ async def _silence_and_find(db: Database) -> Demo:
         )
     assert phone_pk is not None
     assert restriction is not None
-    return Demo(ORG, {w.waba_id: w.id for w in wabas.values()}, phone_pk, restriction)
+    return Demo(ORG, {w.waba_id: w.id for w in wabas.values()}, lucky.id, phone_pk, restriction)
 
 
 @dataclass
