@@ -208,3 +208,12 @@ async def connected_wabas(session: AsyncSession, *, synced_before: datetime) -> 
         .order_by(Waba.synced_at.is_not(None), Waba.synced_at, Waba.id)
     )
     return [(org_id, pk) for org_id, pk in rows.all()]
+
+
+async def app_pks_of_org(session: AsyncSession, *, org_id: int) -> dict[int, int]:
+    """App primary key -> how many of the org's WABAs it routes: the apps whose webhooks reach the
+    org (the platform's included), whoever registered them."""
+    rows = await session.execute(
+        select(Waba.app_pk, func.count()).where(Waba.org_id == org_id).group_by(Waba.app_pk)
+    )
+    return {int(app_pk): int(n) for app_pk, n in rows}
