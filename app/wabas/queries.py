@@ -217,3 +217,10 @@ async def app_pks_of_org(session: AsyncSession, *, org_id: int) -> dict[int, int
         select(Waba.app_pk, func.count()).where(Waba.org_id == org_id).group_by(Waba.app_pk)
     )
     return {int(app_pk): int(n) for app_pk, n in rows}
+
+
+async def orgs_of_app(session: AsyncSession, *, app_pk: int) -> list[int]:
+    """The orgs with a WABA connected through this app, whichever org owns it (a news read: who to
+    tell that Meta verified the app's callback URL)."""
+    rows = await session.scalars(select(Waba.org_id).where(Waba.app_pk == app_pk).distinct())
+    return sorted(int(org_id) for org_id in rows)

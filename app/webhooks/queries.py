@@ -6,8 +6,8 @@ packages read them only through this module."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, exists, func, select
@@ -280,7 +280,9 @@ class UnroutedWaba:
     last_at: datetime
 
 
-async def unrouted_wabas(session: AsyncSession, *, app_pks: Sequence[int], limit: int = 10) -> list[UnroutedWaba]:
+async def unrouted_wabas(
+    session: AsyncSession, *, app_pks: Sequence[int], limit: int = 10
+) -> list[UnroutedWaba]:
     """WABA ids that changes arrived for through these apps (the asking org's own) while no org had
     connected them, newest first: the WABAs to offer to connect."""
     if not app_pks:
