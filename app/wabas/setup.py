@@ -55,11 +55,17 @@ class Setup:
         return min(self.wabas, key=lambda w: w.id) if self.wabas else None
 
     @property
+    def verified(self) -> bool:
+        """Meta verified the callback URL: a handshake was seen, or Meta's notifications arrive
+        (Meta sends none to a URL it has not verified; a platform app's handshake may predate us)."""
+        return self.handshake_at is not None or self.first_event
+
+    @property
     def steps(self) -> dict[str, bool]:
         return {
             "app": bool(self.apps),
-            "callback": self.handshake_at is not None,
-            "handshake": self.handshake_at is not None,
+            "callback": self.verified,
+            "handshake": self.verified,
             "waba": bool(self.wabas),
             "subscribe": bool(self.subscribed),
             "event": self.first_event,

@@ -20,6 +20,7 @@ from app.alerts.models import AlertDelivery
 from app.db.engine import Database
 from app.events.models import Event
 from app.tenancy.models import Role
+from app.wabas.models import Waba
 from tests.factories import add_member, create_meta_app, create_org, create_user
 from tests.support.browser import sign_in
 from tests.support.live_server import PASSWORD, LiveServer, start_server, wait_until_healthy
@@ -91,3 +92,7 @@ async def test_the_checklist_turns_green_live_on_the_handshake_and_shows_a_test_
     ]
     assert events[0].summary == "Test event sent from wabawatch by new@fresh.example: no action needed"
     assert outbox == []
+    async with db.read() as session:
+        waba = await session.scalar(select(Waba).where(Waba.org_id == org.id))
+    assert waba is not None
+    assert waba.last_event_at is None  # Meta has not spoken: a silent WABA still shows as silent

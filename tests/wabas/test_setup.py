@@ -99,3 +99,23 @@ async def test_notifications_for_a_waba_nobody_connected_are_offered_for_connect
     assert link in offer
     connect = await client.get(link)
     assert 'name="waba_id" value="555666777888"' in connect.text
+
+
+async def test_an_org_on_the_platform_app_whose_notifications_arrive_needs_no_checklist(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    """Like the demo org: the platform's app delivers its webhooks; no handshake was recorded here."""
+    platform = await create_meta_app(db, org_id=None, name="wabawatch platform")
+    waba, _ = await register(db, personas.org, platform, WABA_ID, "Acme US")
+    await login(client, personas.admin)
+    page = (await client.get("/o/acme")).text
+    assert steps(page)["app"] == "ok"
+    assert "wabawatch set up the platform app's callback URL for you." in html.unescape(page)
+    assert steps(page)["handshake"] == "todo"
+    async with db.transaction() as session:
+        await session.execute(update(Waba).where(Waba.id == waba.id).values(subscribed=True))
+    await store_delivery(db, platform, delivery_for(WABA_ID))
+    await Processor(db).run_until_idle()
+    page = (await client.get("/o/acme")).text
+    assert 'data-testid="setup-checklist"' not in page
+    assert 'data-testid="unrouted-offer"' not in page
