@@ -212,7 +212,7 @@ async def test_the_platform_app_that_delivers_an_orgs_webhooks_is_listed_read_on
     page = await client.get(PAGE)
     assert page.status_code == 200
     assert "No app yet" not in page.text
-    row = html.unescape(page.text.split('data-app-id="2020202020"')[1].split("</tr>")[0])
+    row = html.unescape(page.text.split('data-app-id="2020202020"')[1].split("</section>")[0])
     assert 'data-own="no"' in page.text
     assert "the platform's app · read-only" in row
     assert "http://testserver/webhooks/whatsapp/2020202020" in row
