@@ -36,6 +36,9 @@ class Setup:
     last_test: Event | None
     unrouted: list[UnroutedWaba] = field(default_factory=list)
 
+    def app_for(self, app_pk: int) -> AppView | None:
+        return next((a for a in self.apps if a.pk == app_pk), None)
+
     @property
     def own_apps(self) -> list[AppView]:
         return [a for a in self.apps if a.own]
