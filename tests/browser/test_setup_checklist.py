@@ -55,6 +55,12 @@ async def test_the_checklist_turns_green_live_on_the_handshake_and_shows_a_test_
     await expect(checklist.locator("[data-step=app]")).to_have_class("ok")
     await expect(checklist).to_contain_text(f"{live_server.url}/webhooks/whatsapp/{APP_ID}")
     await expect(checklist).to_contain_text(VERIFY_TOKEN)
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy = checklist.locator(f'button[data-copy-from="callback-{APP_ID}"]')
+    await copy.click()
+    await expect(copy).to_have_text("Copied")
+    copied = await page.evaluate("navigator.clipboard.readText()")
+    assert copied == f"{live_server.url}/webhooks/whatsapp/{APP_ID}"
     handshake = checklist.locator("[data-step=handshake]")
     await expect(handshake).to_have_class("todo")
     await expect(checklist.locator("[data-step=waba]")).to_have_class("todo")
