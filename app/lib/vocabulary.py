@@ -299,6 +299,8 @@ _FIELDS: Final = {
     "template_category_update": "template category",
     "user_preferences": "customer preferences",
     "calls": "calls",
+    # wabawatch's own field: our subscription verified but silent (app.wabas.silence)
+    "subscription": "webhook subscription",
 }
 
 # Meta's numeric time zone ids (the ad-account time zone list), as IANA names.

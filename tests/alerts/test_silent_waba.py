@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import httpx2
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from app.settings import Settings
 from app.wabas.models import Waba
 from app.wabas.silence import FIELD, KIND
 from app.worker import build_worker
-from tests.factories import Personas
+from tests.factories import Personas, login
 from tests.support.alerts import Clock, ctx_of, deliveries, rule, sender, slack_channel
 
 HOOK = "/services/T0001/B0001/silence"
@@ -110,3 +111,18 @@ async def test_the_gate_spares_the_database_between_checks(db: Database, waba: W
 
 def test_every_worker_with_settings_runs_the_silence_watch(db: Database, settings: Settings) -> None:
     assert "wabas.silence" in [p.name for p in build_worker(db, settings=settings).passes]
+
+
+async def test_the_silence_reads_in_words_on_the_timeline_and_its_page(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, waba: Waba, clock: Clock
+) -> None:
+    await set_waba(db, waba, subscribed=True, subscribed_at=clock() - timedelta(days=2))
+    assert await watch(db, clock).run() == 1
+    [event] = await silence_events(db)
+    await login(client, personas.viewer)
+    timeline = await client.get("/o/acme/events")
+    assert "webhook subscription" in timeline.text
+    assert "is verified but silent" in timeline.text
+    page = await client.get(f"/o/acme/events/{event.id}")
+    assert "Meta&#39;s notifications may not be reaching us" in page.text
+    assert "callback URL and verify token" in page.text
