@@ -40,7 +40,8 @@ def links_for(request: Request, org_slug: str) -> StaffLinks:
 
 
 async def hit_cards(session: AsyncSession, hits: list[OrgHit]) -> dict[int, list[WabaCard]]:
-    """The cards of the WABAs that matched, for the first ``CARDS_FOR_HITS`` orgs."""
+    """The cards of the WABAs that matched, for the first ``CARDS_FOR_HITS`` orgs; an org found by
+    its name, an email or its app shows its most urgent WABAs instead."""
     out: dict[int, list[WabaCard]] = {}
     for hit in hits[:CARDS_FOR_HITS]:
         cards = []
@@ -48,5 +49,7 @@ async def hit_cards(session: AsyncSession, hits: list[OrgHit]) -> dict[int, list
             card = await overview.waba_card(session, org_id=hit.org.id, waba_pk=waba_pk)
             if card is not None:
                 cards.append(card)
+        if not hit.waba_pks:
+            cards = (await overview.overview(session, org_id=hit.org.id))[:CARDS_FOR_HITS]
         out[hit.org.id] = cards
     return out

@@ -87,7 +87,9 @@ async def test_what_matched_is_said_in_words_and_the_customers_card_follows(
     assert "Björk Outdoor" in html
     for python in ("None", "{'", "[{", "phone:"):
         assert python not in html, python
-    assert f"message template:</span> <span class=\"match\"><mark>{TEMPLATE}" in await search(app, personas, TEMPLATE)
+    assert f'message template:</span> <span class="match"><mark>{TEMPLATE}' in await search(
+        app, personas, TEMPLATE
+    )
 
 
 async def test_a_new_org_and_a_renamed_one_are_found(

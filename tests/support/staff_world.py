@@ -6,7 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
+from app.alerts.models import AlertChannel, AlertDelivery
 from app.db.engine import Database
+from app.events.models import Event
+from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
 from app.processing.processor import Processor
 from app.tenancy.models import Organization, Role
@@ -102,3 +107,30 @@ async def make_support_world(db: Database, personas: Personas) -> SupportWorld:
     await register(db, decoy, platform, DECOY_WABA_ID, name="Aardvark main")
     await Processor(db).run_until_idle()
     return SupportWorld(muller=muller, muller_app=muller_app, muller_waba=waba, decoy=decoy)
+
+
+async def failed_alert(db: Database, world: SupportWorld) -> AlertDelivery:
+    """The email alert the customer "never got": the disabled WABA's alert, failed for good."""
+    async with db.transaction() as session:
+        event = await session.scalar(
+            select(Event).where(Event.org_id == world.muller.id, Event.kind == "disabled_update")
+        )
+        assert event is not None
+        channel = AlertChannel(
+            org_id=world.muller.id, kind="email", label="ops@muller.example", address="ops@muller.example"
+        )
+        session.add(channel)
+        await session.flush()
+        row = AlertDelivery(
+            org_id=world.muller.id,
+            channel_id=channel.id,
+            event_id=event.id,
+            kind="alert",
+            status="failed",
+            payload={"summary": event.summary},
+            attempts=6,
+            run_at=utcnow(),
+            last_error="550 5.1.1 mailbox unavailable",
+        )
+        session.add(row)
+    return row
