@@ -133,7 +133,8 @@ async def test_an_event_shows_its_raw_change_its_delivery_and_the_alerts_it_caus
         assert caused == ["failed"]
         assert "550 5.1.1 mailbox unavailable" in page.text
         raw_url = re.search(r'href="(?:http://testserver)?([^"]+)" data-testid="delivery-link"', page.text)
-        assert raw_url is not None and raw_url.group(1).startswith(f"/staff/apps/{MULLER_APP_ID}/deliveries/")
+        assert raw_url is not None
+        assert raw_url.group(1).startswith(f"/staff/apps/{MULLER_APP_ID}/deliveries/")
         raw = await staff.get(raw_url.group(1))
     assert raw.status_code == 200
     assert WAMID in raw.text  # the whole body as Meta sent it, every change of it
