@@ -62,7 +62,11 @@ def describe(entry: AuditEntry) -> str:
     if entry.action == audit.STAFF_VIEWED:
         return f"viewed {target}" if target else "viewed the org"
     if entry.action == audit.STAFF_SEARCHED:
-        return f"searched for “{words.plain(entry.details.get('q'))}” ({words.plain(entry.details.get('hits'))} orgs found)"
+        hits = entry.details.get("hits")
+        found = "1 org" if hits == 1 else f"{words.plain(hits)} orgs"
+        return f"searched for “{words.plain(entry.details.get('q'))}” ({found} found)"
+    if entry.action == audit.SIGNED_IN:
+        return "signed in"
     if entry.action == audit.DELIVERY_REPROCESSED:
         return f"reprocessed {target}"
     if entry.action == access.ALERT_RETRIED:
