@@ -20,6 +20,7 @@ from starlette.routing import Route
 from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.lib import words
+from app.lib.timeutil import when
 from app.staff import access, queries
 from app.tenancy import queries as tenancy_queries
 from app.web.services import services
@@ -42,7 +43,7 @@ class AuditRow:
 
     def cells(self) -> list[str]:
         return [
-            self.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            when(self.at),
             self.staff,
             self.org,
             self.what,

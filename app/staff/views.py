@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.connections import queries as connections_queries
 from app.connections.subscriptions import silence
 from app.events.explanations import explanation_for
-from app.lib.timeutil import utcnow
+from app.lib.timeutil import utcnow, when
+from app.lib.vocabulary import say
 from app.wabas import queries as wabas_queries
 from app.wabas.overview import WabaCard
 
@@ -41,8 +42,8 @@ class Attention:
     code: str = ""
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "a time not known"
+def _when(moment: object) -> str:
+    return when(moment) if moment else "a time not known"
 
 
 def _waba_label(card: WabaCard) -> str:
@@ -54,7 +55,7 @@ def _because(card: WabaCard) -> str:
     violation = card.state.get("violation", {}).get("violation_type") or card.state.get(
         "restriction", {}
     ).get("violation_type")
-    return f"because of a policy violation: {violation}" if violation else NO_REASON
+    return f"because of a policy violation: {say('violation', violation)}" if violation else NO_REASON
 
 
 def _about_waba(card: WabaCard, since: dict[str, datetime]) -> list[Attention]:
@@ -62,16 +63,12 @@ def _about_waba(card: WabaCard, since: dict[str, datetime]) -> list[Attention]:
     label, pk = _waba_label(card), card.waba.id
     if card.ban:
         state = str(card.ban.get("state") or "")
-        date = card.ban.get("date") or _when(since.get("ban"))
-        verb = "disabled since" if state == "DISABLE" else "scheduled to be disabled on"
+        date = _when(card.ban.get("date") or since.get("ban"))
+        verb = "disabled since" if state == "DISABLE" else "to be disabled on"
         steps = explanation_for("account_update", "disabled_update").next_steps
         out.append(Attention(pk, "critical", f"{label} {verb} {date}, {_because(card)}.", steps, state))
     if card.restrictions:
-        kinds = "; ".join(
-            str(r.get("type") or "an unnamed restriction")
-            + (f" until {str(r['expires_at'])[:16].replace('T', ' ')} UTC" if r.get("expires_at") else "")
-            for r in card.restrictions
-        )
+        kinds = "; ".join(card.restriction_texts)
         steps = explanation_for("account_update", "account_restriction").next_steps
         headline = f"{label} restricted since {_when(since.get('restriction'))} ({kinds}), {_because(card)}."
         out.append(Attention(pk, "critical", headline, steps, "account_restriction"))
@@ -84,15 +81,15 @@ def _about_waba(card: WabaCard, since: dict[str, datetime]) -> list[Attention]:
             steps = explanation_for("phone_number_quality_update", "downgrade").next_steps
             moment = since.get(f"phone:{phone.phone.id}/quality")
             headline = (
-                f"Number {phone.label} of {label} has quality {phone.quality_text} since {_when(moment)}."
+                f"Number {phone.label} of {label} has {phone.quality_text} quality since {_when(moment)}."
             )
             out.append(Attention(pk, "warning", headline, steps, str(phone.quality)))
         if phone.name_status == "REJECTED":
             steps = explanation_for("phone_number_name_update", "rejected").next_steps
             name = f" “{phone.requested_name}”" if phone.requested_name else ""
-            reason = phone.state.get("name", {}).get("reason")
+            reason = phone.name_reason_text
             headline = f"Display name{name} of {phone.label} ({label}) was rejected" + (
-                f", because {reason}." if reason else "."
+                f", because: {reason}." if reason else "."
             )
             out.append(Attention(pk, "warning", headline, steps, "REJECTED"))
     return out

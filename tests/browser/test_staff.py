@@ -13,7 +13,7 @@ from app.db.engine import Database
 from tests.factories import PASSWORD, Personas
 from tests.support.browser import PageProblems, sign_in
 from tests.support.live_server import LiveServer
-from tests.support.staff_world import BAN_DATE, MULLER_WABA_ID, WAMID, failed_alert, make_support_world
+from tests.support.staff_world import BAN_DAY, MULLER_WABA_ID, WAMID, failed_alert, make_support_world
 
 WIDTHS = (1440, 390)
 
@@ -55,7 +55,7 @@ async def test_the_3am_path_from_a_fragment_to_the_raw_payload(
     await expect(page).to_have_url(re.compile(r"/staff/orgs/muller$"))
     headline = page.get_by_test_id("attention-headline").first
     await expect(headline).to_have_text(
-        f"WABA Björk Outdoor ({MULLER_WABA_ID}) disabled since {BAN_DATE}, because of a policy violation: ADULT."
+        f"WABA Björk Outdoor ({MULLER_WABA_ID}) disabled since {BAN_DAY}, because of a policy violation: adult content."
     )
     await shoot(page, tmp_path, "org")
 

@@ -21,7 +21,7 @@ from app.main import Dispatcher
 from app.wabas.models import Waba
 from tests.factories import Personas, client_for, login, post_form
 from tests.support.staff_world import (
-    BAN_DATE,
+    BAN_DAY,
     MULLER_APP_ID,
     MULLER_WABA_ID,
     WAMID,
@@ -64,8 +64,8 @@ async def test_the_overview_says_which_waba_is_disabled_since_when_why_and_what_
     assert page.status_code == 200
     text = visible(page.text)
     assert (
-        f"WABA Björk Outdoor ({MULLER_WABA_ID}) disabled since {BAN_DATE}, "
-        "because of a policy violation: ADULT." in text
+        f"WABA Björk Outdoor ({MULLER_WABA_ID}) disabled since {BAN_DAY}, "
+        "because of a policy violation: adult content." in text
     )
     assert "What to do: If disabled or scheduled, read the reason in Business Support Home" in text
     # The customer's own cards follow, and nothing reads like Python.

@@ -54,7 +54,8 @@ MULLER_DIGITS = "14152627707"
 MULLER_PHONE_ID = "109876543210987"
 WAMID = "wamid.HBgLMTQxNTI2Mjc3MDcVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA"
 TEMPLATE = "frühlings_angebot"
-BAN_DATE = "November 30, 2026"
+BAN_DATE = "November 30, 2026"  # Meta writes the ban date as prose
+BAN_DAY = "2026-11-30"  # and pages show it as a day
 DECOY_WABA_ID = "1077070000123"
 
 
