@@ -1,9 +1,10 @@
-"""The staff search's own index: folded names and ids that live in JSON (wamids, template names).
+"""The staff search's own index: folded names, the ids staff paste (WABA ids, phone digits,
+phone_number_ids) and those that live in events' JSON (wamids, template names).
 
 A ``SearchTerm`` is one searchable text of one org, folded once when it is written (lower case,
-accents removed: ``app.staff.text.fold``) so that a search compares folded text with folded text;
-on PostgreSQL a trigram index answers ``LIKE '%…%'`` on it. Ids that are plain columns (WABA ids,
-phone digits, phone_number_ids, app ids) are not copied here: the search reads them where they live.
+accents removed: ``app.staff.text.fold``; an id folds to itself) so that a search compares folded
+text with folded text. On PostgreSQL a trigram index answers ``LIKE '%…%'`` on it, and a b-tree
+answers a whole value (a pasted wamid) without walking the trigrams every wamid shares.
 ``SearchMark`` remembers how far each source has been indexed.
 """
 
@@ -22,6 +23,7 @@ class SearchTerm(IdMixin, Base):
     __tablename__ = "staff_search_terms"
     __table_args__ = (
         Index("ix_staff_search_terms_ref", "ref"),
+        Index("ix_staff_search_terms_exact", "folded"),
         Index(
             "ix_staff_search_terms_folded",
             "folded",

@@ -1,16 +1,17 @@
 """Cross-tenant reads. They exist only in the staff domain, and every page that shows their
 results writes an audit row (see ``app.staff.routes``).
 
-The search takes any fragment a support engineer has at hand. A query that reads as a number is
-matched, digits only, inside phone numbers, phone_number_ids, WABA ids and Meta app ids where those
-columns live; any query is matched, folded (case and accents ignored), inside the names, template
-names and wamids of ``staff_search_terms`` (``app.staff.terms`` keeps it), and against org slugs
-and member emails. Each match is ranked (the whole value first, then a value that starts or ends
+The search takes any fragment a support engineer has at hand. Any query is matched, folded (case
+and accents ignored), inside the names, ids, template names and wamids of ``staff_search_terms``
+(``app.staff.terms`` keeps it); a query that reads as a number is matched on its digits alone
+there too (phone numbers, phone_number_ids, WABA ids) and inside Meta app ids; and any query is
+matched against org slugs and member emails. Each match is ranked (the whole value first, then a value that starts or ends
 with the query, then one that contains it) and orgs come best match first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +25,12 @@ from app.meta.models import MetaApp
 from app.staff.models import SearchTerm
 from app.staff.text import Part, digits_of, fold, highlight
 from app.tenancy.models import Membership, Organization, User
-from app.wabas.models import PhoneNumber, Waba
+from app.wabas.models import Waba
 
 MAX_QUERY = 200
 MAX_HITS = 25
 PER_SOURCE = 50
+EXACT_FIRST = 20  # queries this long are looked up whole before any search inside terms
 EXACT, EDGE, INSIDE = 0, 1, 2
 # What matched, in words, most telling first (the order breaks ties between equal ranks).
 KINDS = {
@@ -98,28 +100,10 @@ def _contains(column: ColumnElement[Any] | InstrumentedAttribute[Any], query: st
     return column.like(f"%{_escape(query)}%", escape="\\")
 
 
-async def _id_matches(session: AsyncSession, number: str) -> list[tuple[int, Match]]:
-    """Digits inside phone numbers, phone_number_ids, WABA ids and app ids: (org id, match)."""
+async def _app_matches(session: AsyncSession, number: str) -> list[tuple[int, Match]]:
+    """Digits inside Meta app ids (a small table): the WABAs reached through the app, and the org
+    that owns it."""
     found: list[tuple[int, Match]] = []
-    numbers = await session.execute(
-        select(PhoneNumber.org_id, PhoneNumber.waba_pk, PhoneNumber.digits, PhoneNumber.phone_number_id)
-        .where(or_(_contains(PhoneNumber.digits, number), _contains(PhoneNumber.phone_number_id, number)))
-        .order_by(func.length(PhoneNumber.digits))
-        .limit(PER_SOURCE)
-    )
-    for org_id, waba_pk, digits, pnid in numbers:
-        if digits and number in digits:
-            found.append((org_id, Match("phone", phones.pretty(digits), _rank(digits, number), waba_pk)))
-        if pnid and number in pnid:
-            found.append((org_id, Match("phone_number_id", pnid, _rank(pnid, number), waba_pk)))
-    wabas = await session.execute(
-        select(Waba.org_id, Waba.id, Waba.waba_id)
-        .where(_contains(Waba.waba_id, number))
-        .order_by(func.length(Waba.waba_id))
-        .limit(PER_SOURCE)
-    )
-    for org_id, waba_pk, waba_id in wabas:
-        found.append((org_id, Match("waba_id", waba_id, _rank(waba_id, number), waba_pk)))
     waba_apps = await session.execute(
         select(Waba.org_id, Waba.id, MetaApp.app_id)
         .join(MetaApp, MetaApp.id == Waba.app_pk)
@@ -139,19 +123,39 @@ async def _id_matches(session: AsyncSession, number: str) -> list[tuple[int, Mat
     return found
 
 
-async def _text_matches(session: AsyncSession, query: str, folded: str) -> list[tuple[int, Match]]:
-    """Folded names, templates and wamids; org slugs and member emails."""
-    found: list[tuple[int, Match]] = []
-    # Under three characters a trigram index cannot help: only whole values match.
-    where = SearchTerm.folded == folded if len(folded) < 3 else _contains(SearchTerm.folded, folded)
-    terms = await session.execute(
-        select(SearchTerm.org_id, SearchTerm.waba_pk, SearchTerm.kind, SearchTerm.text, SearchTerm.folded)
-        .where(where)
-        .order_by(func.length(SearchTerm.folded), SearchTerm.id.desc())
-        .limit(PER_SOURCE * 4)
+def _term_rank(term: str, folded: str, number: str | None) -> int:
+    ranks = [_rank(term, folded)] if folded in term else []
+    if number and number in term:
+        ranks.append(_rank(term, number))
+    return min(ranks, default=INSIDE)
+
+
+async def _term_matches(session: AsyncSession, folded: str, number: str | None) -> list[tuple[int, Match]]:
+    """The folded query, and a number's digits, inside the indexed terms. A long query (a pasted
+    wamid) is looked up whole first: only when nothing is equal to it is it searched inside terms."""
+    columns = select(
+        SearchTerm.org_id, SearchTerm.waba_pk, SearchTerm.kind, SearchTerm.text, SearchTerm.folded
     )
-    for org_id, waba_pk, kind, text, term in terms:
-        found.append((org_id, Match(kind, text, _rank(term, folded), waba_pk)))
+    rows: Sequence[Any] = []
+    if len(folded) >= EXACT_FIRST:
+        rows = (await session.execute(columns.where(SearchTerm.folded == folded).limit(PER_SOURCE))).all()
+    if not rows:
+        # Under three characters a trigram index cannot help: only whole values match.
+        wanted = [SearchTerm.folded == folded if len(folded) < 3 else _contains(SearchTerm.folded, folded)]
+        if number is not None and number != folded:
+            wanted.append(_contains(SearchTerm.folded, number))
+        stmt = columns.where(or_(*wanted)).order_by(func.length(SearchTerm.folded), SearchTerm.id.desc())
+        rows = (await session.execute(stmt.limit(PER_SOURCE * 4))).all()
+    found = []
+    for org_id, waba_pk, kind, text, term in rows:
+        shown = phones.pretty(text) if kind == "phone" else text
+        found.append((org_id, Match(kind, shown, _term_rank(term, folded, number), waba_pk)))
+    return found
+
+
+async def _text_matches(session: AsyncSession, query: str) -> list[tuple[int, Match]]:
+    """Org slugs (whole) and member emails (any part)."""
+    found: list[tuple[int, Match]] = []
     lowered = query.lower()
     for org_id, slug in await session.execute(
         select(Organization.id, Organization.slug).where(Organization.slug == lowered)
@@ -176,9 +180,9 @@ async def search(session: AsyncSession, text: str) -> list[OrgHit]:
     if not folded:
         return []
     number = digits_of(q)
-    found = await _text_matches(session, q, folded)
+    found = await _term_matches(session, folded, number) + await _text_matches(session, q)
     if number is not None:
-        found += await _id_matches(session, number)
+        found += await _app_matches(session, number)
     by_org: dict[int, list[Match]] = {}
     for org_id, match in found:
         same = by_org.setdefault(org_id, [])

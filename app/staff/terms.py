@@ -1,11 +1,12 @@
-"""Keeps ``staff_search_terms`` up to date: the folded names of orgs, WABAs and phone numbers, and
-the searchable ids and names found in events (wamids, template names, requested display names).
+"""Keeps ``staff_search_terms`` up to date: the folded names and the ids of orgs, WABAs and phone
+numbers (WABA ids, phone digits, phone_number_ids), and the ids and names found in events (wamids,
+template names, requested display names).
 
 Events are only ever appended, so they are indexed from a mark (the highest event id done); a
 purged event takes its terms with it (foreign key, on delete cascade). Orgs, WABAs and numbers are
 indexed the same way when they are new; a rename is picked up by ``refresh_names``, which the
 worker's ``staff.index`` pass runs every few minutes. The search runs ``catch_up`` first, so what
-arrived since the last pass is searchable too (bounded: ``EVENT_BATCH`` events per call).
+arrived since the last pass is searchable too (bounded: ``SEARCH_BATCH`` events per search).
 
 Each source's mark row is locked while it is indexed (``SKIP LOCKED`` on PostgreSQL: a search that
 finds the worker indexing does not wait for it), so two indexers never copy the same rows twice.
@@ -30,6 +31,7 @@ from app.tenancy.models import Organization
 from app.wabas.models import PhoneNumber, Waba
 
 EVENT_BATCH = 5000
+SEARCH_BATCH = 500
 NAME_BATCH = 5000
 # Event details that hold something a support engineer pastes: (details key, term kind).
 EVENT_KEYS = (
@@ -129,13 +131,21 @@ def _org_terms(orgs: Sequence[Organization]) -> list[Term]:
 
 
 def _waba_terms(wabas: Sequence[Waba]) -> list[Term]:
-    return [Term(w.org_id, w.id, None, "waba_name", f"waba:{w.id}", w.name) for w in wabas]
+    out = []
+    for w in wabas:
+        out.append(Term(w.org_id, w.id, None, "waba_name", f"waba:{w.id}", w.name))
+        out.append(Term(w.org_id, w.id, None, "waba_id", f"waba:{w.id}", w.waba_id))
+    return out
 
 
 def _phone_terms(numbers: Sequence[PhoneNumber]) -> list[Term]:
-    return [
-        Term(p.org_id, p.waba_pk, None, "verified_name", f"phone:{p.id}", p.verified_name) for p in numbers
-    ]
+    out = []
+    for p in numbers:
+        ref = f"phone:{p.id}"
+        out.append(Term(p.org_id, p.waba_pk, None, "verified_name", ref, p.verified_name))
+        out.append(Term(p.org_id, p.waba_pk, None, "phone", ref, p.digits or ""))
+        out.append(Term(p.org_id, p.waba_pk, None, "phone_number_id", ref, p.phone_number_id or ""))
+    return out
 
 
 _SOURCES: tuple[tuple[str, Any, Any], ...] = (
@@ -152,7 +162,7 @@ async def _replace(session: AsyncSession, refs: list[str], terms: list[Term]) ->
 
 
 async def index_new_names(session: AsyncSession) -> None:
-    """Orgs, WABAs and numbers created since the last call (and numbers synced since then)."""
+    """Orgs, WABAs and numbers created since the last call."""
     for source, model, terms_of in _SOURCES:
         after = await _mark(session, source)
         if after is None:
@@ -161,13 +171,23 @@ async def index_new_names(session: AsyncSession) -> None:
             await session.scalars(select(model).where(model.id > after).order_by(model.id).limit(NAME_BATCH))
         )
         if rows:
-            await _replace(session, [t.ref for t in terms_of(rows)], terms_of(rows))
+            made = terms_of(rows)
+            await _replace(session, sorted({t.ref for t in made}), made)
             await _set_mark(session, source, rows[-1].id)
 
 
+def _grouped(pairs: Iterable[tuple[str, str, str]]) -> dict[str, set[tuple[str, str]]]:
+    out: dict[str, set[tuple[str, str]]] = {}
+    for ref, kind, text in pairs:
+        if text:
+            out.setdefault(ref, set()).add((kind, text))
+    return out
+
+
 async def refresh_names(session: AsyncSession) -> int:
-    """Re-reads every org, WABA and number name and rewrites the terms that changed; returns how
-    many rows changed. Reads in id order, ``NAME_BATCH`` rows at a time."""
+    """Re-reads every org, WABA and number and rewrites the terms of those that changed (a
+    rename, a number the Graph sync completed); returns how many rows changed. Reads in id order,
+    ``NAME_BATCH`` rows at a time."""
     changed = 0
     for _source, model, terms_of in _SOURCES:
         last = 0
@@ -180,25 +200,26 @@ async def refresh_names(session: AsyncSession) -> int:
             if not rows:
                 break
             last = rows[-1].id
-            wanted = {t.ref: t for t in terms_of(rows)}
-            have = dict(
-                (
-                    await session.execute(
-                        select(SearchTerm.ref, SearchTerm.text).where(SearchTerm.ref.in_(list(wanted)))
-                    )
-                ).all()
+            made: list[Term] = terms_of(rows)
+            refs = sorted({t.ref for t in made})
+            wanted = _grouped((t.ref, t.kind, t.stored) for t in made)
+            stored = await session.execute(
+                select(SearchTerm.ref, SearchTerm.kind, SearchTerm.text).where(SearchTerm.ref.in_(refs))
             )
-            stale = [ref for ref, t in wanted.items() if have.get(ref, "") != t.stored]
+            have = _grouped((ref, kind, text) for ref, kind, text in stored)
+            stale = [ref for ref in refs if wanted.get(ref, set()) != have.get(ref, set())]
             if stale:
-                await _replace(session, stale, [wanted[ref] for ref in stale])
+                await _replace(session, stale, [t for t in made if t.ref in set(stale)])
                 changed += len(stale)
     return changed
 
 
 async def catch_up(session: AsyncSession) -> None:
-    """What the search runs first: new names and up to ``EVENT_BATCH`` new events."""
+    """What the search runs first: new names and up to ``SEARCH_BATCH`` new events (the worker's
+    pass does the bulk; this covers the seconds since its last run without making a search wait
+    for a backlog)."""
     await index_new_names(session)
-    await index_events(session)
+    await index_events(session, limit=SEARCH_BATCH)
 
 
 async def term_count(session: AsyncSession) -> int:

@@ -6,8 +6,8 @@ Create Date: 2026-12-03
 
 The support console finds an org from a fragment of a name (accents and case ignored), a wamid or a
 template name. Those live in names that need folding and in events' JSON, so they are copied, folded,
-into ``staff_search_terms``; on PostgreSQL a trigram index (pg_trgm, a trusted extension) answers
-``LIKE '%…%'`` on them. SQLite has no such index and scans the (small) table. The table is filled
+into ``staff_search_terms`` with the ids staff paste; on PostgreSQL a trigram index (pg_trgm, a
+trusted extension) answers ``LIKE '%…%'`` on them and a b-tree a whole value. SQLite has no such index and scans the (small) table. The table is filled
 by the staff search's indexer from the rows already stored (from the first id on), so nothing is
 copied here.
 """
@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_search_terms")),
     )
     op.create_index("ix_staff_search_terms_ref", "staff_search_terms", ["ref"])
+    op.create_index("ix_staff_search_terms_exact", "staff_search_terms", ["folded"])
     op.create_index(
         "ix_staff_search_terms_folded",
         "staff_search_terms",
@@ -74,6 +75,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("staff_search_marks")
     op.drop_index("ix_staff_search_terms_folded", table_name="staff_search_terms")
+    op.drop_index("ix_staff_search_terms_exact", table_name="staff_search_terms")
     op.drop_index("ix_staff_search_terms_ref", table_name="staff_search_terms")
     op.drop_table("staff_search_terms")
     # pg_trgm stays: other indexes may use it, and dropping an extension is the administrator's call.
