@@ -4,13 +4,18 @@ accents, wamids and template names from events; ranked, exact first; the match h
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 
 from app.db.engine import Database
+from app.events.models import Event
+from app.lib.timeutil import utcnow
 from app.main import Dispatcher
 from app.staff import terms
+from app.staff.models import SearchTerm
+from app.staff.tasks import PeriodicIndex
 from app.tenancy.models import Organization
 from tests.factories import Personas, client_for, create_org, login
 from tests.support.staff_world import (
@@ -113,10 +118,6 @@ async def test_a_new_org_and_a_renamed_one_are_found(
 async def test_a_purged_event_takes_its_terms_with_it(
     app: Dispatcher, db: Database, personas: Personas, world: SupportWorld
 ) -> None:
-    from sqlalchemy import delete
-
-    from app.events.models import Event
-
     assert hit_orgs(await search(app, personas, WAMID)) == ["muller"]
     async with db.transaction() as session:
         await session.execute(delete(Event).where(Event.field == "messages"))
@@ -127,3 +128,31 @@ async def test_a_query_of_one_letter_matches_whole_values_only(
     app: Dispatcher, personas: Personas, world: SupportWorld
 ) -> None:
     assert hit_orgs(await search(app, personas, "ü")) == []
+
+
+async def test_the_workers_pass_indexes_new_events_at_once_and_renames_every_few_minutes(
+    db: Database, personas: Personas
+) -> None:
+    now = utcnow()
+    clock = [now]
+    index = PeriodicIndex(db, clock=lambda: clock[0])
+    await index.run()
+    org = await create_org(db, name="Første Kunde", slug="forste")
+
+    async def texts() -> set[str]:
+        async with db.read() as session:
+            return set(await session.scalars(select(SearchTerm.folded).where(SearchTerm.org_id == org.id)))
+
+    clock[0] = now + timedelta(seconds=31)
+    await index.run()
+    assert await texts() == {"første kunde"}
+    async with db.transaction() as session:
+        await session.execute(
+            update(Organization).where(Organization.id == org.id).values(name="Anden Kunde")
+        )
+    clock[0] = now + timedelta(minutes=5)
+    await index.run()
+    assert await texts() == {"første kunde"}  # renames wait for the next round of names
+    clock[0] = now + timedelta(minutes=11)
+    await index.run()
+    assert await texts() == {"anden kunde"}
