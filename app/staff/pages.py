@@ -13,7 +13,8 @@ from app.staff.queries import OrgHit
 from app.wabas import overview
 from app.wabas.overview import PhoneCard, WabaCard
 
-CARDS_FOR_HITS = 3  # the best hits show their matched WABAs' cards, at most this many each
+CARDS_FOR_HITS = 2  # the best hits show their matched WABAs' cards
+CARDS_PER_HIT = 3  # at most this many each
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,11 @@ async def hit_cards(session: AsyncSession, hits: list[OrgHit]) -> dict[int, list
     out: dict[int, list[WabaCard]] = {}
     for hit in hits[:CARDS_FOR_HITS]:
         cards = []
-        for waba_pk in hit.waba_pks[:CARDS_FOR_HITS]:
+        for waba_pk in hit.waba_pks[:CARDS_PER_HIT]:
             card = await overview.waba_card(session, org_id=hit.org.id, waba_pk=waba_pk)
             if card is not None:
                 cards.append(card)
         if not hit.waba_pks:
-            cards = (await overview.overview(session, org_id=hit.org.id))[:CARDS_FOR_HITS]
+            cards = (await overview.overview(session, org_id=hit.org.id))[:CARDS_PER_HIT]
         out[hit.org.id] = cards
     return out

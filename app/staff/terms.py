@@ -69,14 +69,20 @@ class Term:
 
 async def _mark(session: AsyncSession, source: str) -> int | None:
     """The source's mark (made at 0 the first time), locked for this transaction; None when
-    another indexer holds it."""
+    another indexer holds it. One query when the mark exists, as it does after the first run."""
     postgres = dialect_name(session) == "postgresql"
+    locked = select(SearchMark.last_id).where(SearchMark.source == source)
+    if postgres:
+        locked = locked.with_for_update(skip_locked=True)
+    found = await session.scalar(locked)
+    if found is not None:
+        return int(found)
+    exists = await session.scalar(select(SearchMark.source).where(SearchMark.source == source))
+    if exists is not None:
+        return None  # held by another indexer
     upsert = pg_insert if postgres else sqlite_insert
     await session.execute(upsert(SearchMark).values(source=source, last_id=0).on_conflict_do_nothing())
-    stmt = select(SearchMark.last_id).where(SearchMark.source == source)
-    if postgres:
-        stmt = stmt.with_for_update(skip_locked=True)
-    found = await session.scalar(stmt)
+    found = await session.scalar(locked)
     return None if found is None else int(found)
 
 
