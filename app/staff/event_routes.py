@@ -9,6 +9,7 @@ is the one change here: it asks for its own reason (``access.action_reason``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,6 +35,7 @@ from app.meta import queries as meta_queries
 from app.staff import access
 from app.staff.access import ActionRefused, ReasonRequired, StaffOrgAccess
 from app.staff.live import messages
+from app.wabas import queries as wabas_queries
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
@@ -83,6 +85,7 @@ async def org_events(request: Request) -> Response:
             events = await events_queries.newest_first(
                 session, org_id=grant.org_id, where=filters, before=before, limit=PAGE_SIZE + 1
             )
+        names = await wabas_queries.waba_names(session, org_id=grant.org_id)
         await access.viewed(session, grant, "events", filters=urlencode(filters.params()))
     older = None
     if len(events) > PAGE_SIZE:
@@ -90,7 +93,7 @@ async def org_events(request: Request) -> Response:
         older = events_queries.Cursor.of(events[-1])
     elif looked_back_to is not None:
         older = looked_back_to
-    context = _context(grant, filters, events, events_url, paged=before is not None)
+    context = _context(grant, filters, events, events_url, names=names, paged=before is not None)
     context["live_after"] = live_after
     if older is not None:
         context["older_url"] = events_url + "?" + urlencode({**filters.params(), "before": older.encode()})
@@ -103,13 +106,14 @@ def _context(
     events: list[Event],
     events_url: str,
     *,
+    names: Mapping[str, str] | None = None,
     paged: bool = False,
     error: str | None = None,
 ) -> dict[str, Any]:
     return {
         "grant": grant,
         "ctx": NOT_STAFF,
-        "events": [row_view(e) for e in events],
+        "events": [row_view(e, names or {}) for e in events],
         "events_url": events_url,
         "filters": filters,
         "severities": [s.label for s in Severity],
@@ -132,8 +136,8 @@ async def events_stream(request: Request) -> Response:
     events_url = str(request.url_for("staff:events", org_slug=grant.org.slug).path)
     macro = templates.env.get_template("events/_macros.html").module.row  # type: ignore[attr-defined]
 
-    def row(event: Event) -> str:
-        return str(macro(row_view(event), NOT_STAFF, events_url, ""))
+    def row(event: Event, names: Mapping[str, str]) -> str:
+        return str(macro(row_view(event, names), NOT_STAFF, events_url, ""))
 
     body = messages(db, hub_for(db), org_id=grant.org_id, where=where, last_event_id=last_id, render=row)
     return EventSourceResponse(body, ping=15, send_timeout=30, headers={"Cache-Control": "no-store"})
@@ -171,12 +175,13 @@ async def org_event(request: Request) -> Response:
             )
         )
         channels = {c.id: c for c in await alerts_queries.channels(session, org_id=grant.org_id)}
+        names = await wabas_queries.waba_names(session, org_id=grant.org_id)
         await access.viewed(session, grant, f"event {event.id}")
     change, delivery = source if source is not None else (None, None)
     private = event.field in PRIVATE_FIELDS
     context = {
         "grant": grant,
-        "event": row_view(event),
+        "event": row_view(event, names),
         "explained": explain(event),
         "details": json.dumps(event.details, indent=2, ensure_ascii=False, sort_keys=True),
         "raw": None

@@ -4,7 +4,7 @@ rows link to staff's own event pages and carry no customer action (no acknowledg
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from sse_starlette import ServerSentEvent
 
@@ -14,8 +14,9 @@ from app.events.filters import Filters
 from app.events.models import Event
 from app.live.hub import CLOSED, Hub, Published
 from app.live.stream import LIVE_COMMENT, REPLAY_LIMIT, RESYNC_SECONDS, STATE_EVENT, Sent
+from app.wabas import queries as wabas_queries
 
-RenderRow = Callable[[Event], str]
+RenderRow = Callable[[Event, Mapping[str, str]], str]  # the row, with the org's WABA names
 
 
 async def messages(
@@ -31,8 +32,9 @@ async def messages(
                 backlog = await queries.events_after(
                     session, org_id=org_id, where=where, after_id=last_event_id, limit=REPLAY_LIMIT
                 )
+            names = await wabas_queries.waba_names(session, org_id=org_id)
         for event in sent.fresh(backlog):
-            yield ServerSentEvent(render(event), id=str(event.id))
+            yield ServerSentEvent(render(event, names), id=str(event.id))
         yield ServerSentEvent(comment=LIVE_COMMENT)
         while True:
             notice = await sub.next(RESYNC_SECONDS)
@@ -47,7 +49,10 @@ async def messages(
                     found = await queries.events_after(
                         session, org_id=org_id, where=where, after_id=sent.high, limit=REPLAY_LIMIT
                     )
-            for event in sent.fresh(found):
-                yield ServerSentEvent(render(event), id=str(event.id))
+                fresh = sent.fresh(found)
+                if fresh:  # a WABA may have been registered or renamed since the stream opened
+                    names = await wabas_queries.waba_names(session, org_id=org_id)
+            for event in fresh:
+                yield ServerSentEvent(render(event, names), id=str(event.id))
             if isinstance(notice, Published):
                 yield ServerSentEvent(str(len(notice.event_ids)), event=STATE_EVENT, id=str(sent.high))

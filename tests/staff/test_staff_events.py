@@ -28,7 +28,7 @@ async def world(db: Database, personas: Personas) -> SupportWorld:
 
 
 def kinds(page: str) -> list[str]:
-    return re.findall(r'<code>[\w_]+</code><br><small class="muted">([\w_]+)</small>', page)
+    return re.findall(r'<small class="muted" title="[\w_]+ / [\w_]+">([\w_]+)</small>', page)
 
 
 async def open_muller(staff: httpx2.AsyncClient, personas: Personas) -> None:
