@@ -5,20 +5,18 @@ since when, why, and what to do — in words, Meta's codes only as a detail.
 The sentences are built from the same cards and state the customer's overview shows, the reasons
 from the account's last violation, and the next steps from the events' explanations
 (``app.events.explanations``), so staff and customer read one account the same way. "Verified but
-silent" is the connection page's own diagnosis (``app.connections.subscriptions.silence``).
+silent" is the one rule the overview card and the connection page read (``app.wabas.silence``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.connections import queries as connections_queries
-from app.connections.subscriptions import silence
 from app.events.explanations import explanation_for
-from app.lib.timeutil import utcnow, when
+from app.lib.timeutil import when
 from app.lib.vocabulary import say
 from app.wabas import queries as wabas_queries
 from app.wabas.overview import WabaCard
@@ -107,20 +105,13 @@ async def _since(
     return out
 
 
-async def silent_for(session: AsyncSession, *, org_id: int, card: WabaCard) -> timedelta | None:
-    if not card.waba.subscribed:
-        return None
-    changes = await connections_queries.subscription_changes(session, org_id=org_id, waba_pk=card.waba.id)
-    return silence(card.waba, changes, utcnow())
-
-
 async def attention(session: AsyncSession, *, org_id: int, cards: list[WabaCard]) -> list[Attention]:
     """Everything that needs a human across the org's WABAs, critical first, in the cards' order."""
     since = await _since(session, org_id=org_id, cards=cards)
     out: list[Attention] = []
     for card in cards:
         out += _about_waba(card, since.get(card.waba.id, {}))
-        quiet = await silent_for(session, org_id=org_id, card=card)
+        quiet = card.silent_for
         if quiet is not None:
             hours = int(quiet.total_seconds() // 3600)
             headline = (

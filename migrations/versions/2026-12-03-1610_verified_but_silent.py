@@ -1,7 +1,7 @@
 """verified but silent: when our subscription was made, and the silence already alerted
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-03
 
 A WABA that is subscribed but hears nothing for its silent_after_hours is "verified but silent".
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import anyio
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, select
 
 from app.connections.models import SubscriptionChange
@@ -23,7 +24,10 @@ async def test_0014_starts_subscribed_at_from_the_latest_successful_subscribe(
     db: Database, database_url: str, personas: Personas, meta_app: MetaApp
 ) -> None:
     waba, _ = await register(db, personas.org, meta_app, name="Quiet")
-    await anyio.to_thread.run_sync(command.downgrade, alembic_config(database_url), "0011")
+    config = alembic_config(database_url)
+    before = ScriptDirectory.from_config(config).get_revision("0014").down_revision
+    assert isinstance(before, str)
+    await anyio.to_thread.run_sync(command.downgrade, config, before)
     async with db.engine.connect() as conn:
         columns = await conn.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("wabas")})
     assert "subscribed_at" not in columns
