@@ -103,14 +103,17 @@ def pipeline(db: Database, *, workers: int, wabas: list[str]) -> Iterator[Server
     }
     run_cli(env, "db", "upgrade")
     run_cli(env, "app", "add", APP_ID, "--verify-token", "bench-token", stdin=SECRET + "\n")
-    run_cli(env, "user", "create", "bench@example.com", "--org", ORG, "--role", "owner", stdin="bench-pass-123\n")
+    run_cli(
+        env, "user", "create", "bench@example.com", "--org", ORG, "--role", "owner", stdin="bench-pass-123\n"
+    )
     for waba in wabas:
         run_cli(env, "waba", "add", waba, "--org", ORG, "--app", APP_ID)
     app = Server("app.main:app", env, "/healthz")
     procs = []
     if not db.is_sqlite:
         procs = [
-            subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, cwd=ROOT) for _ in range(workers)
+            subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env, cwd=ROOT)
+            for _ in range(workers)
         ]
     try:
         app.start()
@@ -135,7 +138,9 @@ class LagSampler:
         self.started = time.monotonic()
 
     async def sample(self, client: httpx2.AsyncClient) -> tuple[float, int]:
-        text = (await client.get(self.base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).text
+        text = (
+            await client.get(self.base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        ).text
         match = LAG_RE.search(text)
         lag = float(match.group(1)) if match else float("nan")
         pending = sum(int(float(n)) for _, n in PENDING_RE.findall(text))
@@ -197,7 +202,12 @@ async def burst(db: Database, server: Server, args: argparse.Namespace, wabas: l
         f"events {events}"
     )
     print(sampler.line())
-    return {"intake": intake, "end_to_end": end_to_end, "drain": done_at - intake_done, "ratio": end_to_end / intake}
+    return {
+        "intake": intake,
+        "end_to_end": end_to_end,
+        "drain": done_at - intake_done,
+        "ratio": end_to_end / intake,
+    }
 
 
 async def steady(server: Server, args: argparse.Namespace, wabas: list[str]) -> None:
@@ -210,7 +220,9 @@ async def steady(server: Server, args: argparse.Namespace, wabas: list[str]) -> 
     stop.set()
     await sampling
     print(f"  {result.line()}")
-    print(f"  largest lag {sampler.max_lag:.1f} s (target < 2 s), ack p99 {result.p99_ms:.1f} ms (target < 50 ms)")
+    print(
+        f"  largest lag {sampler.max_lag:.1f} s (target < 2 s), ack p99 {result.p99_ms:.1f} ms (target < 50 ms)"
+    )
     print(sampler.line())
 
 
@@ -219,7 +231,9 @@ async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="wabawatch-pipeline-") as tmp:
         db = Database(args.db, Path(tmp))
         kind = "SQLite (worker in process)" if db.is_sqlite else f"PostgreSQL ({args.workers} worker(s))"
-        print(f"pipeline on {kind}: {args.deliveries} deliveries from {args.clients} clients, {len(wabas)} WABAs")
+        print(
+            f"pipeline on {kind}: {args.deliveries} deliveries from {args.clients} clients, {len(wabas)} WABAs"
+        )
         with pipeline(db, workers=args.workers, wabas=wabas) as server:
             await burst(db, server, args, wabas)
         if args.fixed_rate:

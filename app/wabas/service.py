@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events.models import Event
 from app.events.parsed import StateUpdate
 from app.meta.models import MetaApp
 from app.tenancy.models import Organization
@@ -156,6 +157,21 @@ class LoadedRows:
                     return True, phone
         return True, None
 
+    @property
+    def looked_for_digits(self) -> set[tuple[int, str]]:
+        return self._digits
+
+    def forget(self, gone: PhoneNumber, keep: PhoneNumber) -> None:
+        """After ``merge_phones``: ``gone`` no longer exists, and the state of both is read afresh."""
+        known = self.phones.get(gone.waba_pk, [])
+        known[:] = [p for p in known if p is not gone]
+        for phone in (gone, keep):
+            subject = f"phone:{phone.id}"
+            self._subjects.discard((phone.waba_pk, subject))
+            self._new.discard(id(phone))
+            for key in [k for k in self.states if k[:2] == (phone.waba_pk, subject)]:
+                del self.states[key]
+
     def knows_state_of(self, waba_pk: int, subject: str, phone: PhoneNumber | None) -> bool:
         return (waba_pk, subject) in self._subjects or (phone is not None and id(phone) in self._new)
 
@@ -197,6 +213,16 @@ async def phone_for_event(
         phone = await _find_phone(session, waba, digits, phone_number_id)
         if phone is not None and loaded is not None:
             loaded.remember(phone)
+    if phone is not None and digits and not phone.digits:
+        # Found by its id, and this change is the first to name both: a row made earlier from the
+        # digits alone is the same number. One row keeps both (the database refuses two with the
+        # same digits); a row with these digits and another id is another number, left as it is.
+        other = await _phone_with_digits(session, waba, digits, loaded)
+        if other is not None and other is not phone:
+            if other.phone_number_id is not None:
+                digits = None
+            else:
+                await merge_phones(session, waba=waba, keep=phone, gone=other, loaded=loaded)
     if phone is None:
         phone = PhoneNumber(org_id=waba.org_id, waba_pk=waba.id, display_phone_number="", verified_name="")
         session.add(phone)
@@ -211,6 +237,68 @@ async def phone_for_event(
     if phone.id is None and loaded is None:  # new: its id names its state subject
         await session.flush()
     return phone
+
+
+async def _phone_with_digits(
+    session: AsyncSession, waba: Waba, digits: str, loaded: LoadedRows | None
+) -> PhoneNumber | None:
+    if loaded is not None and (waba.id, digits) in loaded.looked_for_digits:
+        return next((p for p in loaded.phones.get(waba.id, []) if p.digits == digits), None)
+    return await queries.phone_by_digits(session, waba_pk=waba.id, digits=digits, phone_number_id=None)
+
+
+_FILLED_FROM_GONE = (
+    "name_status",
+    "quality_rating",
+    "messaging_limit_tier",
+    "code_verification_status",
+    "throughput_level",
+    "graph_status",
+    "platform_type",
+    "synced_at",
+)
+
+
+async def merge_phones(
+    session: AsyncSession, *, waba: Waba, keep: PhoneNumber, gone: PhoneNumber, loaded: LoadedRows | None
+) -> None:
+    """Makes ``gone`` (known by its digits only) part of ``keep`` (known by its phone number id):
+    its state entries move to ``keep`` unless ``keep`` has a newer one of the same key, its events
+    are named by both identifiers, what ``keep`` lacks is taken from it, and its row is deleted.
+    Rare (once per number, at most), so it asks the database directly."""
+    await session.flush()  # both rows have ids; their state subjects name them
+    keep_subject, gone_subject = f"phone:{keep.id}", f"phone:{gone.id}"
+    entries = await queries.states_for_processing(session, {(waba.id, keep_subject), (waba.id, gone_subject)})
+    kept = {e.key: e for e in entries if e.subject == keep_subject}
+    for entry in (e for e in entries if e.subject == gone_subject):
+        mine = kept.get(entry.key)
+        if mine is None:
+            entry.subject = keep_subject
+        else:
+            if _newer(entry.occurred_at, entry.event_id or 0, mine):
+                mine.value, mine.occurred_at, mine.event_id = entry.value, entry.occurred_at, entry.event_id
+            await session.delete(entry)
+    await session.execute(
+        update(Event)
+        .where(Event.waba_pk == waba.id, Event.phone == gone.digits, Event.phone_number_id.is_(None))
+        .values(phone_number_id=keep.phone_number_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Event)
+        .where(Event.waba_pk == waba.id, Event.phone_number_id == keep.phone_number_id, Event.phone.is_(None))
+        .values(phone=gone.digits)
+        .execution_options(synchronize_session=False)
+    )
+    for column in _FILLED_FROM_GONE:
+        if getattr(keep, column) is None:
+            setattr(keep, column, getattr(gone, column))
+    keep.display_phone_number = keep.display_phone_number or gone.display_phone_number
+    keep.verified_name = keep.verified_name or gone.verified_name
+    await session.delete(gone)
+    await session.flush()  # the digits are free for ``keep`` once the row that held them is gone
+    if loaded is not None:
+        loaded.forget(gone, keep)
 
 
 def _newer(occurred_at: datetime, event_id: int, entry: StateEntry) -> bool:
