@@ -106,8 +106,11 @@ async def test_the_database_refuses_a_second_row_for_one_identifier(
     db: Database, personas: Personas, meta_app: MetaApp, column: str
 ) -> None:
     waba, _ = await register(db, personas.org, meta_app)
-    with pytest.raises(IntegrityError):
+
+    async def two_rows() -> None:
         async with db.transaction() as session:
             for _ in range(2):
                 session.add(PhoneNumber(org_id=waba.org_id, waba_pk=waba.id, **{column: "1555"}))
-            await session.flush()
+
+    with pytest.raises(IntegrityError):
+        await two_rows()
