@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 
 from app.db.engine import Database
 from app.meta.models import MetaApp
-from app.processing.processor import Processor
+from app.processing.processor import BatchSize, Processor
 from app.wabas.models import PhoneNumber
 from app.webhooks.models import ChangeStatus, DeliveryStatus
 from tests.factories import Personas
@@ -183,7 +183,8 @@ async def test_batches_grow_while_work_is_waiting_and_shrink_once_it_is_done(
         await store_delivery(
             db, meta_app, body(entry(WABA_ID, [quality_change("DOWNGRADE", f"T{i}")], time=i + 1))
         )
-    processor = Processor(db, deliveries_per_batch=2, changes_per_batch=2)
+    # A generous time budget: only the doubling limits the growth here (see the test of BatchSize).
+    processor = Processor(db, deliveries_per_batch=2, changes_per_batch=2, batch_seconds=60)
 
     assert [await processor.split_pending() for _ in range(4)] == [2, 4, 4, 0]
     assert [await processor.process_pending() for _ in range(4)] == [2, 4, 4, 0]
@@ -194,3 +195,17 @@ async def test_batches_grow_while_work_is_waiting_and_shrink_once_it_is_done(
             db, meta_app, body(entry(WABA_ID, [quality_change("UPGRADE", f"U{i}")], time=i + 1))
         )
     assert await processor.split_pending() == 2
+
+
+def test_a_batch_grows_only_as_far_as_its_time_budget_allows() -> None:
+    size = BatchSize(25, 1000, budget=0.025)
+    size.after(25, 0.005)  # full, 0.2 ms a row: 125 would fit, but a batch at most doubles
+    assert size.limit == 50
+    size.after(50, 0.050)  # full, 1 ms a row: 25 fit in the budget
+    assert size.limit == 25
+    size.after(25, 0.001)
+    size.after(50, 0.001)
+    size.after(100, 0.001)
+    assert size.limit == 200
+    size.after(3, 0.001)  # not full: caught up, back to the least
+    assert size.limit == 25
