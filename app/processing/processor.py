@@ -306,6 +306,7 @@ class Processor:
         attempts_of = dict(claimed)
         unreadable: list[int] = []  # the events that show changes failed for good
         batch = await self._load(session, list(attempts_of))
+        loaded = LoadedRows()
         try:
             async with session.begin_nested():
                 results = await process_changes(
@@ -314,9 +315,10 @@ class Processor:
                     now=now,
                     wabas=batch.wabas,
                     existing_events=batch.existing,
-                    loaded=LoadedRows(),
+                    loaded=loaded,
                 )
         except Exception as exc:
+            loaded.rolled_back(session)
             log.info(
                 "a batch of %d changes failed (%s); processing them one at a time",
                 len(claimed),
@@ -356,8 +358,8 @@ class Processor:
         *,
         now: datetime,
     ) -> list[ChangeResult]:
+        loaded = LoadedRows(bulk=False)
         batch = await self._load(session, list(attempts_of))
-        loaded = LoadedRows()
         results: list[ChangeResult] = []
         for change in batch.changes:
             change_id = change.id

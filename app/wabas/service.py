@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.events.models import Event
 from app.events.parsed import StateUpdate
@@ -27,6 +28,15 @@ _WABA_ID = re.compile(r"^\d{1,64}$")
 
 class WabaError(ValueError):
     """A WABA cannot be registered; the message says why, in words."""
+
+
+# Rows per multi-row INSERT: one statement (an executemany with RETURNING is split into many small
+# ones), well within either database's limit on parameters (32,766 on SQLite).
+ROWS_PER_INSERT = 1000
+
+
+def chunks(rows: list[dict[str, Any]], size: int = ROWS_PER_INSERT) -> list[list[dict[str, Any]]]:
+    return [rows[at : at + size] for at in range(0, len(rows), size)]
 
 
 def fit(name: str, value: str | None, limit: int) -> str | None:
@@ -103,10 +113,71 @@ class LoadedRows:
     _digits: set[tuple[int, str]] = field(default_factory=set)  # (WABA pk, digits) looked for
     _subjects: set[tuple[int, str]] = field(default_factory=set)  # (WABA pk, subject) read
     _new: set[int] = field(default_factory=set)  # id() of the numbers created here (no state yet)
+    # State entries made by this batch, not in the session: ``insert_new_states`` inserts them with
+    # one statement (the ORM would insert them one at a time on SQLite).
+    new_states: list[StateEntry] = field(default_factory=list)
+    new_phones: list[PhoneNumber] = field(default_factory=list)  # likewise (``insert_new_phones``)
+    # False: new rows go through the session instead (one change at a time after a batch failed,
+    # where savepoints roll back and the session must know every row it made).
+    bulk: bool = True
+    inserted: list[PhoneNumber] = field(default_factory=list)  # put in the session by insert_new_phones
 
     def clear(self) -> None:
-        for part in (self.phones, self.states, self._ids, self._digits, self._subjects, self._new):
+        for part in (
+            self.phones,
+            self.states,
+            self._ids,
+            self._digits,
+            self._subjects,
+            self._new,
+            self.new_states,
+        ):
             part.clear()
+
+    def rolled_back(self, session: AsyncSession) -> None:
+        """The savepoint these rows were stored in rolled back: the numbers it inserted no longer
+        exist (and their ids may be given again), so they leave the session."""
+        for phone in self.inserted:
+            if phone in session:
+                session.expunge(phone)
+        self.clear()
+
+    async def insert_new_phones(self, session: AsyncSession) -> None:
+        """Inserts the numbers made since the last call with one statement and puts them in the
+        session (persistent: what changes in them later is updated)."""
+        if not self.new_phones:
+            return
+        columns = ("org_id", "waba_pk", "phone_number_id", "digits", "display_phone_number", "verified_name")
+        by_key = {(p.waba_pk, p.digits, p.phone_number_id): p for p in self.new_phones}
+        for chunk in chunks([{c: getattr(p, c) for c in columns} for p in self.new_phones]):
+            stmt = (
+                insert(PhoneNumber)
+                .values(chunk)
+                .returning(
+                    PhoneNumber.id, PhoneNumber.waba_pk, PhoneNumber.digits, PhoneNumber.phone_number_id
+                )
+            )
+            for phone_id, waba_pk, digits, number_id in (await session.execute(stmt)).all():
+                phone = by_key[(waba_pk, digits, number_id)]
+                phone.id = phone_id
+                make_transient_to_detached(phone)
+                session.add(phone)
+                self.inserted.append(phone)
+        self.new_phones.clear()
+
+    async def insert_new_states(self, session: AsyncSession) -> None:
+        """Inserts the state entries made since the last call; later changes read them afresh."""
+        if not self.new_states:
+            return
+        columns = ("org_id", "waba_pk", "subject", "key", "value", "occurred_at", "event_id")
+        rows = [{c: getattr(entry, c) for c in columns} for entry in self.new_states]
+        for chunk in chunks(rows):
+            await session.execute(insert(StateEntry).values(chunk))
+        for entry in self.new_states:
+            self.states.pop((entry.waba_pk, entry.subject, entry.key), None)
+            self._subjects.discard((entry.waba_pk, entry.subject))
+        self._new.clear()  # the new numbers' state is in the database now
+        self.new_states.clear()
 
     async def load(self, session: AsyncSession, named: Iterable[tuple[Waba, str | None, str | None]]) -> None:
         """Reads the numbers that these (WABA, digits, phone number id) may name, and the state of
@@ -225,9 +296,12 @@ async def phone_for_event(
                 await merge_phones(session, waba=waba, keep=phone, gone=other, loaded=loaded)
     if phone is None:
         phone = PhoneNumber(org_id=waba.org_id, waba_pk=waba.id, display_phone_number="", verified_name="")
-        session.add(phone)
         if loaded is not None:
             loaded.remember(phone, new=True)
+        if loaded is not None and loaded.bulk:
+            loaded.new_phones.append(phone)
+        else:
+            session.add(phone)
     if phone_number_id and not phone.phone_number_id:
         phone.phone_number_id = phone_number_id
     if digits and not phone.digits:
@@ -266,6 +340,8 @@ async def merge_phones(
     its state entries move to ``keep`` unless ``keep`` has a newer one of the same key, its events
     are named by both identifiers, what ``keep`` lacks is taken from it, and its row is deleted.
     Rare (once per number, at most), so it asks the database directly."""
+    if loaded is not None:
+        await loaded.insert_new_phones(session)
     await session.flush()  # both rows have ids; their state subjects name them
     keep_subject, gone_subject = f"phone:{keep.id}", f"phone:{gone.id}"
     entries = await queries.states_for_processing(session, {(waba.id, keep_subject), (waba.id, gone_subject)})
@@ -321,7 +397,9 @@ async def apply_state(
     if update_.subject == "phone":
         if phone is None:
             return False
-        if phone.id is None:  # new and not flushed yet: its id names the subject
+        if phone.id is None:  # new and not stored yet: its id names the subject
+            if loaded is not None:
+                await loaded.insert_new_phones(session)
             await session.flush()
         subject = f"phone:{phone.id}"
     else:
@@ -343,7 +421,10 @@ async def apply_state(
             occurred_at=occurred_at,
             event_id=event_id,
         )
-        session.add(entry)
+        if loaded is not None and loaded.bulk:
+            loaded.new_states.append(entry)
+        else:
+            session.add(entry)
     elif _newer(occurred_at, event_id, entry):
         entry.value = value
         entry.occurred_at = occurred_at
