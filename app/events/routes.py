@@ -12,6 +12,7 @@ batches by keyset, so memory does not grow with the number of rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,8 +28,10 @@ from app.events.downloads import csv_lines, json_chunks
 from app.events.explanations import explain
 from app.events.filters import FilterError, Filters, parse_filters
 from app.events.models import Event
+from app.events.names import waba_names
 from app.events.parsed import Severity
 from app.events.views import events_url, row_view, timeline_url
+from app.lib.timeutil import when
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
 from app.web.services import services
@@ -62,13 +65,14 @@ async def timeline(request: Request) -> Response:
         try:
             filters, before = parse_filter(request)
         except FilterError as exc:
-            context = _context(request, ctx, filters=Filters(), events=[], error=str(exc))
+            context = _context(request, ctx, filters=Filters(), events=[], names={}, error=str(exc))
             context["looked_back_to"] = None
             return render(request, "events/timeline.html", context, status_code=400)
         # Read before the rows: the page's live stream replays every event committed after this,
         # so nothing that lands between rendering the page and opening the stream is missed.
         live_after = await queries.latest_event_id(session, org_id=ctx.org_id)
         events, looked_back_to = await _page(session, ctx, filters, before)
+        names = await waba_names(request)(session, org_id=ctx.org_id)
     older_url = None
     if len(events) > PAGE_SIZE:
         events = events[:PAGE_SIZE]
@@ -77,12 +81,16 @@ async def timeline(request: Request) -> Response:
     elif looked_back_to is not None:
         older_url = timeline_url(request, ctx.org.slug, filters, before=looked_back_to.encode())
     context = _context(
-        request, ctx, filters=filters, events=events, older_url=older_url, paged=before is not None
+        request,
+        ctx,
+        filters=filters,
+        events=events,
+        names=names,
+        older_url=older_url,
+        paged=before is not None,
     )
     context["live_after"] = live_after
-    context["looked_back_to"] = (
-        looked_back_to.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC") if looked_back_to else None
-    )
+    context["looked_back_to"] = when(looked_back_to.occurred_at) if looked_back_to else None
     return render(request, "events/timeline.html", context, block="rows")
 
 
@@ -108,6 +116,7 @@ def _context(
     *,
     filters: Filters,
     events: list[Event],
+    names: Mapping[str, str],
     older_url: str | None = None,
     paged: bool = False,
     error: str | None = None,
@@ -115,7 +124,7 @@ def _context(
     query = urlencode(filters.params())
     return {
         "ctx": ctx,
-        "events": [row_view(event) for event in events],
+        "events": [row_view(event, names) for event in events],
         "events_url": events_url(request, ctx),
         "older_url": older_url,
         "filters": filters,
@@ -142,20 +151,21 @@ async def detail(request: Request) -> Response:
         )
         related = await queries.related_events(session, org_id=ctx.org_id, event=event)
         acked_by = await queries.user_email(session, event.acknowledged_by_id)
+        names = await waba_names(request)(session, org_id=ctx.org_id)
     change, delivery = source if source is not None else (None, None)
     raw = None
     if change is not None and event.field not in PRIVATE_FIELDS:
         raw = json.dumps(change.value, indent=2, ensure_ascii=False, sort_keys=True)
     context = {
         "ctx": ctx,
-        "event": row_view(event),
+        "event": row_view(event, names),
         "details": json.dumps(event.details, indent=2, ensure_ascii=False, sort_keys=True),
         "explained": explain(event),
         "raw": raw,
         "private": event.field in PRIVATE_FIELDS,
         "change": change,
         "delivery": delivery,
-        "related": [row_view(e) for e in related],
+        "related": [row_view(e, names) for e in related],
         "acked_by": acked_by,
     }
     return render(request, "events/detail.html", context)
@@ -172,7 +182,7 @@ async def acknowledge_event(request: Request) -> Response:
             return Response(str(exc), status_code=400, media_type="text/plain")
         if event is None:
             raise HTTPException(404)
-        view = row_view(event)
+        view = row_view(event, await waba_names(request)(session, org_id=ctx.org_id))
         acked_by = await queries.user_email(session, event.acknowledged_by_id)
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse(
@@ -181,14 +191,15 @@ async def acknowledge_event(request: Request) -> Response:
     return render(request, "events/_ack.html", {"ctx": ctx, "event": view, "acked_by": acked_by})
 
 
-async def _export_scope(request: Request) -> tuple[OrgContext, Filters | str]:
-    """The org and the filters, or the words saying why the filters are malformed."""
+async def _export_scope(request: Request) -> tuple[OrgContext, dict[str, str], Filters | str]:
+    """The org, its WABAs' names and the filters, or the words saying why the filters are malformed."""
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
+        names = await waba_names(request)(session, org_id=ctx.org_id)
     try:
-        return ctx, parse_filters(request.query_params)
+        return ctx, names, parse_filters(request.query_params)
     except FilterError as exc:
-        return ctx, str(exc)
+        return ctx, names, str(exc)
 
 
 def _download_name(ctx: OrgContext, extension: str) -> dict[str, str]:
@@ -196,18 +207,18 @@ def _download_name(ctx: OrgContext, extension: str) -> dict[str, str]:
 
 
 async def export_csv(request: Request) -> Response:
-    ctx, filters = await _export_scope(request)
+    ctx, names, filters = await _export_scope(request)
     if isinstance(filters, str):
         return PlainTextResponse(filters, status_code=400)
-    body = csv_lines(services(request).db, org_id=ctx.org_id, filters=filters)
+    body = csv_lines(services(request).db, org_id=ctx.org_id, filters=filters, names=names)
     return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=_download_name(ctx, "csv"))
 
 
 async def export_json(request: Request) -> Response:
-    ctx, filters = await _export_scope(request)
+    ctx, names, filters = await _export_scope(request)
     if isinstance(filters, str):
         return PlainTextResponse(filters, status_code=400)
-    body = json_chunks(services(request).db, org_id=ctx.org_id, filters=filters)
+    body = json_chunks(services(request).db, org_id=ctx.org_id, filters=filters, names=names)
     return StreamingResponse(body, media_type="application/json", headers=_download_name(ctx, "json"))
 
 
