@@ -63,7 +63,8 @@ class Arrivals:
     def mark(self, text: str) -> None:
         now = time.monotonic()
         with self.lock:
-            for phone in set(PHONE_RE.findall(text)):
+            # Messages show numbers formatted for people ("+1 666-000-0001"): matched without the spacing.
+            for phone in set(PHONE_RE.findall(re.sub(r"[\s\-()]", "", text))):
                 self.total += 1
                 self.seen.setdefault(phone, now)
 
