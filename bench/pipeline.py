@@ -234,8 +234,9 @@ async def main_async(args: argparse.Namespace) -> None:
         print(
             f"pipeline on {kind}: {args.deliveries} deliveries from {args.clients} clients, {len(wabas)} WABAs"
         )
-        with pipeline(db, workers=args.workers, wabas=wabas) as server:
-            await burst(db, server, args, wabas)
+        if args.deliveries:
+            with pipeline(db, workers=args.workers, wabas=wabas) as server:
+                await burst(db, server, args, wabas)
         if args.fixed_rate:
             print(f"fixed rate {args.fixed_rate:.0f}/s for {args.fixed_seconds:.0f} s")
             with pipeline(db, workers=args.workers, wabas=wabas) as server:
@@ -246,7 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", default=None)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--deliveries", type=int, default=10_000)
+    parser.add_argument("--deliveries", type=int, default=10_000, help="0: no burst (only the fixed rate)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--wabas", type=int, default=20)
     parser.add_argument("--fixed-rate", type=float, default=0.0)
