@@ -6,6 +6,7 @@ and page middleware) and the web app (pages, sign-in, static files).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,13 +52,21 @@ from app.web.logs import RequestIdMiddleware, configure_logging
 from app.web.security import SecurityHeadersMiddleware
 from app.web.services import Services
 from app.webhooks.receiver import WebhookReceiver
-from app.worker import after_commit_hooks, build_alert_worker, build_worker, runs_in_process
+from app.worker import InProcessWorkers, after_commit_hooks, runs_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = ROOT / "static"
 HTMX_DIST = ROOT / "node_modules" / "htmx.org" / "dist"
 
 WEBHOOK_PREFIX = "/webhooks/"
+
+
+async def _forward_wakeups(intake: asyncio.Event, workers: InProcessWorkers) -> None:
+    """The receiver sets ``intake`` on this loop after each commit; the worker waits on its own."""
+    while True:
+        await intake.wait()
+        intake.clear()
+        workers.wake()
 
 
 class MissingAssets(RuntimeError):
@@ -124,36 +133,29 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         receiver.on_handshake = handshake_publisher(svc.db)
         await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
-        # SQLite: the worker lives here, woken by the receiver after each commit.
-        in_process = runs_in_process(settings, svc.db)
-        alert_worker = build_alert_worker(svc.db, settings) if in_process else None
-        worker = (
-            build_worker(
-                svc.db,
-                wakeup=svc.intake_wakeup,
-                hooks=app.state.events_committed_hooks,
-                settings=settings,
-                also_wake=alert_worker,
-            )
-            if in_process
+        # SQLite: the worker lives in this process (on a thread of its own), woken by the receiver
+        # after each commit.
+        workers = (
+            InProcessWorkers(settings, svc.db, hooks=app.state.events_committed_hooks)
+            if runs_in_process(settings, svc.db)
             else None
         )
-        app.state.worker = worker
-        app.state.alert_worker = alert_worker
-        if worker is not None:
-            worker.start("in-process-worker")
-        if alert_worker is not None:
-            alert_worker.start("in-process-alerts")
+        forwarding: asyncio.Task[None] | None = None
+        if workers is not None:
+            workers.start()
+            forwarding = asyncio.create_task(_forward_wakeups(svc.intake_wakeup, workers))
+        app.state.worker = workers.worker if workers is not None else None
+        app.state.alert_worker = workers.alert_worker if workers is not None else None
         freeze_startup_objects()
         try:
             yield
         finally:
             await hub_for(svc.db).close()  # open event streams end here
             await receiver.stop()
-            if worker is not None:
-                await worker.close()
-            if alert_worker is not None:
-                await alert_worker.close()
+            if forwarding is not None:
+                forwarding.cancel()
+            if workers is not None:
+                await workers.close()
             await svc.graph.aclose()
             await svc.db.dispose()
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import Sequence
 
 from app.alerts.tasks import alert_passes
 from app.connections.silence import SilenceWatch
 from app.connections.sync import PeriodicSync
-from app.db.engine import Database
+from app.db.engine import Database, make_engine
 from app.events.hooks import EventsCommittedHook
 from app.jobs.runner import Pass, Worker
 from app.live.publish import publisher
@@ -27,6 +28,9 @@ from app.webhooks.listener import IntakeListener
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
+# The longest a processing batch should hold SQLite's write turn: an intake batch waits for at most
+# about this long behind it, within the ack p99 that bench/pipeline.py checks (50 ms).
+SQLITE_BATCH_SECONDS = 0.025
 
 
 def after_commit_hooks(db: Database) -> list[EventsCommittedHook]:
@@ -49,12 +53,17 @@ def build_worker(
     commit_hooks = list(after_commit_hooks(db) if hooks is None else hooks)
     if also_wake is not None:
         commit_hooks.append(wake_on_events(also_wake))
-    # SQLite has one write lock, which a processing transaction holds from its claim to its commit
-    # while the receiver waits to commit deliveries Meta is waiting on, so batches start small (they
-    # grow while work waits: processor.BACKLOG_GROWTH); with 5 deliveries and 25 changes, intake at
-    # 300 req/s beside the worker measured p99 22-28 ms in bench/ingest.py, against 50 ms at 25/50.
+    # SQLite has one write lock, which a processing transaction holds (its turn, app.db.writes)
+    # from its claim to its commit while intake batches Meta is waiting on queue behind it: batches
+    # grow with a backlog only as far as SQLITE_BATCH_SECONDS allows (processor.BatchSize).
     processor = (
-        Processor(db, hooks=commit_hooks, deliveries_per_batch=5, changes_per_batch=25)
+        Processor(
+            db,
+            hooks=commit_hooks,
+            deliveries_per_batch=5,
+            changes_per_batch=25,
+            batch_seconds=SQLITE_BATCH_SECONDS,
+        )
         if db.is_sqlite
         else Processor(db, hooks=commit_hooks)
     )
@@ -116,3 +125,111 @@ async def run_worker(db: Database, settings: Settings | None = None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("worker stopped")
+
+
+class _Wakeup:
+    """Sets a worker's wake-up event from any thread (an ``asyncio.Event`` belongs to one loop)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+        self._loop, self._event = loop, event
+
+    def set(self) -> None:
+        self._loop.call_soon_threadsafe(self._event.set)
+
+
+class ThreadWorker:
+    """A worker running on the in-process worker's thread, as the web app's loop sees it."""
+
+    def __init__(self, worker: Worker, loop: asyncio.AbstractEventLoop) -> None:
+        self.worker = worker
+        self.wakeup = _Wakeup(loop, worker.wakeup)
+
+    @property
+    def poll_interval(self) -> float:
+        return self.worker.poll_interval
+
+    @poll_interval.setter
+    def poll_interval(self, seconds: float) -> None:
+        self.worker.poll_interval = seconds
+
+    @property
+    def stopping(self) -> bool:
+        return self.worker.stopping
+
+
+class InProcessWorkers:
+    """The worker of the one-command default (SQLite), inside the web process but on a thread of its
+    own, with its own event loop and database connections.
+
+    On the web app's loop, each of the worker's many database round trips waited for a turn of a loop
+    busy answering webhooks, so a processing batch held SQLite's write turn several times longer than
+    its work took, and intake waited behind it. On its own loop, a round trip costs only the hand-over
+    of the GIL. Both loops share the process's write gate (``app.db.writes``), so writes still take
+    turns fairly. After-commit hooks (live updates) run on the web app's loop, where the streams are;
+    the alert loop runs on the worker's thread beside processing.
+    """
+
+    def __init__(self, settings: Settings, web_db: Database, *, hooks: Sequence[EventsCommittedHook]) -> None:
+        self.settings = settings
+        self.web_db = web_db
+        self.hooks = list(hooks)
+        self.worker: ThreadWorker | None = None
+        self.alert_worker: ThreadWorker | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._workers: list[Worker] = []
+
+    def start(self, timeout: float = 30.0) -> None:
+        web_loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(self._run(web_loop),), name="in-process-worker"
+        )
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise RuntimeError("the in-process worker did not start")
+
+    def _web_hook(
+        self, hook: EventsCommittedHook, web_loop: asyncio.AbstractEventLoop
+    ) -> EventsCommittedHook:
+        async def run(event_ids: Sequence[int]) -> None:
+            await hook(event_ids)
+
+        async def on_web_loop(event_ids: Sequence[int]) -> None:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(event_ids), web_loop))
+
+        return on_web_loop
+
+    async def _run(self, web_loop: asyncio.AbstractEventLoop) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        engine = make_engine(self.settings.database_url, sqlite_synchronous=self.settings.sqlite_synchronous)
+        db = Database(engine, write_gate=self.web_db.write_gate)
+        alerts = build_alert_worker(db, self.settings)
+        worker = build_worker(
+            db,
+            hooks=[self._web_hook(hook, web_loop) for hook in self.hooks],
+            settings=self.settings,
+            also_wake=alerts,
+        )
+        self._workers = [worker, alerts]
+        self.worker, self.alert_worker = ThreadWorker(worker, loop), ThreadWorker(alerts, loop)
+        self._started.set()
+        try:
+            await asyncio.gather(worker.run(), alerts.run())
+        finally:
+            await db.dispose()
+
+    def wake(self) -> None:
+        """New deliveries are committed (thread-safe)."""
+        if self.worker is not None:
+            self.worker.wakeup.set()
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Lets the running passes commit, then ends the thread."""
+        if self._loop is not None:
+            for worker in self._workers:
+                self._loop.call_soon_threadsafe(worker.stop)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, timeout)
+            if self._thread.is_alive():
+                log.warning("the in-process worker did not stop within %.0f s", timeout)

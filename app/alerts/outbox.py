@@ -131,8 +131,9 @@ async def enqueue_for_events(
     planned: set[tuple[int, int]] = set()
     plan = _Plan()
     changed = 0
+    events = await events_queries.new_events_of_org(session, org_id=org_id, event_pks=event_ids)
     for event_id in event_ids:
-        event = await events_queries.new_event_of_org(session, org_id=org_id, event_pk=event_id)
+        event = events.get(event_id)
         if event is None or now - event.received_at > MAX_EVENT_AGE:
             continue
         payload: dict[str, Any] | None = None

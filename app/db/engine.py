@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.types import set_keyring
 from app.db.url import async_url, ensure_sqlite_dir, is_sqlite
+from app.db.writes import WriteGate
 from app.lib.crypto import Keyring
 from app.settings import Settings
 
@@ -42,9 +43,14 @@ def make_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL", **kwar
 
 
 class Database:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, write_gate: WriteGate | None = None) -> None:
+        """``write_gate``: the process's queue for SQLite's write lock, when another ``Database``
+        of the process (the in-process worker's, on its own thread) already has one."""
         self.engine = engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        # Every transaction of the process takes its turn at SQLite's one write lock (app.db.writes);
+        # the intake's batch store joins the same queue.
+        self.write_gate = write_gate or WriteGate(enabled=engine.dialect.name == "sqlite")
 
     @property
     def is_sqlite(self) -> bool:
@@ -52,8 +58,9 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends normally, rolls back on error."""
-        async with self.sessionmaker() as session, session.begin():
+        """One unit of work: commits when the block ends normally, rolls back on error. On SQLite
+        it waits for the process's write turn first (``read`` does not)."""
+        async with self.write_gate.turn(), self.sessionmaker() as session, session.begin():
             yield session
 
     @asynccontextmanager

@@ -290,6 +290,17 @@ async def new_event_of_org(session: AsyncSession, *, org_id: int, event_pk: int)
     return found if found is not None and found.org_id == org_id else None
 
 
+async def new_events_of_org(
+    session: AsyncSession, *, org_id: int, event_pks: Sequence[int]
+) -> dict[int, Event]:
+    """The events of the org among ``event_pks`` that this transaction has just stored, by id, in
+    one query however many (processing stores them with bulk statements)."""
+    if not event_pks:
+        return {}
+    rows = await session.scalars(select(Event).where(Event.org_id == org_id, Event.id.in_(list(event_pks))))
+    return {event.id: event for event in rows}
+
+
 async def field_counts(session: AsyncSession) -> list[tuple[str, int]]:
     """How many events are stored, by field, over every org (a count only: for /metrics)."""
     rows = await session.execute(

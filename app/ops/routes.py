@@ -22,6 +22,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     svc = services(request)
     checks: dict[str, str] = {}
+    lag: float | None = None
     try:
         async with svc.db.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -32,23 +33,27 @@ async def readyz(request: Request) -> Response:
             "ok" if at == head else f"at {at or 'nothing'}, head is {head}: run `wabawatch db upgrade`"
         )
         if checks["schema"] == "ok":
-            checks["worker"] = await _worker_lag(request)
+            lag = await _pending_lag(request)
+            checks["worker"] = _lag_check(request, lag)
     except Exception as exc:  # the answer must say "not ready", whatever broke
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
-    )
+    answer: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+    if lag is not None:
+        # The same figure as /metrics' wabawatch_processing_lag_seconds (what bench/pipeline.py samples).
+        answer["pending_lag_seconds"] = round(lag, 3)
+    return JSONResponse(answer, status_code=200 if ready else 503)
 
 
-async def _worker_lag(request: Request) -> str:
-    svc = services(request)
-    async with svc.db.read() as session:
+async def _pending_lag(request: Request) -> float:
+    """How long the oldest delivery or change still waiting for the worker has waited (0: none)."""
+    async with services(request).db.read() as session:
         oldest = await queries.oldest_unprocessed(session)
-    if oldest is None:
-        return "ok"
-    lag = (utcnow() - oldest).total_seconds()
-    limit = svc.settings.ready_max_lag_seconds
+    return 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+
+
+def _lag_check(request: Request, lag: float) -> str:
+    limit = services(request).settings.ready_max_lag_seconds
     if lag <= limit:
         return "ok"
     return f"the oldest unprocessed webhook is {int(lag)} s old (limit {limit} s): is a worker running?"

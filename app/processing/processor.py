@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,10 +53,6 @@ from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, Web
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-# A full batch means work is waiting: the next batch may be twice as big, up to this many times the
-# set size (fewer transactions for the same work); a batch that is not full brings the size back,
-# so that a worker that has caught up holds SQLite's write lock briefly again.
-BACKLOG_GROWTH = 4
 ROUTE_SWEEP_SECONDS = 30.0
 
 
@@ -123,9 +120,25 @@ def describe(exc: BaseException) -> str:
     return clip(f"{type(exc).__name__}: {exc}")
 
 
-def _next_limit(limit: int, claimed: int, size: int) -> int:
-    """See BACKLOG_GROWTH."""
-    return min(limit * 2, size * BACKLOG_GROWTH) if claimed >= limit else size
+class BatchSize:
+    """How many rows the next batch claims: sized by time, not by count.
+
+    A batch that was not full means the worker has caught up: the next one starts from ``least``
+    again. A full batch means work is waiting: the next one is as big as fits in ``budget`` seconds
+    at the pace the last one went (at most ``most``, and at most twice the last), so a backlog is
+    drained in few transactions while one transaction never holds SQLite's write turn much longer
+    than ``budget`` (intake batches wait behind it, see ``app.db.writes``)."""
+
+    def __init__(self, least: int, most: int, budget: float) -> None:
+        self.least, self.most, self.budget = least, max(most, least), budget
+        self.limit = least
+
+    def after(self, claimed: int, seconds: float) -> None:
+        if claimed < self.limit or claimed == 0:
+            self.limit = self.least
+            return
+        fits = int(self.budget / max(seconds / claimed, 1e-6))
+        self.limit = max(self.least, min(self.most, self.limit * 2, fits))
 
 
 @dataclass
@@ -151,6 +164,8 @@ class Processor:
         max_attempts: int = MAX_ATTEMPTS,
         deliveries_per_batch: int = 10,
         changes_per_batch: int = 100,
+        most_per_batch: int = 1000,
+        batch_seconds: float = 0.2,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
@@ -159,8 +174,8 @@ class Processor:
         self.max_attempts = max_attempts
         self.deliveries_per_batch = deliveries_per_batch
         self.changes_per_batch = changes_per_batch
-        self._deliveries_limit = deliveries_per_batch
-        self._changes_limit = changes_per_batch
+        self._delivery_batch = BatchSize(deliveries_per_batch, most_per_batch // 5, batch_seconds)
+        self._change_batch = BatchSize(changes_per_batch, most_per_batch, batch_seconds)
         self.clock = clock
         self.rng = rng
         self._last_sweep: datetime | None = None
@@ -188,6 +203,7 @@ class Processor:
     async def split_pending(self) -> int:
         """Splits one batch of due deliveries; how many were claimed."""
         now = self.clock()
+        started = time.monotonic()
         async with self.db.transaction() as session:
             claimed = await claims.claim(
                 session,
@@ -197,10 +213,10 @@ class Processor:
                     WebhookDelivery.status == DeliveryStatus.PENDING,
                     or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
                 ],
-                limit=self._deliveries_limit,
+                limit=self._delivery_batch.limit,
             )
             await self.split_claimed(session, claimed, now=now)
-        self._deliveries_limit = _next_limit(self._deliveries_limit, len(claimed), self.deliveries_per_batch)
+        self._delivery_batch.after(len(claimed), time.monotonic() - started)
         self.deliveries_claimed += len(claimed)
         return len(claimed)
 
@@ -258,6 +274,7 @@ class Processor:
     async def process_pending(self) -> int:
         """Processes one batch of due changes (new ones and failed ones whose retry is due)."""
         now = self.clock()
+        started = time.monotonic()
         async with self.db.transaction() as session:
             claimed = await claims.claim(
                 session,
@@ -268,10 +285,10 @@ class Processor:
                     WebhookChange.attempts < self.max_attempts,
                     or_(WebhookChange.next_attempt_at.is_(None), WebhookChange.next_attempt_at <= now),
                 ],
-                limit=self._changes_limit,
+                limit=self._change_batch.limit,
             )
             report, created = await self.process_claimed(session, claimed, now=now)
-        self._changes_limit = _next_limit(self._changes_limit, len(claimed), self.changes_per_batch)
+        self._change_batch.after(len(claimed), time.monotonic() - started)
         self.changes_claimed += report.claimed
         await events_committed(self.hooks, created)
         return report.claimed
@@ -289,6 +306,7 @@ class Processor:
         attempts_of = dict(claimed)
         unreadable: list[int] = []  # the events that show changes failed for good
         batch = await self._load(session, list(attempts_of))
+        loaded = LoadedRows()
         try:
             async with session.begin_nested():
                 results = await process_changes(
@@ -297,9 +315,10 @@ class Processor:
                     now=now,
                     wabas=batch.wabas,
                     existing_events=batch.existing,
-                    loaded=LoadedRows(),
+                    loaded=loaded,
                 )
         except Exception as exc:
+            loaded.rolled_back(session)
             log.info(
                 "a batch of %d changes failed (%s); processing them one at a time",
                 len(claimed),
@@ -339,8 +358,8 @@ class Processor:
         *,
         now: datetime,
     ) -> list[ChangeResult]:
+        loaded = LoadedRows(bulk=False)
         batch = await self._load(session, list(attempts_of))
-        loaded = LoadedRows()
         results: list[ChangeResult] = []
         for change in batch.changes:
             change_id = change.id

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import outbox as alerts_outbox
@@ -21,7 +23,7 @@ from app.lib.vocabulary import say
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import PhoneNumber, Waba
-from app.wabas.service import LoadedRows, fit
+from app.wabas.service import LoadedRows, chunks, fit
 from app.webhooks import queries as webhooks_queries
 from app.webhooks.models import WebhookChange
 
@@ -54,8 +56,9 @@ async def store_batch(
     alerts of the new events; what it did, per item.
 
     Whole batches at a time, so that the cost is a few statements per batch, not per change: the
-    WABAs' numbers and state are read at once (``LoadedRows``), then the numbers, the events and the
-    rest are written with one flush each (the ORM sends each table's rows as one statement)."""
+    WABAs' numbers and state are read at once (``LoadedRows``), new numbers are flushed, new events
+    and state entries are inserted with one statement each, and the rows that change (events made
+    before, state entries, WABAs) go in one flush, an executemany per table."""
     loaded = loaded if loaded is not None else LoadedRows()
     await loaded.load(
         session,
@@ -77,18 +80,12 @@ async def store_batch(
             # What the number is known as at this event (a later one may fill in more).
             item_phones.append(_Phone(phone, phone.digits, phone.phone_number_id) if phone else _NO_PHONE)
         phones.append(item_phones)
-    await session.flush()  # new numbers get their ids (events and state subjects name them)
-    results: list[StoredEvents] = []
-    events: list[list[tuple[Event, bool]]] = []
-    for item, item_phones in zip(items, phones, strict=True):
-        stored = StoredEvents()
-        events.append(await _upsert_events(session, item, item_phones, stored))
-        results.append(stored)
-    await session.flush()  # new events get their ids (state entries and alerts name them)
-    for item, item_phones, item_events, stored in zip(items, phones, events, results, strict=True):
-        for parsed, number, (event, new) in zip(item.parsed, item_phones, item_events, strict=True):
-            if new:
-                stored.created.append(event.id)
+    await loaded.insert_new_phones(session)  # new numbers get their ids (events and state name them)
+    await session.flush()  # the identifiers filled in known numbers
+    results = [StoredEvents() for _ in items]
+    ids = await _upsert_events(session, items, phones, results)
+    for item, item_phones, item_ids in zip(items, phones, ids, strict=True):
+        for parsed, number, event_id in zip(item.parsed, item_phones, item_ids, strict=True):
             for update_ in parsed.state:
                 await wabas_service.apply_state(
                     session,
@@ -96,13 +93,14 @@ async def store_batch(
                     phone=number.row,
                     update_=update_,
                     occurred_at=parsed.occurred_at,
-                    event_id=event.id,
+                    event_id=event_id,
                     loaded=loaded,
                 )
             if parsed.field == TEST_FIELD:
                 continue  # wabawatch's own test: Meta has not spoken (silence stays visible)
             if item.waba.last_event_at is None or parsed.occurred_at > item.waba.last_event_at:
                 item.waba.last_event_at = parsed.occurred_at
+    await loaded.insert_new_states(session)
     # Alerts for the new events, in this transaction: they exist exactly when the events do.
     by_org: dict[int, list[int]] = {}
     for item, stored in zip(items, results, strict=True):
@@ -124,39 +122,65 @@ _NO_PHONE = _Phone(None, None, None)
 
 
 async def _upsert_events(
-    session: AsyncSession, item: ChangeEvents, phones: Sequence[_Phone], stored: StoredEvents
-) -> list[tuple[Event, bool]]:
-    """The change's events, one per parsed item by seq, and whether each is new (not flushed);
-    extra old ones are deleted."""
-    change, waba = item.change, item.waba
-    existing = {event.seq: event for event in item.existing}
-    events: list[tuple[Event, bool]] = []
-    for seq, (parsed, phone) in enumerate(zip(item.parsed, phones, strict=True)):
-        event = existing.get(seq)
-        if event is None:
-            event = Event(change_id=change.id, seq=seq, app_pk=change.app_pk)
-            session.add(event)
-        else:
+    session: AsyncSession,
+    items: Sequence[ChangeEvents],
+    phones: Sequence[Sequence[_Phone]],
+    results: list[StoredEvents],
+) -> list[list[int]]:
+    """Each change's events, one per parsed item by seq: the new ones inserted with one statement
+    (the ORM inserts rows one at a time on SQLite, which cannot return them in order), the ones a
+    retry or ``reprocess`` made before updated in place, extra old ones deleted. The ids, per item."""
+    new_rows: list[dict[str, Any]] = []
+    ids: list[list[int | None]] = []
+    for item, item_phones, stored in zip(items, phones, results, strict=True):
+        change, waba = item.change, item.waba
+        existing = {event.seq: event for event in item.existing}
+        item_ids: list[int | None] = []
+        for seq, (parsed, phone) in enumerate(zip(item.parsed, item_phones, strict=True)):
+            values = {
+                "org_id": waba.org_id,
+                "waba_pk": waba.id,
+                "waba_id": waba.waba_id,
+                "phone": parsed.phone_digits or phone.digits,
+                "phone_number_id": parsed.phone_number_id or phone.phone_number_id,
+                "field": fit("field", parsed.field, 100) or "",
+                "kind": fit("kind", parsed.kind, 100) or "",
+                "severity": int(Severity(parsed.severity)),
+                "occurred_at": parsed.occurred_at,
+                "received_at": change.received_at,
+                "summary": parsed.summary,
+                "details": dict(parsed.details),
+            }
+            event = existing.get(seq)
+            if event is None:
+                new_rows.append({"change_id": change.id, "seq": seq, "app_pk": change.app_pk, **values})
+                item_ids.append(None)
+                continue
+            for name, value in values.items():
+                setattr(event, name, value)
             stored.updated += 1
-        event.org_id = waba.org_id
-        event.waba_pk = waba.id
-        event.waba_id = waba.waba_id
-        event.phone = parsed.phone_digits or phone.digits
-        event.phone_number_id = parsed.phone_number_id or phone.phone_number_id
-        event.field = fit("field", parsed.field, 100) or ""
-        event.kind = fit("kind", parsed.kind, 100) or ""
-        event.severity = int(Severity(parsed.severity))
-        event.occurred_at = parsed.occurred_at
-        event.received_at = change.received_at
-        event.summary = parsed.summary
-        event.details = dict(parsed.details)
-        events.append((event, seq not in existing))
-    # The parser now makes fewer events of this change than before: drop the extra ones.
-    for seq, event in existing.items():
-        if seq >= len(item.parsed):
-            await session.delete(event)
-            stored.removed += 1
-    return events
+            item_ids.append(event.id)
+        # The parser now makes fewer events of this change than before: drop the extra ones.
+        for seq, event in existing.items():
+            if seq >= len(item.parsed):
+                await session.delete(event)
+                stored.removed += 1
+        ids.append(item_ids)
+    made: dict[tuple[int, int], int] = {}
+    for chunk in chunks(new_rows):
+        stmt = insert(Event).values(chunk).returning(Event.id, Event.change_id, Event.seq)
+        for new_id, change_id, seq in (await session.execute(stmt)).all():
+            made[(int(change_id or 0), int(seq))] = int(new_id)
+    found: list[list[int]] = []
+    for item, item_ids, stored in zip(items, ids, results, strict=True):
+        complete = []
+        for seq, event_id in enumerate(item_ids):
+            if event_id is None:
+                event_id = made[(item.change.id, seq)]
+                stored.created.append(event_id)
+            complete.append(event_id)
+        found.append(complete)
+    return found
 
 
 UNREADABLE = "could_not_be_read"

@@ -55,8 +55,9 @@ class PhoneNumber(IdMixin, CreatedAtMixin, Base):
 
     __tablename__ = "phone_numbers"
     __table_args__ = (
-        Index("ix_phone_numbers_waba_digits", "waba_pk", "digits"),
-        Index("ix_phone_numbers_waba_pnid", "waba_pk", "phone_number_id"),
+        # One row per number of a WABA, whichever identifier came first (several rows may lack one).
+        Index("ix_phone_numbers_waba_digits", "waba_pk", "digits", unique=True),
+        Index("ix_phone_numbers_waba_pnid", "waba_pk", "phone_number_id", unique=True),
     )
 
     org_id: Mapped[int] = mapped_column(

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
+from app.events.models import Event
 from app.events.parsed import StateUpdate
 from app.meta.models import MetaApp
 from app.tenancy.models import Organization
@@ -26,6 +28,15 @@ _WABA_ID = re.compile(r"^\d{1,64}$")
 
 class WabaError(ValueError):
     """A WABA cannot be registered; the message says why, in words."""
+
+
+# Rows per multi-row INSERT: one statement (an executemany with RETURNING is split into many small
+# ones), well within either database's limit on parameters (32,766 on SQLite).
+ROWS_PER_INSERT = 1000
+
+
+def chunks(rows: list[dict[str, Any]], size: int = ROWS_PER_INSERT) -> list[list[dict[str, Any]]]:
+    return [rows[at : at + size] for at in range(0, len(rows), size)]
 
 
 def fit(name: str, value: str | None, limit: int) -> str | None:
@@ -102,10 +113,71 @@ class LoadedRows:
     _digits: set[tuple[int, str]] = field(default_factory=set)  # (WABA pk, digits) looked for
     _subjects: set[tuple[int, str]] = field(default_factory=set)  # (WABA pk, subject) read
     _new: set[int] = field(default_factory=set)  # id() of the numbers created here (no state yet)
+    # State entries made by this batch, not in the session: ``insert_new_states`` inserts them with
+    # one statement (the ORM would insert them one at a time on SQLite).
+    new_states: list[StateEntry] = field(default_factory=list)
+    new_phones: list[PhoneNumber] = field(default_factory=list)  # likewise (``insert_new_phones``)
+    # False: new rows go through the session instead (one change at a time after a batch failed,
+    # where savepoints roll back and the session must know every row it made).
+    bulk: bool = True
+    inserted: list[PhoneNumber] = field(default_factory=list)  # put in the session by insert_new_phones
 
     def clear(self) -> None:
-        for part in (self.phones, self.states, self._ids, self._digits, self._subjects, self._new):
+        for part in (
+            self.phones,
+            self.states,
+            self._ids,
+            self._digits,
+            self._subjects,
+            self._new,
+            self.new_states,
+        ):
             part.clear()
+
+    def rolled_back(self, session: AsyncSession) -> None:
+        """The savepoint these rows were stored in rolled back: the numbers it inserted no longer
+        exist (and their ids may be given again), so they leave the session."""
+        for phone in self.inserted:
+            if phone in session:
+                session.expunge(phone)
+        self.clear()
+
+    async def insert_new_phones(self, session: AsyncSession) -> None:
+        """Inserts the numbers made since the last call with one statement and puts them in the
+        session (persistent: what changes in them later is updated)."""
+        if not self.new_phones:
+            return
+        columns = ("org_id", "waba_pk", "phone_number_id", "digits", "display_phone_number", "verified_name")
+        by_key = {(p.waba_pk, p.digits, p.phone_number_id): p for p in self.new_phones}
+        for chunk in chunks([{c: getattr(p, c) for c in columns} for p in self.new_phones]):
+            stmt = (
+                insert(PhoneNumber)
+                .values(chunk)
+                .returning(
+                    PhoneNumber.id, PhoneNumber.waba_pk, PhoneNumber.digits, PhoneNumber.phone_number_id
+                )
+            )
+            for phone_id, waba_pk, digits, number_id in (await session.execute(stmt)).all():
+                phone = by_key[(waba_pk, digits, number_id)]
+                phone.id = phone_id
+                make_transient_to_detached(phone)
+                session.add(phone)
+                self.inserted.append(phone)
+        self.new_phones.clear()
+
+    async def insert_new_states(self, session: AsyncSession) -> None:
+        """Inserts the state entries made since the last call; later changes read them afresh."""
+        if not self.new_states:
+            return
+        columns = ("org_id", "waba_pk", "subject", "key", "value", "occurred_at", "event_id")
+        rows = [{c: getattr(entry, c) for c in columns} for entry in self.new_states]
+        for chunk in chunks(rows):
+            await session.execute(insert(StateEntry).values(chunk))
+        for entry in self.new_states:
+            self.states.pop((entry.waba_pk, entry.subject, entry.key), None)
+            self._subjects.discard((entry.waba_pk, entry.subject))
+        self._new.clear()  # the new numbers' state is in the database now
+        self.new_states.clear()
 
     async def load(self, session: AsyncSession, named: Iterable[tuple[Waba, str | None, str | None]]) -> None:
         """Reads the numbers that these (WABA, digits, phone number id) may name, and the state of
@@ -156,6 +228,21 @@ class LoadedRows:
                     return True, phone
         return True, None
 
+    @property
+    def looked_for_digits(self) -> set[tuple[int, str]]:
+        return self._digits
+
+    def forget(self, gone: PhoneNumber, keep: PhoneNumber) -> None:
+        """After ``merge_phones``: ``gone`` no longer exists, and the state of both is read afresh."""
+        known = self.phones.get(gone.waba_pk, [])
+        known[:] = [p for p in known if p is not gone]
+        for phone in (gone, keep):
+            subject = f"phone:{phone.id}"
+            self._subjects.discard((phone.waba_pk, subject))
+            self._new.discard(id(phone))
+            for key in [k for k in self.states if k[:2] == (phone.waba_pk, subject)]:
+                del self.states[key]
+
     def knows_state_of(self, waba_pk: int, subject: str, phone: PhoneNumber | None) -> bool:
         return (waba_pk, subject) in self._subjects or (phone is not None and id(phone) in self._new)
 
@@ -197,11 +284,24 @@ async def phone_for_event(
         phone = await _find_phone(session, waba, digits, phone_number_id)
         if phone is not None and loaded is not None:
             loaded.remember(phone)
+    if phone is not None and digits and not phone.digits:
+        # Found by its id, and this change is the first to name both: a row made earlier from the
+        # digits alone is the same number. One row keeps both (the database refuses two with the
+        # same digits); a row with these digits and another id is another number, left as it is.
+        other = await _phone_with_digits(session, waba, digits, loaded)
+        if other is not None and other is not phone:
+            if other.phone_number_id is not None:
+                digits = None
+            else:
+                await merge_phones(session, waba=waba, keep=phone, gone=other, loaded=loaded)
     if phone is None:
         phone = PhoneNumber(org_id=waba.org_id, waba_pk=waba.id, display_phone_number="", verified_name="")
-        session.add(phone)
         if loaded is not None:
             loaded.remember(phone, new=True)
+        if loaded is not None and loaded.bulk:
+            loaded.new_phones.append(phone)
+        else:
+            session.add(phone)
     if phone_number_id and not phone.phone_number_id:
         phone.phone_number_id = phone_number_id
     if digits and not phone.digits:
@@ -211,6 +311,70 @@ async def phone_for_event(
     if phone.id is None and loaded is None:  # new: its id names its state subject
         await session.flush()
     return phone
+
+
+async def _phone_with_digits(
+    session: AsyncSession, waba: Waba, digits: str, loaded: LoadedRows | None
+) -> PhoneNumber | None:
+    if loaded is not None and (waba.id, digits) in loaded.looked_for_digits:
+        return next((p for p in loaded.phones.get(waba.id, []) if p.digits == digits), None)
+    return await queries.phone_by_digits(session, waba_pk=waba.id, digits=digits, phone_number_id=None)
+
+
+_FILLED_FROM_GONE = (
+    "name_status",
+    "quality_rating",
+    "messaging_limit_tier",
+    "code_verification_status",
+    "throughput_level",
+    "graph_status",
+    "platform_type",
+    "synced_at",
+)
+
+
+async def merge_phones(
+    session: AsyncSession, *, waba: Waba, keep: PhoneNumber, gone: PhoneNumber, loaded: LoadedRows | None
+) -> None:
+    """Makes ``gone`` (known by its digits only) part of ``keep`` (known by its phone number id):
+    its state entries move to ``keep`` unless ``keep`` has a newer one of the same key, its events
+    are named by both identifiers, what ``keep`` lacks is taken from it, and its row is deleted.
+    Rare (once per number, at most), so it asks the database directly."""
+    if loaded is not None:
+        await loaded.insert_new_phones(session)
+    await session.flush()  # both rows have ids; their state subjects name them
+    keep_subject, gone_subject = f"phone:{keep.id}", f"phone:{gone.id}"
+    entries = await queries.states_for_processing(session, {(waba.id, keep_subject), (waba.id, gone_subject)})
+    kept = {e.key: e for e in entries if e.subject == keep_subject}
+    for entry in (e for e in entries if e.subject == gone_subject):
+        mine = kept.get(entry.key)
+        if mine is None:
+            entry.subject = keep_subject
+        else:
+            if _newer(entry.occurred_at, entry.event_id or 0, mine):
+                mine.value, mine.occurred_at, mine.event_id = entry.value, entry.occurred_at, entry.event_id
+            await session.delete(entry)
+    await session.execute(
+        update(Event)
+        .where(Event.waba_pk == waba.id, Event.phone == gone.digits, Event.phone_number_id.is_(None))
+        .values(phone_number_id=keep.phone_number_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Event)
+        .where(Event.waba_pk == waba.id, Event.phone_number_id == keep.phone_number_id, Event.phone.is_(None))
+        .values(phone=gone.digits)
+        .execution_options(synchronize_session=False)
+    )
+    for column in _FILLED_FROM_GONE:
+        if getattr(keep, column) is None:
+            setattr(keep, column, getattr(gone, column))
+    keep.display_phone_number = keep.display_phone_number or gone.display_phone_number
+    keep.verified_name = keep.verified_name or gone.verified_name
+    await session.delete(gone)
+    await session.flush()  # the digits are free for ``keep`` once the row that held them is gone
+    if loaded is not None:
+        loaded.forget(gone, keep)
 
 
 def _newer(occurred_at: datetime, event_id: int, entry: StateEntry) -> bool:
@@ -233,7 +397,9 @@ async def apply_state(
     if update_.subject == "phone":
         if phone is None:
             return False
-        if phone.id is None:  # new and not flushed yet: its id names the subject
+        if phone.id is None:  # new and not stored yet: its id names the subject
+            if loaded is not None:
+                await loaded.insert_new_phones(session)
             await session.flush()
         subject = f"phone:{phone.id}"
     else:
@@ -255,7 +421,10 @@ async def apply_state(
             occurred_at=occurred_at,
             event_id=event_id,
         )
-        session.add(entry)
+        if loaded is not None and loaded.bulk:
+            loaded.new_states.append(entry)
+        else:
+            session.add(entry)
     elif _newer(occurred_at, event_id, entry):
         entry.value = value
         entry.occurred_at = occurred_at

@@ -186,7 +186,9 @@ class WebhookReceiver:
         self.apps = AppCache(services.db)
         apps = self.apps
         self._store = open_batch_store(
-            services.settings.database_url, sqlite_synchronous=services.settings.sqlite_synchronous
+            services.settings.database_url,
+            sqlite_synchronous=services.settings.sqlite_synchronous,
+            gate=services.db.write_gate,
         )
         self.writer = GroupCommitWriter(
             self._store,

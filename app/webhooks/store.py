@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 
 from app.db.engine import _sqlite_pragmas
 from app.db.url import async_url, ensure_sqlite_dir, is_sqlite
+from app.db.writes import WriteGate
 from app.webhooks.listener import INTAKE_CHANNEL
 from app.webhooks.models import DEDUPLICATED, WebhookDelivery
 
@@ -102,10 +103,14 @@ class BatchStore(Protocol):
     async def close(self) -> None: ...
 
 
-def open_batch_store(database_url: str, *, sqlite_synchronous: str = "NORMAL") -> BatchStore:
+def open_batch_store(
+    database_url: str, *, sqlite_synchronous: str = "NORMAL", gate: WriteGate | None = None
+) -> BatchStore:
+    """``gate``: the process's SQLite write queue (``Database.write_gate``), which every intake
+    batch joins like any other writer."""
     url = async_url(database_url)
     if is_sqlite(url):
-        return SqliteBatchStore(database_url, sqlite_synchronous=sqlite_synchronous)
+        return SqliteBatchStore(database_url, sqlite_synchronous=sqlite_synchronous, gate=gate)
     return PgBatchStore(url.set(drivername="postgresql").render_as_string(hide_password=False))
 
 
@@ -144,8 +149,11 @@ class SqliteBatchStore:
     writers = 1
     max_rows = SQLITE_MAX_ROWS
 
-    def __init__(self, database_url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, database_url: str, *, sqlite_synchronous: str = "NORMAL", gate: WriteGate | None = None
+    ) -> None:
         url = async_url(database_url)
+        self._gate = gate or WriteGate(enabled=True)
         ensure_sqlite_dir(url)
         self._path = str(url.database)
         self._synchronous = sqlite_synchronous
@@ -160,10 +168,9 @@ class SqliteBatchStore:
             # Autocommit mode: each batch is one statement, which SQLite commits on its own.
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             _sqlite_pragmas(self._synchronous)(conn, None)
-            # The writer never waits inside SQLite: SQLite's own busy handler sleeps with a growing
-            # backoff (up to 100 ms a try), so the write lock the worker freed was often taken
-            # again before it woke; the writer retries itself every millisecond instead (the
-            # intake answers Meta, so it goes first), and never blocks the event loop to do so.
+            # Writers of this process take turns through the write gate; the lock can only be
+            # busy because of another process (a command). The writer never waits inside SQLite
+            # for it (that would block the event loop): its thread retries every millisecond.
             conn.execute("PRAGMA busy_timeout=0")
             # Checkpoints are the Checkpointer's, off the event loop.
             conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -192,8 +199,12 @@ class SqliteBatchStore:
             time.sleep(BUSY_RETRY_SECONDS)
 
     async def store(self, rows: list[dict[str, Any]]) -> None:
-        # One statement in autocommit mode: its own transaction, committed when it returns.
         sql, params = sqlite_upsert(len(rows)), self._params(rows)
+        async with self._gate.turn():
+            await self._store(sql, params, rows)
+
+    async def _store(self, sql: str, params: list[Any], rows: list[dict[str, Any]]) -> None:
+        # One statement in autocommit mode: its own transaction, committed when it returns.
         size = sum(row["size"] for row in rows)
         inline = self._inline and size <= INLINE_MAX_BYTES
         if inline:
@@ -202,10 +213,8 @@ class SqliteBatchStore:
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc):
                     raise
-                # Another connection (the worker) holds the write lock. The writer thread tries
-                # again every millisecond, so it takes the lock as soon as the worker commits; a
-                # retry timer on this loop would often fire only after the worker, running on the
-                # same loop, had begun its next transaction.
+                # Another process holds the write lock: the writer thread tries again every
+                # millisecond, off the event loop.
                 inline = False
         if not inline:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._execute_waiting, sql, params)

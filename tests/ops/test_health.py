@@ -24,6 +24,7 @@ async def test_readyz_is_ready_at_head(client: httpx2.AsyncClient) -> None:
     assert response.json() == {
         "status": "ready",
         "checks": {"database": "ok", "schema": "ok", "worker": "ok"},
+        "pending_lag_seconds": 0,
     }
 
 

@@ -46,6 +46,7 @@ async def test_readyz_is_not_ready_while_the_worker_lags(db: Database, client: h
     assert lagging.status_code == 503
     assert lagging.json()["checks"]["worker"].startswith("the oldest unprocessed webhook is 6")
     assert "limit 300 s" in lagging.json()["checks"]["worker"]
+    assert 600 <= lagging.json()["pending_lag_seconds"] < 700
 
     await Processor(db).run_until_idle()
     assert (await client.get("/readyz")).status_code == 200

@@ -4,36 +4,20 @@ time, and a failing change still only fails itself."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.db.engine import Database
 from app.meta.models import MetaApp
-from app.processing.processor import Processor
+from app.processing.processor import BatchSize, Processor
 from app.wabas.models import PhoneNumber
 from app.webhooks.models import ChangeStatus, DeliveryStatus
 from tests.factories import Personas
 from tests.support.payloads import WABA_ID, body, changes_of, entry, name_change, quality_change
 from tests.support.refusal import MARKER, events_refused
 from tests.support.rows import all_changes, all_events, delivery, register, state, store_delivery
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[Counter[str]]:
-    """Counts the statements sent to the database by their first word (SELECT, SAVEPOINT, …)."""
-    seen: Counter[str] = Counter()
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen[statement.split(None, 1)[0].upper()] += 1
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+from tests.support.statements import statements
 
 
 def numbers(count: int, *, first: int = 0) -> list[str]:
@@ -183,7 +167,8 @@ async def test_batches_grow_while_work_is_waiting_and_shrink_once_it_is_done(
         await store_delivery(
             db, meta_app, body(entry(WABA_ID, [quality_change("DOWNGRADE", f"T{i}")], time=i + 1))
         )
-    processor = Processor(db, deliveries_per_batch=2, changes_per_batch=2)
+    # A generous time budget: only the doubling limits the growth here (see the test of BatchSize).
+    processor = Processor(db, deliveries_per_batch=2, changes_per_batch=2, batch_seconds=60)
 
     assert [await processor.split_pending() for _ in range(4)] == [2, 4, 4, 0]
     assert [await processor.process_pending() for _ in range(4)] == [2, 4, 4, 0]
@@ -194,3 +179,50 @@ async def test_batches_grow_while_work_is_waiting_and_shrink_once_it_is_done(
             db, meta_app, body(entry(WABA_ID, [quality_change("UPGRADE", f"U{i}")], time=i + 1))
         )
     assert await processor.split_pending() == 2
+
+
+def test_a_batch_grows_only_as_far_as_its_time_budget_allows() -> None:
+    size = BatchSize(25, 1000, budget=0.025)
+    size.after(25, 0.005)  # full, 0.2 ms a row: 125 would fit, but a batch at most doubles
+    assert size.limit == 50
+    size.after(50, 0.050)  # full, 1 ms a row: 25 fit in the budget
+    assert size.limit == 25
+    size.after(25, 0.001)
+    size.after(50, 0.001)
+    size.after(100, 0.001)
+    assert size.limit == 200
+    size.after(3, 0.001)  # not full: caught up, back to the least
+    assert size.limit == 25
+
+
+def status_change(n: int) -> dict[str, Any]:
+    change = changes_of("messages__status_sent")[0]
+    change["value"]["statuses"][0]["id"] = f"wamid.{n}"
+    return change
+
+
+async def test_a_batch_of_500_changes_costs_a_bounded_number_of_statements(
+    db: Database, personas: Personas, meta_app: MetaApp
+) -> None:
+    """Events, numbers, state and alerts of 500 changes (statuses, quality updates naming 100
+    numbers, and their alerts through the org's default rule) in a few statements, not a few per
+    change: counted twice, for new numbers and for known ones."""
+    await register(db, personas.org, meta_app)
+    processor = Processor(db, deliveries_per_batch=10, changes_per_batch=500, batch_seconds=60)
+    for round_ in range(2):
+        changes = [
+            status_change(n) if n % 5 else quality_change("DOWNGRADE", "TIER_1K", display=f"1555{n:07d}")
+            for n in range(500)
+        ]
+        for chunk in range(5):
+            await store_delivery(
+                db,
+                meta_app,
+                body(entry(WABA_ID, changes[chunk * 100 : (chunk + 1) * 100], time=1_748_000_000 + round_)),
+            )
+        while await processor.split_pending():
+            pass
+        with statements(db) as counted:
+            assert await processor.process_pending() == 500
+        assert sum(counted.values()) <= 30, counted
+    assert len(await all_events(db)) == 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from app.db.engine import Database, make_engine
 from app.events.models import Event
@@ -21,6 +22,7 @@ from app.jobs.runner import Pass, Worker
 from app.main import Dispatcher
 from app.processing.processor import Processor
 from app.settings import Settings
+from app.wabas.models import PhoneNumber, StateEntry, Waba
 from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
 from tests.factories import Personas, create_meta_app, running_app
 from tests.support.meta_app import APP_ID, sign
@@ -189,3 +191,77 @@ async def test_wabawatch_worker_processes_and_exits_cleanly_on_sigterm(
     assert lines
     assert {json.loads(line)["message"] for line in lines} >= {"worker stopped"}
     assert b"worker stopped" in output
+
+
+async def _run_workers(database_url: str, count: int, db: Database) -> None:
+    engines = [Database(make_engine(database_url)) for _ in range(count)]
+    processors = [Processor(e, deliveries_per_batch=2, changes_per_batch=5) for e in engines]
+    workers = [Worker(p.passes(), poll_interval=0.02) for p in processors]
+    for n, w in enumerate(workers):
+        w.start(f"worker-{n}")
+
+    async def all_done() -> bool:
+        async with db.read() as session:
+            open_changes = await session.scalar(
+                select(func.count())
+                .select_from(WebhookChange)
+                .where(WebhookChange.status != ChangeStatus.PROCESSED)
+            )
+            waiting = await session.scalar(
+                select(func.count())
+                .select_from(WebhookDelivery)
+                .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+            )
+            return waiting == 0 and open_changes == 0
+
+    try:
+        await eventually(all_done)
+    finally:
+        for w in workers:
+            await w.close()
+        for e in engines:
+            await e.dispose()
+
+
+async def _current_state(db: Database) -> dict[tuple[str, str, str], object]:
+    """(WABA id, number or "waba", key) -> value: the state as people see it, whatever the row ids."""
+    async with db.read() as session:
+        wabas = {w.id: w.waba_id for w in await session.scalars(select(Waba))}
+        phones = {f"phone:{p.id}": p.digits or "" for p in await session.scalars(select(PhoneNumber))}
+        entries = list(await session.scalars(select(StateEntry)))
+    return {(wabas[e.waba_pk], phones.get(e.subject, e.subject), e.key): e.value for e in entries}
+
+
+async def test_two_postgresql_workers_leave_the_same_current_state_as_one(
+    db: Database, db_kind: str, database_url: str, personas: Personas
+) -> None:
+    if db_kind != "postgresql":
+        pytest.skip("SKIP LOCKED claims are a PostgreSQL matter; SQLite runs one worker")
+    meta_app = await create_meta_app(db)
+    wabas = [WABA_ID, "102290129340399"]
+    for waba_id in wabas:
+        await register(db, personas.org, meta_app, waba_id=waba_id)
+    # Each number's limit moves many times, the deliveries stored out of order of the events.
+    times = list(range(40))
+    random.Random(3).shuffle(times)
+    for t in times:
+        for waba_id in wabas:
+            changes = [quality_change("DOWNGRADE", f"TIER_{t}", display=f"155500{n}") for n in range(3)]
+            await store_delivery(db, meta_app, body(entry(waba_id, changes, time=1_748_000_000 + t)))
+
+    await _run_workers(database_url, 1, db)
+    one = await _current_state(db)
+    events_of_one = len(await all_events(db))
+    async with db.transaction() as session:
+        for model in (StateEntry, Event, WebhookChange, PhoneNumber):
+            await session.execute(delete(model))
+        await session.execute(
+            update(WebhookDelivery).values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None)
+        )
+    await _run_workers(database_url, 2, db)
+
+    assert await _current_state(db) == one
+    assert {v["tier"] for (_, number, key), v in one.items() if key == "messaging_limit"} == {"TIER_39"}  # type: ignore[index]
+    async with db.read() as session:
+        keys = (await session.execute(select(Event.change_id, Event.seq))).all()
+    assert len(keys) == len(set(keys)) == events_of_one

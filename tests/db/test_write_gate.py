@@ -1,0 +1,128 @@
+"""Writers take turns at SQLite's one write lock: intake at full speed cannot starve a processing
+batch or an alert outcome (on PostgreSQL nothing is serialised, and the same bound holds)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+
+from app.alerts import outbox
+from app.alerts.sender import AlertSender, Outcome
+from app.alerts.transports import Registry
+from app.db.engine import Database
+from app.db.writes import WriteGate
+from app.lib.timeutil import utcnow
+from app.meta.models import MetaApp
+from app.processing.processor import Processor
+from app.settings import Settings
+from app.webhooks.store import open_batch_store
+from app.webhooks.writer import GroupCommitWriter
+from tests.factories import Personas
+from tests.support.payloads import WABA_ID, body, entry, quality_change
+from tests.support.rows import register, store_delivery
+
+BOUND_SECONDS = 2.0
+CLIENTS = 16
+
+
+def delivery(client: int, n: int) -> bytes:
+    change = quality_change("DOWNGRADE", "TIER_1K", display=f"1555{client:03d}{n:04d}")
+    return str(body(entry(WABA_ID, [change], time=1_700_000_000 + n))).encode()
+
+
+async def test_intake_at_full_speed_cannot_starve_processing_or_an_alert_outcome(
+    db: Database, settings: Settings, personas: Personas, meta_app: MetaApp
+) -> None:
+    await register(db, personas.org, meta_app)
+    for n in range(50):
+        await store_delivery(
+            db, meta_app, body(entry(WABA_ID, [quality_change("DOWNGRADE", f"T{n}")], time=n + 1))
+        )
+    async with db.transaction() as session:
+        await outbox.enqueue_notice(
+            session, org_id=personas.org.id, to=["owner@example.com"], title="t", summary="s", link="/"
+        )
+    store = open_batch_store(settings.database_url, gate=db.write_gate)
+    writer = GroupCommitWriter(store, on_commit=lambda: None, on_failure=lambda: None)
+    writer.start()
+    stop = asyncio.Event()
+    stored = 0
+
+    async def client(number: int) -> None:
+        nonlocal stored
+        n = 0
+        while not stop.is_set():
+            raw = delivery(number, n)
+            sha = hashlib.sha256(raw).hexdigest()
+            assert await writer.submit(
+                app_pk=meta_app.id, body=raw, sha256=sha, status="pending", received_at=utcnow()
+            )
+            stored += 1
+            n += 1
+
+    clients = [asyncio.create_task(client(n)) for n in range(CLIENTS)]
+    try:
+        await asyncio.sleep(0.3)  # intake is busy
+        before = stored
+        processor = Processor(db, deliveries_per_batch=50, changes_per_batch=50)
+        started = time.monotonic()
+        assert await processor.split_pending() == 50
+        assert await processor.process_pending() == 50
+        processing = time.monotonic() - started
+
+        sender = AlertSender(db, Registry({}))
+        started = time.monotonic()
+        [claimed] = await sender.claim()
+        await sender.record([Outcome(claimed, None)])
+        alert = time.monotonic() - started
+        assert stored > before  # intake went on meanwhile
+    finally:
+        stop.set()
+        await asyncio.gather(*clients)
+        await writer.stop()
+        await store.close()
+    assert processing < BOUND_SECONDS
+    assert alert < BOUND_SECONDS
+    if db.is_sqlite:
+        assert db.write_gate.longest_wait < BOUND_SECONDS
+
+
+async def test_the_gate_serves_writers_in_the_order_they_came() -> None:
+    gate = WriteGate(enabled=True)
+    order: list[int] = []
+
+    async def writer(n: int) -> None:
+        async with gate.turn():
+            order.append(n)
+            await asyncio.sleep(0.001)
+
+    async with gate.turn():
+        tasks = [asyncio.create_task(writer(n)) for n in range(20)]
+        await asyncio.sleep(0.01)  # all of them wait now, in this order
+        async with gate.turn():  # the same task again: passes through
+            pass
+    await asyncio.gather(*tasks)
+    assert order == list(range(20))
+
+
+async def test_writers_on_two_event_loops_share_one_queue() -> None:
+    gate = WriteGate(enabled=True)
+    inside = 0
+    most = 0
+
+    async def writers() -> None:
+        nonlocal inside, most
+
+        async def one() -> None:
+            nonlocal inside, most
+            async with gate.turn():
+                inside += 1
+                most = max(most, inside)
+                await asyncio.sleep(0.0005)
+                inside -= 1
+
+        await asyncio.gather(*(one() for _ in range(50)))
+
+    await asyncio.gather(writers(), asyncio.to_thread(asyncio.run, writers()))
+    assert most == 1
