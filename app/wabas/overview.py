@@ -62,12 +62,9 @@ class PhoneCard:
 
     @property
     def tier_text(self) -> str:
-        """ "10,000 conversations a day"; the code stays on the phone page (``tier_code_text``)."""
+        """ "10,000 conversations a day"; the phone page keeps Meta's code in the cell's title, and
+        the event that set it shows the code beside the words."""
         return say("tier", self.tier)
-
-    @property
-    def tier_code_text(self) -> str:
-        return say_with_code("tier", self.tier)
 
     @property
     def name_status(self) -> str | None:
@@ -76,10 +73,6 @@ class PhoneCard:
     @property
     def name_status_text(self) -> str:
         return say("name_status", self.name_status)
-
-    @property
-    def name_status_code_text(self) -> str:
-        return say_with_code("name_status", self.name_status)
 
     @property
     def requested_name(self) -> str | None:

@@ -114,7 +114,7 @@ async def test_phone_page_charts_quality_and_tier_history(
     assert "<script" not in svg
     assert "TIER_SOMETHING_NEW" in page.text  # listed, not drawn at a made-up height
     assert page.text.count('data-testid="event-row"') == 5
-    assert 'data-testid="tier">TIER_SOMETHING_NEW' in page.text  # unknown to us: the code itself
+    assert 'code: TIER_SOMETHING_NEW">TIER_SOMETHING_NEW<' in page.text  # unknown to us: the code itself
 
 
 async def test_phone_page_without_history_says_so(
