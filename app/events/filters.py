@@ -12,7 +12,7 @@ was typed). ``apply_filters`` narrows a select that is **already scoped to one o
 (``queries.scoped_events`` does both); it never widens a query beyond the org.
 
 A phone filter is a pattern: with a leading "+" (or "00") the number starts with those digits,
-without one it contains them ("7707", "555-262-7707"). ``queries.checked_filters`` turns the pattern
+without one it contains them anywhere ("7707", "555-262-7707"). ``queries.checked_filters`` turns the pattern
 into the org's matching numbers (``phones``), so the query is an indexed ``phone IN (…)``; filters
 built in code with a whole number (``Filters(phone=digits)``) compare it as it is.
 """
@@ -53,8 +53,8 @@ class Filters:
     kind: str | None = None
     min_severity: Severity | None = None
     waba_id: str | None = None
-    # "+<digits>": numbers starting with them; "<digits>": numbers containing them.
-    phone: str | None = None
+    phone: str | None = None  # E.164 digits (or the start of them), no "+"
+    phone_contains: bool = False  # typed without "+": numbers containing ``phone`` anywhere
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
@@ -71,7 +71,7 @@ class Filters:
         return any(
             getattr(self, f.name) not in (None, False)
             for f in fields(self)
-            if f.name not in ("account_only", "phones")
+            if f.name not in ("account_only", "phones", "phone_contains")
         )
 
     @property
@@ -82,10 +82,12 @@ class Filters:
     def params(self) -> dict[str, str]:
         """The filters as query parameters (the inverse of ``parse_filters``) for shareable URLs."""
         out: dict[str, str] = {}
-        for name in ("field", "kind", "waba_id", "phone", "q"):
+        for name in ("field", "kind", "waba_id", "q"):
             value = getattr(self, name)
             if value:
                 out["waba" if name == "waba_id" else name] = value
+        if self.phone:
+            out["phone"] = self.phone if self.phone_contains else "+" + self.phone
         if self.min_severity is not None:
             out["severity"] = self.min_severity.label
         if self.last is not None:
@@ -112,8 +114,9 @@ class Filters:
             parts.append("not acknowledged yet")
         parts.append(f"WABA {self.waba_id}" if self.waba_id else "")
         if self.phone:
-            how = "starting with" if self.phone.startswith("+") else "containing"
-            parts.append(f"numbers {how} {self.phone}")
+            parts.append(
+                f"numbers containing {self.phone}" if self.phone_contains else f"number +{self.phone}"
+            )
         if self.last:
             parts.append(f"in {PERIOD_WORDS[self.last]}")
         else:
@@ -155,8 +158,9 @@ def _flag(params: Mapping[str, str], name: str) -> bool:
     raise FilterError(f"“{name}” is 1 (on) or empty (off), not {value!r}.")
 
 
-def phone_pattern(typed: str) -> str:
-    """The phone filter's pattern from what was typed; raises ``FilterError`` when it is no number."""
+def phone_pattern(typed: str) -> tuple[str, bool]:
+    """The digits of a typed phone filter and whether they may be anywhere in a number (typed
+    without "+" or "00") rather than at its start. Raises ``FilterError`` when it is no number."""
     candidate = typed.strip()
     digits = re.sub(r"\D", "", candidate)
     anchored = candidate.startswith("+")
@@ -167,12 +171,14 @@ def phone_pattern(typed: str) -> str:
             f"“phone” must be a phone number or part of one ({MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS}"
             f" digits, such as 7707, 555-262-7707 or +1 555 262 7707), not {candidate!r}."
         )
-    return f"+{digits}" if anchored else digits
+    return digits, not anchored
 
 
-def phone_matches(pattern: str, number: str) -> bool:
-    """Whether a number (E.164 digits) matches a phone pattern (see ``phone_pattern``)."""
-    return number.startswith(pattern[1:]) if pattern.startswith("+") else pattern in number
+def phone_matches(filters: Filters, number: str) -> bool:
+    """Whether a number (E.164 digits) matches the filters' phone (see ``phone_pattern``)."""
+    if not filters.phone:
+        return True
+    return filters.phone in number if filters.phone_contains else number.startswith(filters.phone)
 
 
 def parse_filters(params: Mapping[str, str]) -> Filters:
@@ -197,12 +203,14 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
     if since is not None and until is not None and until <= since:
         raise FilterError("“until” must be later than “since”.")
     field, kind = _text(params, "field"), _text(params, "kind")
+    phone, phone_contains = phone_pattern(phone_text) if phone_text else (None, False)
     return Filters(
         field=field,
         kind=kind,
         min_severity=severity if severity is not None and severity > Severity.INFO else None,
         waba_id=waba,
-        phone=phone_pattern(phone_text) if phone_text else None,
+        phone=phone,
+        phone_contains=phone_contains,
         since=since,
         until=until,
         q=_text(params, "q"),
@@ -238,7 +246,7 @@ def apply_filters(stmt: S, filters: Filters) -> S:
     if filters.phones is not None:
         stmt = stmt.where(Event.phone.in_(filters.phones) if filters.phones else false())
     elif filters.phone:
-        stmt = stmt.where(Event.phone == filters.phone.removeprefix("+"))
+        stmt = stmt.where(Event.phone == filters.phone)
     if filters.open_only:
         stmt = stmt.where(Event.severity >= literal_column("1"), Event.acknowledged_at.is_(None))
     if filters.account_only:
