@@ -166,10 +166,11 @@ def phone_pattern(typed: str) -> tuple[str, bool]:
     anchored = candidate.startswith("+")
     if not anchored and digits.startswith("00") and len(digits) > 2 + MIN_PHONE_DIGITS:
         anchored, digits = True, digits[2:]
-    if not _PHONE_CHARS.match(candidate) or not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS:
+    least = 1 if anchored else MIN_PHONE_DIGITS  # "+44": numbers of a country code
+    if not _PHONE_CHARS.match(candidate) or not least <= len(digits) <= MAX_PHONE_DIGITS:
         raise FilterError(
             f"“phone” must be a phone number or part of one ({MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS}"
-            f" digits, such as 7707, 555-262-7707 or +1 555 262 7707), not {candidate!r}."
+            f" digits, such as 7707, 555-262-7707, +44 or +1 555 262 7707), not {candidate!r}."
         )
     return digits, not anchored
 

@@ -446,7 +446,7 @@ async def checked_filters(session: AsyncSession, *, org_id: int, filters: Filter
     numbers = [n for n in await numbers_of_org(session, org_id=org_id) if phone_matches(filters, n)]
     if not numbers:
         said = f"contains {filters.phone}" if filters.phone_contains else f"starts with +{filters.phone}"
-        raise FilterError(f"No phone number of this organization's events {said}.")
+        raise FilterError(f"No number in the events of this organization {said}.")
     if len(numbers) > MAX_PHONE_MATCHES:
         raise FilterError(f"“{filters.phone}” matches {len(numbers)} numbers: type more of the number.")
     return replace(filters, phones=tuple(numbers))
