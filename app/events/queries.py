@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import (
     BindParameter,
@@ -474,3 +474,14 @@ async def count_matching(
     if waba_ids:
         stmt = stmt.where(Event.waba_id.in_(list(waba_ids)))
     return int(await session.scalar(stmt) or 0)
+
+
+async def seen_names(
+    session: AsyncSession, *, org_id: int, column: Literal["field", "kind"], names: Sequence[str]
+) -> set[str]:
+    """Those of ``names`` that some event of the org has as its field (or kind)."""
+    if not names:
+        return set()
+    col = Event.field if column == "field" else Event.kind
+    rows = await session.scalars(select(col).where(Event.org_id == org_id, col.in_(list(names))).distinct())
+    return set(rows)
