@@ -104,7 +104,7 @@ async def test_an_admin_edits_a_rule_and_a_refused_edit_changes_nothing(
         data={"csrf_token": token, "name": "PINs", "fields": "security", "channel": str(channel_id)},
     )
     assert created.status_code == 303
-    rule = [r for r in await _rules(db) if r.name == "PINs"][0]
+    (rule,) = [r for r in await _rules(db) if r.name == "PINs"]
     page = await client.get(PAGE)
     assert f"/alerts/rules/{rule.id}/edit" in page.text
 
