@@ -22,19 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events import queries as events_queries
 from app.lib import phones
+from app.lib.timeutil import when
+from app.lib.vocabulary import say, say_with_code
 from app.wabas import queries
 from app.wabas.models import PhoneNumber, StateEntry, Waba
 
 _BAD_BAN = ("DISABLE", "SCHEDULE_FOR_DISABLE")
 _BAD_QUALITY = ("RED", "YELLOW")
-# Meta's quality ratings in words (the code stays visible beside them).
-QUALITY_WORDS = {
-    "GREEN": "High",
-    "YELLOW": "Medium",
-    "RED": "Low",
-    "UNKNOWN": "Not rated yet",
-    "NA": "Not rated yet",
-}
 
 
 @dataclass
@@ -59,23 +53,55 @@ class PhoneCard:
     @property
     def quality_text(self) -> str:
         """The rating in words with its code, such as "Low (RED)"; "not known" when nobody has said."""
-        rating = self.quality
-        if not rating:
-            return "not known"
-        words = QUALITY_WORDS.get(rating)
-        return f"{words} ({rating})" if words else rating
+        return say_with_code("quality", self.quality)
 
     @property
     def tier(self) -> str | None:
         return str(self.state.get("messaging_limit", {}).get("tier") or "") or self.phone.messaging_limit_tier
 
     @property
+    def tier_text(self) -> str:
+        """ "10,000 conversations a day"; the code stays on the phone page (``tier_code_text``)."""
+        return say("tier", self.tier)
+
+    @property
+    def tier_code_text(self) -> str:
+        return say_with_code("tier", self.tier)
+
+    @property
     def name_status(self) -> str | None:
         return str(self.state.get("name", {}).get("status") or "") or self.phone.name_status
 
     @property
+    def name_status_text(self) -> str:
+        return say("name_status", self.name_status)
+
+    @property
+    def name_status_code_text(self) -> str:
+        return say_with_code("name_status", self.name_status)
+
+    @property
     def requested_name(self) -> str | None:
         return str(self.state.get("name", {}).get("requested_name") or "") or None
+
+    @property
+    def name_reason_text(self) -> str | None:
+        """Why Meta rejected the requested name, in words, when the last decision was a rejection."""
+        name = self.state.get("name", {})
+        if name.get("status") not in ("REJECTED", "DECLINED") or not name.get("reason"):
+            return None
+        return say_with_code("name_rejection", name.get("reason"))
+
+    @property
+    def security_text(self) -> str | None:
+        """The last two-step verification change ("two-step PIN reset asked for by Business Suite
+        user 123"), None when none was seen."""
+        security = self.state.get("security", {})
+        if not security.get("event"):
+            return None
+        words = say("security_event", security.get("event"))
+        requester = security.get("requester")
+        return f"{words} by Business Suite user {requester}" if requester else words
 
     @property
     def needs_attention(self) -> bool:
@@ -87,12 +113,51 @@ class WabaCard:
     waba: Waba
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     phones: list[PhoneCard] = field(default_factory=list)
+    state_at: dict[str, datetime] = field(default_factory=dict)  # when each state key last moved
     open_warning: int = 0
     open_critical: int = 0
 
     @property
     def review(self) -> str | None:
         return str(self.state.get("review", {}).get("decision") or "") or self.waba.account_review_status
+
+    @property
+    def review_text(self) -> str:
+        return say("review", self.review)
+
+    @property
+    def review_note(self) -> str | None:
+        """When the webhook's review decision and the Graph sync's review status disagree, which of
+        the two is newer (the card shows the webhook's, which is newer event by event)."""
+        hooked = self.state.get("review", {}).get("decision")
+        synced = self.waba.account_review_status
+        if not hooked or not synced or hooked == synced:
+            return None
+        hooked_at, synced_at = self.state_at.get("review"), self.waba.synced_at
+        said = f"the webhook said {say('review', hooked)} ({when(hooked_at)})"
+        polled = f"the Graph sync said {say('review', synced)} ({when(synced_at)})"
+        if hooked_at and synced_at and synced_at > hooked_at:
+            return f"Meta disagrees with itself: {polled}, which is newer; {said}."
+        return f"Meta disagrees with itself: {said}, which is newer; {polled}."
+
+    @property
+    def ban_text(self) -> str | None:
+        """ "Disabled (2026-12-03)" or "To be disabled (2026-12-03)"; None when not banned."""
+        ban = self.ban
+        if ban is None:
+            return None
+        words = say("ban_state", ban.get("state")).capitalize()
+        return f"{words} ({when(ban['date'])})" if ban.get("date") else words
+
+    @property
+    def restriction_texts(self) -> list[str]:
+        """Each restriction in words with its end: "can't add phone numbers until 2026-12-01 00:00 UTC"."""
+        texts = []
+        for item in self.restrictions:
+            words = say("restriction", item.get("type")) if item.get("type") else "restricted"
+            expires = item.get("expires_at")
+            texts.append(f"{words} until {when(expires)}" if expires else f"{words} until further notice")
+        return texts
 
     @property
     def ban(self) -> dict[str, Any] | None:
@@ -131,14 +196,23 @@ def _state_by_subject(entries: list[StateEntry]) -> dict[tuple[int, str], dict[s
     return by
 
 
+def _times_of_waba_state(entries: list[StateEntry]) -> dict[int, dict[str, datetime]]:
+    by: dict[int, dict[str, datetime]] = defaultdict(dict)
+    for entry in entries:
+        if entry.subject == "waba":
+            by[entry.waba_pk][entry.key] = entry.occurred_at
+    return by
+
+
 async def _cards(session: AsyncSession, *, org_id: int, wabas: list[Waba]) -> list[WabaCard]:
     if not wabas:
         return []
     pks = [w.id for w in wabas]
     phone_rows = await queries.phones_of_wabas(session, org_id=org_id, waba_pks=pks)
-    state = _state_by_subject(await queries.state_of_wabas(session, org_id=org_id, waba_pks=pks))
+    entries = await queries.state_of_wabas(session, org_id=org_id, waba_pks=pks)
+    state, times = _state_by_subject(entries), _times_of_waba_state(entries)
     counts = await events_queries.open_counts(session, org_id=org_id)
-    cards = {w.id: WabaCard(w, state.get((w.id, "waba"), {})) for w in wabas}
+    cards = {w.id: WabaCard(w, state.get((w.id, "waba"), {}), state_at=times.get(w.id, {})) for w in wabas}
     for phone in phone_rows:
         cards[phone.waba_pk].phones.append(
             PhoneCard(phone, state.get((phone.waba_pk, f"phone:{phone.id}"), {}))

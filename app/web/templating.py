@@ -13,7 +13,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Host, Mount, NoMatchFound, Route, WebSocketRoute
 from starlette.templating import Jinja2Templates
 
-from app.lib import words
+from app.lib import vocabulary, words
+from app.lib.timeutil import when
 from app.web import csrf, toasts
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -94,6 +95,12 @@ def make_templates() -> Jinja2Templates:
     env.globals["url_for"] = url_for
     env.filters["plain"] = words.plain
     env.filters["browser"] = words.browser_name
+    # Every time on a page: "2026-12-03 14:05 UTC" (see ``app.lib.timeutil.when``).
+    env.filters["when"] = when
+    # Meta's codes in words: ``{{ code | say("tier") }}``, ``{{ code | say_with_code("tier") }}``.
+    env.filters["say"] = lambda code, kind: vocabulary.say(kind, code)
+    env.filters["say_with_code"] = lambda code, kind: vocabulary.say_with_code(kind, code)
+    env.filters["time_zone"] = vocabulary.time_zone
     return Jinja2Templates(env=env, context_processors=[_context])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx2
 
@@ -22,6 +23,7 @@ from tests.support.timeline import (
 )
 
 WABA_C = "109999999999999"
+REVIEWED = datetime(2025, 11, 24, 16, 0, tzinfo=UTC)
 
 
 def card_order(html: str) -> list[str]:
@@ -51,13 +53,15 @@ async def test_overview_shows_state_and_puts_what_needs_attention_first(
     assert card_order(page.text) == ["Bravo restricted", "Alpha calm"]
     assert "Other org" not in page.text
     assert "other-org-secret" not in page.text
-    assert "RESTRICTED_BIZ_INITIATED_MESSAGING until 2025-12-06T05:46:40+00:00" in page.text
+    assert "can&#39;t start conversations with customers until 2025-12-06 05:46 UTC" in page.text
+    assert "RESTRICTED_" not in page.text
     assert "2 critical, 0 warning" in page.text  # the restriction and the PIN reset request
     assert "0 critical, 0 warning" in page.text
-    assert "TIER_10K" in page.text
+    assert 'data-testid="phone-tier">10,000 conversations a day</td>' in page.text
+    assert "TIER_" not in page.text
     # UPGRADE is news about the limit tier, not a quality rating: nobody has rated it yet.
     assert 'data-testid="phone-quality">not known</td>' in page.text
-    assert "APPROVED" in page.text
+    assert 'data-testid="phone-name-status">approved' in page.text
     assert "+1 555-078-3881" in page.text
 
 
@@ -80,7 +84,7 @@ async def test_waba_page_shows_state_and_its_own_events_only(
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert f"waba={WABA_A}" in page.text  # the full, filtered timeline
-    assert "REJECTED" in page.text
+    assert 'data-testid="phone-name-status">rejected' in page.text
 
 
 async def test_phone_page_charts_quality_and_tier_history(
@@ -107,7 +111,7 @@ async def test_phone_page_charts_quality_and_tier_history(
     assert "<script" not in svg
     assert "TIER_SOMETHING_NEW" in page.text  # listed, not drawn at a made-up height
     assert page.text.count('data-testid="event-row"') == 5
-    assert 'data-testid="tier">TIER_SOMETHING_NEW' in page.text
+    assert 'data-testid="tier">TIER_SOMETHING_NEW' in page.text  # unknown to us: the code itself
 
 
 async def test_phone_page_without_history_says_so(
@@ -169,9 +173,37 @@ async def test_graph_synced_state_fills_what_no_webhook_said(
     page = await client.get("/o/acme")
     assert 'data-testid="subscription">subscribed<' in page.text
     assert 'data-testid="subscription">not checked yet<' in page.text  # Bravo: never checked
-    assert 'data-testid="review">APPROVED<' in page.text
+    assert 'data-testid="review">approved<' in page.text
     assert '<td class="bad" data-testid="phone-quality">Low (RED)</td>' in page.text
-    assert "TIER_250" in page.text
+    assert 'data-testid="phone-tier">250 conversations a day<' in page.text
+    assert 'data-testid="review-note"' not in page.text  # nothing to reconcile
+
+
+async def test_a_review_the_webhook_and_the_graph_sync_disagree_on_says_which_is_newer(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    world = await make_world(db, {WABA_A: (personas.org, "Alpha")})
+    rejected = {"field": "account_review_update", "value": {"decision": "REJECTED"}}
+    await deliver(db, world, WABA_A, rejected, time=int(REVIEWED.timestamp()))
+    async with db.transaction() as session:
+        waba = await session.get(Waba, world.wabas[WABA_A].id)
+        assert waba is not None
+        waba.account_review_status = "APPROVED"
+        waba.synced_at = REVIEWED + timedelta(hours=2)
+    await login(client, personas.viewer)
+    page = (await client.get("/o/acme")).text
+    note = re.search(r'data-testid="review-note">([^<]*)<', page)
+    assert note is not None
+    assert note.group(1) == (
+        "Meta disagrees with itself: the Graph sync said approved (2025-11-24 18:00 UTC), which is newer; "
+        "the webhook said rejected (2025-11-24 16:00 UTC)."
+    )
+    async with db.transaction() as session:
+        waba = await session.get(Waba, world.wabas[WABA_A].id)
+        assert waba is not None
+        waba.synced_at = REVIEWED - timedelta(hours=2)
+    page = (await client.get("/o/acme")).text
+    assert "the webhook said rejected (2025-11-24 16:00 UTC), which is newer" in page
 
 
 async def test_the_quality_column_shows_the_rating_never_an_event_name(
