@@ -36,7 +36,7 @@ def shown(page: httpx2.Response) -> set[int]:
 
 def selected(page: httpx2.Response, name: str) -> str | None:
     """The value the page's filter form shows as chosen in the select ``name``."""
-    block = re.search(rf'<select name="{name}">(.*?)</select>', page.text, re.S)
+    block = re.search(rf'<select [^>]*name="{name}"[^>]*>(.*?)</select>', page.text, re.S)
     assert block, f"no select {name}"
     found = re.search(r'<option value="([^"]*)" selected>', block.group(1))
     return html.unescape(found.group(1)) if found else None
