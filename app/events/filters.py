@@ -107,7 +107,7 @@ class Filters:
         parts = [f"field {self.field}" if self.field else ""]
         parts.append(f"kind {self.kind}" if self.kind else "")
         if not parts[0] and not parts[1]:
-            parts.append("account events (message statuses hidden)" if self.account_only else "all events")
+            parts.append("account events only, message statuses hidden" if self.account_only else "all events")
         if self.min_severity is not None:
             parts.append(f"{self.min_severity.label} or worse")
         if self.open_only:
@@ -170,7 +170,7 @@ def phone_pattern(typed: str) -> tuple[str, bool]:
     if not _PHONE_CHARS.match(candidate) or not least <= len(digits) <= MAX_PHONE_DIGITS:
         raise FilterError(
             f"“phone” must be a phone number or part of one ({MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS}"
-            f" digits, such as 7707, 555-262-7707, +44 or +1 555 262 7707), not {candidate!r}."
+            f" digits, such as 7707, 555-262-7707, +44 or +1 555 262 7707), not “{candidate}”."
         )
     return digits, not anchored
 
