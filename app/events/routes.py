@@ -185,7 +185,10 @@ async def detail(request: Request) -> Response:
 def _subject_words(subject: queries.Subject, event: Event) -> str:
     """What "Related events" are about, for its heading."""
     if subject.kind.startswith("template:"):
-        return f"template “{subject.value}”"
+        details = event.details if isinstance(event.details, dict) else {}
+        name, language = details.get("template_name"), details.get("language")
+        said = f"template “{name or subject.value}”"
+        return f"{said} ({language})" if isinstance(language, str) and language else said
     if subject.kind == "phone":
         return str(row_view(event)["phone_text"])
     if subject.kind == "waba":

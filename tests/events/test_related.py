@@ -46,7 +46,7 @@ async def test_a_template_event_relates_to_the_same_templates_other_updates(
     await login(client, personas.viewer)
     page = await client.get(f"/o/acme/events/{rejected.id}")
     assert related_ids(page) == {pending.id}
-    assert "Related events about template “111”" in page.text
+    assert "Related events about template “order_ready” (en_US)" in page.text
     assert related_ids(await client.get(f"/o/acme/events/{other_template.id}")) == set()
 
 
