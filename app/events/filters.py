@@ -74,11 +74,6 @@ class Filters:
             if f.name not in ("account_only", "phones", "phone_contains")
         )
 
-    @property
-    def shows_all_fields(self) -> bool:
-        """Whether message-family events can show (no account-only default in force)."""
-        return not self.account_only
-
     def params(self) -> dict[str, str]:
         """The filters as query parameters (the inverse of ``parse_filters``) for shareable URLs."""
         out: dict[str, str] = {}

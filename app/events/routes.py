@@ -8,7 +8,9 @@ keyset "Older events" link (``before=<cursor>``) that HTMX swaps in place and th
 plain link. A text search reads a bounded number of events per page: when that runs out before
 the page is full, the page says how far back it looked and its link searches on from there.
 Exports stream every matching row oldest first (like ``wabawatch events``), read in
-batches by keyset, so memory does not grow with the number of rows.
+batches by keyset, so memory does not grow with the number of rows. They apply the page's default
+too (account events unless ``all=1``): the file is named ``<org>-account-events.csv`` or
+``<org>-events.csv`` accordingly, and ``X-Wabawatch-Filter`` says the whole filter in words.
 """
 
 from __future__ import annotations
