@@ -102,7 +102,9 @@ class Filters:
         parts = [f"field {self.field}" if self.field else ""]
         parts.append(f"kind {self.kind}" if self.kind else "")
         if not parts[0] and not parts[1]:
-            parts.append("account events only, message statuses hidden" if self.account_only else "all events")
+            parts.append(
+                "account events only, message statuses hidden" if self.account_only else "all events"
+            )
         if self.min_severity is not None:
             parts.append(f"{self.min_severity.label} or worse")
         if self.open_only:
