@@ -133,3 +133,20 @@ async def test_0007_goes_down_and_up_again_and_matches_the_models(db: Database, 
     assert "ix_events_org_id" not in names
     await anyio.to_thread.run_sync(upgrade_head, database_url)
     assert await diff_against(db.engine, Base.metadata) == []
+
+
+async def test_0016_goes_down_and_up_again_and_matches_the_models(db: Database, database_url: str) -> None:
+    """Only indexes change; the partial index's condition is the catalogue's own SQL text."""
+    await anyio.to_thread.run_sync(command.downgrade, alembic_config(database_url), "0011")
+    async with db.engine.connect() as connection:
+        names = await connection.run_sync(lambda c: {ix["name"] for ix in inspect(c).get_indexes("events")})
+    assert "ix_events_org_account_occurred" not in names
+    assert "ix_events_org_open" in names
+    await anyio.to_thread.run_sync(upgrade_head, database_url)
+    assert await diff_against(db.engine, Base.metadata) == []
+    migration = next(
+        Path(alembic_config(database_url).get_main_option("script_location") or "").glob(
+            "versions/*_account_events_indexes.py"
+        )
+    )
+    assert f'_ACCOUNT = "{ACCOUNT_EVENTS_SQL}"' in migration.read_text()
