@@ -12,9 +12,10 @@ was typed). ``apply_filters`` narrows a select that is **already scoped to one o
 (``queries.scoped_events`` does both); it never widens a query beyond the org.
 
 A phone filter is a pattern: with a leading "+" (or "00") the number starts with those digits,
-without one it contains them anywhere ("7707", "555-262-7707"). ``queries.checked_filters`` turns the pattern
-into the org's matching numbers (``phones``), so the query is an indexed ``phone IN (…)``; filters
-built in code with a whole number (``Filters(phone=digits)``) compare it as it is.
+without one it contains them anywhere ("7707", "555-262-7707"). ``queries.checked_filters`` turns
+the pattern into the org's matching numbers (``phones``, listed by a skip scan of the phone index,
+one probe per number), so the query is an indexed ``phone IN (…)``; filters built in code with a
+whole number (``Filters(phone=digits)``) compare it as it is.
 """
 
 from __future__ import annotations

@@ -382,8 +382,9 @@ def scoped_events(*, org_id: int, where: Filters) -> Select[Event]:
 
 async def open_counts(session: AsyncSession, *, org_id: int) -> dict[str | None, dict[int, int]]:
     """WABA id -> severity -> how many of the org's account events are open (warning or critical,
-    not yet acknowledged; message statuses are not counted), in one query whatever the number of WABAs. The literal severity lets both
-    databases use the partial ``ix_events_org_open`` index."""
+    not yet acknowledged; message statuses are not counted), in one query whatever the number of
+    WABAs. The literal severity and field condition let both databases answer from the partial
+    ``ix_events_org_open`` index alone (it holds the field since migration 0016)."""
     rows = await session.execute(
         select(Event.waba_id, Event.severity, func.count())
         .where(

@@ -3,8 +3,8 @@
 Filters come from ``app.events.filters`` (the same parameters for the page, the exports and the live
 stream), checked against the org by ``queries.checked_filters``; a malformed value is a 400 that says
 what is wrong, with the form showing what was typed. The form's pickers list the fields and kinds
-the parser makes (``app.events.catalog``) and the org's WABAs and numbers (``app.events.directory``). Pages are newest first, 50 rows, with a
-keyset "Older events" link (``before=<cursor>``) that HTMX swaps in place and that also works as a
+the parser makes (``app.events.catalog``) and the org's WABAs and numbers
+(``app.events.directory``). Pages are newest first, 50 rows, with a keyset "Older events" link (``before=<cursor>``) that HTMX swaps in place and that also works as a
 plain link. A text search reads a bounded number of events per page: when that runs out before
 the page is full, the page says how far back it looked and its link searches on from there.
 Exports stream every matching row oldest first (like ``wabawatch events``), read in
