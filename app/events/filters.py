@@ -5,7 +5,7 @@ Pages, exports and the live stream all take the same parameters (DESIGN.md's con
 number), ``since``, ``until`` (ISO 8601; since inclusive, until exclusive) and ``q`` (text); and
 these additions: ``last`` (a preset period: ``1h``, ``24h``, ``7d``, instead of ``since``),
 ``open=1`` (warning and critical events nobody has acknowledged yet) and ``all=1`` (every event:
-without it, and without a field or kind chosen, a page shows account events only, see
+without it, and without a field or kind chosen, the timeline shows account events only, see
 ``app.events.catalog``). ``parse_filters`` turns them into a frozen ``Filters`` or raises
 ``FilterError`` whose message says in words what is wrong (pages answer 400 with it and keep what
 was typed). ``apply_filters`` narrows a select that is **already scoped to one org**
@@ -180,8 +180,11 @@ def phone_matches(filters: Filters, number: str) -> bool:
     return filters.phone in number if filters.phone_contains else number.startswith(filters.phone)
 
 
-def parse_filters(params: Mapping[str, str]) -> Filters:
-    """Filters from query parameters; empty values mean "no filter". Raises ``FilterError``."""
+def parse_filters(params: Mapping[str, str], *, account_by_default: bool = False) -> Filters:
+    """Filters from query parameters; empty values mean "no filter". Raises ``FilterError``.
+
+    ``account_by_default``: without ``all=1`` and without a field or kind, account events only (the
+    org's timeline, its exports and its stream; the staff console lists everything)."""
     severity_text = _text(params, "severity")
     try:
         severity = Severity.from_label(severity_text) if severity_text else None
@@ -215,7 +218,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         q=_text(params, "q"),
         last=last,
         open_only=_flag(params, "open"),
-        account_only=not (_flag(params, "all") or field or kind),
+        account_only=account_by_default and not (_flag(params, "all") or field or kind),
     )
 
 

@@ -50,7 +50,7 @@ FORM_PARAMS = ("field", "kind", "severity", "waba", "phone", "since", "until", "
 
 def parse_filter(request: Request) -> tuple[Filters, queries.Cursor | None]:
     """The filters and cursor from the query string; ``FilterError`` says what is malformed."""
-    filters = parse_filters(request.query_params)
+    filters = parse_filters(request.query_params, account_by_default=True)
     try:
         before = (
             queries.Cursor.decode(request.query_params["before"])
@@ -223,7 +223,7 @@ async def _export_scope(request: Request) -> tuple[OrgContext, Filters | str]:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
         try:
-            filters = parse_filters(request.query_params)
+            filters = parse_filters(request.query_params, account_by_default=True)
             return ctx, await queries.checked_filters(session, org_id=ctx.org_id, filters=filters)
         except FilterError as exc:
             return ctx, str(exc)

@@ -36,7 +36,7 @@ async def events_stream(request: Request) -> Response:
     async with db.read() as session:
         ctx = await require_member(request, session)
         try:
-            where = parse_filters(request.query_params)
+            where = parse_filters(request.query_params, account_by_default=True)
             where = await events_queries.checked_filters(session, org_id=ctx.org_id, filters=where)
         except FilterError as exc:
             return PlainTextResponse(str(exc), status_code=400)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx2
 
 from app.db.engine import Database
+from app.events.filters import parse_filters
 from app.events.parsed import Severity
 from app.lib.timeutil import utcnow
 from tests.factories import Personas, csrf_token, login
@@ -270,3 +272,14 @@ async def test_the_overview_counts_only_account_events(
     await login(client, personas.viewer)
     overview = await client.get("/o/acme")
     assert "0 critical, 1 warning" in overview.text
+
+
+def test_account_events_are_the_timelines_default_only() -> None:
+    assert parse_filters({}, account_by_default=True).account_only
+    assert not parse_filters({"all": "1"}, account_by_default=True).account_only
+    assert not parse_filters({"field": "messages"}, account_by_default=True).account_only
+    assert not parse_filters({}).account_only  # the staff console lists everything
+    for params in ({}, {"all": "1"}, {"kind": "pin_changed"}, {"phone": "7707", "last": "7d", "open": "1"}):
+        parsed = parse_filters(params, account_by_default=True)
+        again = parse_filters(parsed.params(), account_by_default=True)  # a shared link, read back
+        assert replace(again, since=None) == replace(parsed, since=None)
