@@ -41,6 +41,7 @@ from app.processing.inspector_routes import routes as inspector_routes
 from app.retention.routes import routes as retention_routes
 from app.settings import Settings, get_settings
 from app.staff.routes import routes as staff_routes
+from app.wabas import queries as wabas_queries
 from app.wabas.choices import org_choices
 from app.wabas.routes import routes as wabas_routes
 from app.web.csrf import CSRFMiddleware
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         svc = build_services(settings)
         app.state.services = svc
         app.state.events_committed_hooks = after_commit_hooks(svc.db)
+        app.state.waba_names = wabas_queries.waba_names  # see app.events.names
         app.state.org_directory = org_choices  # the timeline's pickers name WABAs and numbers
         app.state.mailer = Mailer(
             db=svc.db,

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.lib import phones
+from app.lib.timeutil import when
+from app.lib.vocabulary import say
+
 
 @dataclass(frozen=True)
 class AlertMessage:
@@ -32,24 +36,45 @@ def _text(payload: dict[str, Any], key: str) -> str:
     return "" if value is None else str(value)
 
 
+def waba_of(payload: dict[str, Any]) -> str:
+    """ "Lucky Shrub (102290129340398)", "WABA 102290129340398" without a name, "no WABA" without an id."""
+    waba_id = _text(payload, "waba_id")
+    if not waba_id:
+        return "no WABA"
+    return f"{payload['waba_name']} ({waba_id})" if payload.get("waba_name") else f"WABA {waba_id}"
+
+
+def phone_of(payload: dict[str, Any]) -> str | None:
+    return phones.pretty(_text(payload, "phone")) if payload.get("phone") else None
+
+
 def event_facts(payload: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    waba = _text(payload, "waba_id")
-    if payload.get("waba_name"):
-        waba = f"{payload['waba_name']} ({waba})"
+    field_name, kind = _text(payload, "field"), _text(payload, "kind")
     facts = [
-        ("What happened", f"{humanize(_text(payload, 'field'))}: {_text(payload, 'kind')}"),
+        ("WABA", waba_of(payload)),
+        ("Phone number", phone_of(payload) or "none named by Meta"),
         ("Severity", _text(payload, "severity")),
-        ("WABA", waba or "—"),
-        ("Phone number", ("+" + _text(payload, "phone")) if payload.get("phone") else "—"),
-        ("When", _text(payload, "occurred_at")),
+        ("When", when(_text(payload, "occurred_at"))),
+        ("About", f"{say('field', field_name).capitalize()} ({field_name} / {kind})"),
     ]
     return tuple(facts)
+
+
+def event_title(payload: dict[str, Any]) -> str:
+    """Which WABA and number, then what happened: the WABA comes first so that a mail subject cut
+    short still says which account."""
+    where = waba_of(payload)
+    what = _text(payload, "summary") or humanize(_text(payload, "kind"))
+    phone = phone_of(payload)
+    if phone is not None and phone not in what:  # most summaries name their number already
+        where += f" · {phone}"
+    return f"{where}: {what}"
 
 
 def message_for(kind: str, payload: dict[str, Any], *, org_name: str) -> AlertMessage:
     """The message of an outbox row (see ``app.alerts.outbox`` for the payloads)."""
     if kind in ("alert", "followup"):
-        title = f"{humanize(_text(payload, 'field'))}: {_text(payload, 'kind')}"
+        title = event_title(payload)
         summary = _text(payload, "summary")
         if kind == "followup":
             count = int(payload.get("count", 0) or 0)

@@ -30,7 +30,7 @@ from app.alerts.rules import RuleSpec, matches
 from app.events import queries as events_queries
 from app.events.models import Event
 from app.events.parsed import Severity
-from app.lib.timeutil import utcnow
+from app.lib.timeutil import utcnow, when
 from app.wabas import queries as wabas_queries
 
 # Events older than this when stored (a reprocess, a WABA registered days after its changes came)
@@ -67,7 +67,7 @@ def event_payload(event: Event, *, org_slug: str, waba_name: str | None) -> dict
         "waba_id": event.waba_id,
         "waba_name": waba_name or None,
         "phone": event.phone,
-        "occurred_at": event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "occurred_at": when(event.occurred_at),
         "summary": event.summary,
         "link": event_link(org_slug, event),
     }

@@ -38,6 +38,7 @@ async def print_events(
     from app.events import downloads
     from app.events.filters import Filters
     from app.lib.timeutil import parse_iso8601
+    from app.wabas.queries import waba_names
 
     out = out or sys.stdout
     try:
@@ -49,10 +50,11 @@ async def print_events(
     async with database(settings) as db:
         async with db.read() as session:
             org = await org_named(session, org_slug)
+            names = await waba_names(session, org_id=org.id)
         where = Filters(waba_id=waba_id, since=since_at)
         try:
             async for event in downloads.stream_events(db, org_id=org.id, where=where):
-                out.write(downloads.event_line(event, as_json=as_json) + "\n")
+                out.write(downloads.event_line(event, names, as_json=as_json) + "\n")
             out.flush()
         except BrokenPipeError:  # `| head` closed the pipe: not an error
             return 0

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.events.models import Event
-from app.lib.timeutil import parse_iso8601
+from app.lib.timeutil import when
+from app.lib.vocabulary import say_with_code
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,25 @@ FIELD_FALLBACKS: dict[str, Explanation] = {
     ),
 }
 
+# Kinds that say the change itself could not be understood, whatever its field.
+KIND_EXPLANATIONS: dict[str, Explanation] = {
+    "could_not_be_read": _E(
+        "wabawatch kept this notification from Meta but could not read it, even after retrying: "
+        "its content is unlike what Meta documents for this field. Nothing is lost: the raw change "
+        "is kept below.",
+        "Read the reason and the raw change below. If the account's state looks wrong, ask support to "
+        "reprocess the delivery once the cause is fixed; the real event then replaces this one.",
+    ),
+    "malformed": _E(
+        "Meta sent a notification whose content is incomplete or not in the documented shape.",
+        "Read the raw change below; if it keeps happening, check Meta's status page or developer community.",
+    ),
+    "unknown": _E(
+        "Meta sent a notification for a field wabawatch does not know yet.",
+        "Read the raw change below; Meta's webhook reference for this field explains it.",
+    ),
+}
+
 GENERIC = _E(
     "An update from Meta that wabawatch shows as received (an unknown field, a new value, or a change it could not read).",
     "Read the raw change below; Meta's webhook reference for this field explains it.",
@@ -209,7 +229,12 @@ GENERIC = _E(
 
 
 def explanation_for(field: str, kind: str) -> Explanation:
-    return EXPLANATIONS.get((field, kind)) or FIELD_FALLBACKS.get(field) or GENERIC
+    return (
+        EXPLANATIONS.get((field, kind))
+        or KIND_EXPLANATIONS.get(kind)
+        or FIELD_FALLBACKS.get(field)
+        or GENERIC
+    )
 
 
 def _text(details: dict[str, Any], key: str) -> str | None:
@@ -217,23 +242,26 @@ def _text(details: dict[str, Any], key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _when(value: object) -> str:
-    """Meta's expiry as people read it ("2025-12-06 05:46 UTC")."""
-    if not isinstance(value, str) or not value:
-        return "further notice"
-    try:
-        return parse_iso8601(value).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        return value
+def _until(value: object) -> str:
+    """Meta's expiry as people read it ("2025-12-06 05:46 UTC"); none is "further notice"."""
+    return when(value) if isinstance(value, str) and value else "further notice"
+
+
+def _coded(kind: str, value: object) -> str:
+    """Words with Meta's code beside them, for the detail page ("scam (SCAM)")."""
+    return say_with_code(kind, value)
 
 
 def _facts(event: Event) -> list[tuple[str, str]]:
     details: dict[str, Any] = event.details if isinstance(event.details, dict) else {}
     facts: list[tuple[str, str]] = []
-    if event.field == "phone_number_name_update":
-        for key, label in (("requested_name", "Requested name"), ("reason", "Meta's reason")):
-            if (value := _text(details, key)) is not None:
-                facts.append((label, value))
+    if event.kind == "could_not_be_read":
+        facts.append(("Why", _text(details, "reason") or "not recorded"))
+    elif event.field == "phone_number_name_update":
+        if (name := _text(details, "requested_name")) is not None:
+            facts.append(("Requested name", name))
+        if (reason := _text(details, "reason")) is not None:
+            facts.append(("Meta's reason", _coded("name_rejection", reason)))
     elif event.field == "security":
         requester = _text(details, "requester")
         facts.append(("Asked by", f"Business Suite user {requester}" if requester else "not given by Meta"))
@@ -242,18 +270,45 @@ def _facts(event: Event) -> list[tuple[str, str]]:
         for item in restrictions if isinstance(restrictions, list) else []:
             if not isinstance(item, dict):
                 continue
-            blocked = str(item.get("type") or "unspecified")
-            facts.append(("Blocked", f"{blocked} until {_when(item.get('expires_at'))}"))
+            blocked = _coded("restriction", item.get("type")) if item.get("type") else "not named by Meta"
+            facts.append(("Blocked", f"{blocked} until {_until(item.get('expires_at'))}"))
             if item.get("remediation"):
                 facts.append(("Meta's remediation", str(item["remediation"])))
         if (violation := _text(details, "violation_type")) is not None:
-            facts.append(("Violation", violation))
+            facts.append(("Violation", _coded("violation", violation)))
+    elif event.kind == "account_violation":
+        if (violation := _text(details, "violation_type")) is not None:
+            facts.append(("Violation", _coded("violation", violation)))
     elif event.kind == "disabled_update":
         ban = details.get("ban") if isinstance(details.get("ban"), dict) else details
         if isinstance(ban, dict):
-            for key, label in (("state", "Ban state"), ("date", "Date")):
-                if ban.get(key):
-                    facts.append((label, str(ban[key])))
+            if ban.get("state"):
+                facts.append(("Ban state", _coded("ban_state", ban["state"])))
+            if ban.get("date"):
+                facts.append(("Date", f"{when(ban['date'])} (Meta wrote “{ban['date']}”)"))
+    elif event.field == "phone_number_quality_update":
+        for key, label in (("old_limit", "Messaging limit before"), ("current_limit", "Messaging limit now")):
+            if (tier := _text(details, key)) is not None:
+                facts.append((label, _coded("tier", tier)))
+        if (limit := _text(details, "business_limit")) is not None:
+            facts.append(("Business's messaging limit", _coded("tier", limit)))
+    elif event.field == "business_capability_update":
+        for key, label in (
+            ("messaging_limit", "Messaging limit"),
+            ("messaging_limit_per_phone", "Messaging limit per number (legacy)"),
+        ):
+            if (tier := _text(details, key)) is not None:
+                facts.append((label, _coded("tier", tier)))
+    elif event.field == "account_review_update":
+        if (decision := _text(details, "decision")) is not None:
+            facts.append(("Decision", _coded("review", decision)))
+    elif event.field == "message_template_status_update":
+        if (reason := _text(details, "reason")) is not None:
+            facts.append(("Meta's reason", _coded("template_reason", reason)))
+    elif event.kind == "partner_removed":
+        disconnection = details.get("disconnection")
+        if isinstance(disconnection, dict) and disconnection.get("reason"):
+            facts.append(("Why", _coded("disconnection", disconnection["reason"])))
     return facts
 
 

@@ -4,7 +4,8 @@ Filters come from ``app.events.filters`` (the same parameters for the page, the 
 stream), checked against the org by ``queries.checked_filters``; a malformed value is a 400 that says
 what is wrong, with the form showing what was typed. The form's pickers list the fields and kinds
 the parser makes (``app.events.catalog``) and the org's WABAs and numbers
-(``app.events.directory``). Pages are newest first, 50 rows, with a keyset "Older events" link (``before=<cursor>``) that HTMX swaps in place and that also works as a
+(``app.events.directory``). Pages are newest first, 50 rows, with a keyset "Older events" link
+(``before=<cursor>``) that HTMX swaps in place and that also works as a
 plain link. A text search reads a bounded number of events per page: when that runs out before
 the page is full, the page says how far back it looked and its link searches on from there.
 Exports stream every matching row oldest first (like ``wabawatch events``), read in
@@ -16,6 +17,7 @@ too (account events unless ``all=1``): the file is named ``<org>-account-events.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -33,8 +35,10 @@ from app.events.downloads import csv_lines, json_chunks
 from app.events.explanations import explain
 from app.events.filters import PERIOD_WORDS, FilterError, Filters, parse_filters
 from app.events.models import Event
+from app.events.names import waba_names
 from app.events.parsed import Severity
 from app.events.views import events_url, row_view, timeline_url
+from app.lib.timeutil import when
 from app.tenancy.context import OrgContext, require_member
 from app.tenancy.models import Role
 from app.web.services import services
@@ -74,13 +78,16 @@ async def timeline(request: Request) -> Response:
         except FilterError as exc:
             typed = {name: request.query_params.get(name, "").strip() for name in FORM_PARAMS}
             # ``paged``: no live stream either, until the filter is corrected.
-            context = _context(request, ctx, filters=Filters(), events=[], paged=True, error=str(exc))
+            context = _context(
+                request, ctx, filters=Filters(), events=[], names={}, paged=True, error=str(exc)
+            )
             context |= {"form": typed, "choices": choices, "looked_back_to": None}
             return render(request, "events/timeline.html", context, status_code=400)
         # Read before the rows: the page's live stream replays every event committed after this,
         # so nothing that lands between rendering the page and opening the stream is missed.
         live_after = await queries.latest_event_id(session, org_id=ctx.org_id)
         events, looked_back_to = await _page(session, ctx, filters, before)
+        names = await waba_names(request)(session, org_id=ctx.org_id)
     older_url = None
     if len(events) > PAGE_SIZE:
         events = events[:PAGE_SIZE]
@@ -89,12 +96,16 @@ async def timeline(request: Request) -> Response:
     elif looked_back_to is not None:
         older_url = timeline_url(request, ctx.org.slug, filters, before=looked_back_to.encode())
     context = _context(
-        request, ctx, filters=filters, events=events, older_url=older_url, paged=before is not None
+        request,
+        ctx,
+        filters=filters,
+        events=events,
+        names=names,
+        older_url=older_url,
+        paged=before is not None,
     )
     context |= {"live_after": live_after, "form": filters.params(), "choices": choices}
-    context["looked_back_to"] = (
-        looked_back_to.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC") if looked_back_to else None
-    )
+    context["looked_back_to"] = when(looked_back_to.occurred_at) if looked_back_to else None
     return render(request, "events/timeline.html", context, block="rows")
 
 
@@ -120,6 +131,7 @@ def _context(
     *,
     filters: Filters,
     events: list[Event],
+    names: Mapping[str, str],
     older_url: str | None = None,
     paged: bool = False,
     error: str | None = None,
@@ -127,7 +139,7 @@ def _context(
     query = urlencode(filters.params())
     return {
         "ctx": ctx,
-        "events": [row_view(event) for event in events],
+        "events": [row_view(event, names) for event in events],
         "events_url": events_url(request, ctx),
         "older_url": older_url,
         "filters": filters,
@@ -164,27 +176,28 @@ async def detail(request: Request) -> Response:
         related = await queries.related_events(session, org_id=ctx.org_id, event=event)
         subject = queries.subject_of(event)
         acked_by = await queries.user_email(session, event.acknowledged_by_id)
+        names = await waba_names(request)(session, org_id=ctx.org_id)
     change, delivery = source if source is not None else (None, None)
     raw = None
     if change is not None and event.field not in PRIVATE_FIELDS:
         raw = json.dumps(change.value, indent=2, ensure_ascii=False, sort_keys=True)
     context = {
         "ctx": ctx,
-        "event": row_view(event),
+        "event": row_view(event, names),
         "details": json.dumps(event.details, indent=2, ensure_ascii=False, sort_keys=True),
         "explained": explain(event),
         "raw": raw,
         "private": event.field in PRIVATE_FIELDS,
         "change": change,
         "delivery": delivery,
-        "related": [row_view(e) for e in related],
-        "related_about": _subject_words(subject, event),
+        "related": [row_view(e, names) for e in related],
+        "related_about": _subject_words(subject, event, names),
         "acked_by": acked_by,
     }
     return render(request, "events/detail.html", context)
 
 
-def _subject_words(subject: queries.Subject, event: Event) -> str:
+def _subject_words(subject: queries.Subject, event: Event, names: Mapping[str, str]) -> str:
     """What "Related events" are about, for its heading."""
     if subject.kind.startswith("template:"):
         details = event.details if isinstance(event.details, dict) else {}
@@ -192,9 +205,10 @@ def _subject_words(subject: queries.Subject, event: Event) -> str:
         said = f"template “{name or subject.value}”"
         return f"{said} ({language})" if isinstance(language, str) and language else said
     if subject.kind == "phone":
-        return str(row_view(event)["phone_text"])
+        return str(row_view(event, names)["phone_text"])
     if subject.kind == "waba":
-        return f"WABA {subject.value}"
+        name = names.get(subject.value)
+        return f"WABA {name} ({subject.value})" if name else f"WABA {subject.value}"
     return ""
 
 
@@ -209,7 +223,7 @@ async def acknowledge_event(request: Request) -> Response:
             return Response(str(exc), status_code=400, media_type="text/plain")
         if event is None:
             raise HTTPException(404)
-        view = row_view(event)
+        view = row_view(event, await waba_names(request)(session, org_id=ctx.org_id))
         acked_by = await queries.user_email(session, event.acknowledged_by_id)
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse(
@@ -218,24 +232,24 @@ async def acknowledge_event(request: Request) -> Response:
     return render(request, "events/_ack.html", {"ctx": ctx, "event": view, "acked_by": acked_by})
 
 
-async def _export_scope(request: Request) -> tuple[OrgContext, Filters | str]:
-    """The org and the checked filters, or the words saying why the filters are malformed."""
+async def _export_scope(request: Request) -> tuple[OrgContext, dict[str, str], Filters | str]:
+    """The org, its WABAs' names and the filters, or the words saying why the filters are malformed."""
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
+        names = await waba_names(request)(session, org_id=ctx.org_id)
         try:
             filters = parse_filters(request.query_params, account_by_default=True)
-            return ctx, await queries.checked_filters(session, org_id=ctx.org_id, filters=filters)
+            return ctx, names, await queries.checked_filters(session, org_id=ctx.org_id, filters=filters)
         except FilterError as exc:
-            return ctx, str(exc)
+            return ctx, names, str(exc)
 
 
 def _download_headers(ctx: OrgContext, filters: Filters, extension: str) -> dict[str, str]:
     """The file's name says whether it holds account events or all of them; a header says the
     whole filter in words (ASCII: anything else is percent-encoded)."""
     scope = "account-events" if filters.account_only else "events"
-    said = "".join(
-        c if 32 <= ord(c) < 127 else quote(c) for c in filters.words().replace("“", '"').replace("”", '"')
-    )
+    plain = filters.words().replace("“", '"').replace("”", '"')
+    said = "".join(c if 32 <= ord(c) < 127 else quote(c) for c in plain)
     return {
         "Content-Disposition": f'attachment; filename="{ctx.org.slug}-{scope}.{extension}"',
         "X-Wabawatch-Filter": said,
@@ -243,19 +257,19 @@ def _download_headers(ctx: OrgContext, filters: Filters, extension: str) -> dict
 
 
 async def export_csv(request: Request) -> Response:
-    ctx, filters = await _export_scope(request)
+    ctx, names, filters = await _export_scope(request)
     if isinstance(filters, str):
         return PlainTextResponse(filters, status_code=400)
-    body = csv_lines(services(request).db, org_id=ctx.org_id, filters=filters)
+    body = csv_lines(services(request).db, org_id=ctx.org_id, filters=filters, names=names)
     headers = _download_headers(ctx, filters, "csv")
     return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 async def export_json(request: Request) -> Response:
-    ctx, filters = await _export_scope(request)
+    ctx, names, filters = await _export_scope(request)
     if isinstance(filters, str):
         return PlainTextResponse(filters, status_code=400)
-    body = json_chunks(services(request).db, org_id=ctx.org_id, filters=filters)
+    body = json_chunks(services(request).db, org_id=ctx.org_id, filters=filters, names=names)
     headers = _download_headers(ctx, filters, "json")
     return StreamingResponse(body, media_type="application/json", headers=headers)
 

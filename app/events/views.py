@@ -3,26 +3,31 @@ phone pages) and the timeline's URLs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 
 from app.events.acknowledge import needs_acknowledgement
-from app.events.downloads import event_json, iso
+from app.events.downloads import iso, named_event_json
 from app.events.filters import Filters
 from app.events.models import Event
+from app.events.names import waba_label
 from app.lib import phones
+from app.lib.timeutil import when
 from app.tenancy.context import OrgContext
 
 
-def row_view(event: Event) -> dict[str, Any]:
+def row_view(event: Event, names: Mapping[str, str]) -> dict[str, Any]:
     """What ``events/_row.html`` shows of an event (the exported fields plus state for the page);
-    the live stream renders new rows with the same fragment and this same dict."""
+    the live stream renders new rows with the same fragment and this same dict. ``names``: WABA id
+    -> name (``app.events.names``), so that every row says which WABA."""
     return {
-        **event_json(event),
+        **named_event_json(event, names),
         "pk": event.id,
-        "occurred_text": event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "waba_text": waba_label(names, event.waba_id),
+        "occurred_text": when(event.occurred_at),
         "phone_text": phones.pretty(event.phone) if event.phone else "",
         "needs_ack": needs_acknowledgement(event),
         "acknowledged_at": iso(event.acknowledged_at) if event.acknowledged_at else None,

@@ -117,8 +117,8 @@ _VIOLATIONS: Final = {
     "SCAM": "scam",
     "TOBACCO": "tobacco",
     "WEAPONS": "weapons",
-    "DIRECT_SEND_UTILITY_CATEGORY_ABUSE_WARN": "warning: marketing sent as utility templates (Direct Send)",
-    "DIRECT_SEND_UTILITY_TEMPLATE_ABUSE": "warning: utility templates misused (Direct Send)",
+    "DIRECT_SEND_UTILITY_CATEGORY_ABUSE_WARN": "marketing sent as utility templates (Direct Send warning)",
+    "DIRECT_SEND_UTILITY_TEMPLATE_ABUSE": "utility templates misused (Direct Send warning)",
     "DIRECT_SEND_UTILITY_CATEGORY_ABUSE_RATE_LIMIT": "marketing sent as utility templates: sending slowed",
     "DIRECT_SEND_UTILITY_CATEGORY_ABUSE_STRIKE_1": "marketing sent as utility templates: first strike",
     "DIRECT_SEND_UTILITY_CATEGORY_ABUSE_STRIKE_2": "marketing sent as utility templates: second strike",
@@ -276,6 +276,31 @@ _FLOW_STATUS: Final = {
     "THROTTLED": "throttled",
 }
 
+# Webhook fields (``changes[].field``) as what they are about.
+_FIELDS: Final = {
+    "account_alerts": "account alert",
+    "account_review_update": "account review",
+    "account_update": "account",
+    "automatic_events": "ad conversion",
+    "business_capability_update": "account limits",
+    "flows": "WhatsApp Flow",
+    "history": "chat history sync",
+    "message_template_components_update": "template content",
+    "message_template_quality_update": "template quality",
+    "message_template_status_update": "template status",
+    "messages": "messages",
+    "partner_solutions": "partner solution",
+    "payment_configuration_update": "payment configuration",
+    "phone_number_name_update": "display name",
+    "phone_number_quality_update": "quality and messaging limit",
+    "security": "two-step verification",
+    "smb_app_state_sync": "Business app contacts",
+    "smb_message_echoes": "Business app messages",
+    "template_category_update": "template category",
+    "user_preferences": "customer preferences",
+    "calls": "calls",
+}
+
 # Meta's numeric time zone ids (the ad-account time zone list), as IANA names.
 _TIME_ZONES: Final = {
     "0": "unknown time zone",
@@ -335,6 +360,7 @@ _TIME_ZONES: Final = {
 }
 
 VOCABULARIES: Final[dict[str, dict[str, str]]] = {
+    "field": _FIELDS,
     "tier": _TIERS,
     "restriction": _RESTRICTIONS,
     "name_rejection": _NAME_REJECTIONS,
@@ -380,7 +406,9 @@ def say_with_code(kind: str, code: object) -> str:
     """ "10,000 conversations a day (TIER_10K)"; an unknown code alone; "not known" for nothing."""
     key = _key(code)
     words = say(kind, code)
-    return f"{words} ({key})" if key in VOCABULARIES[kind] and words != key else words
+    if key not in VOCABULARIES[kind] or words.casefold().replace(" ", "_") == key.casefold():
+        return words  # unknown, or the code says the same ("approved (APPROVED)" helps nobody)
+    return f"{words} ({key})"
 
 
 def time_zone(code: object) -> str:

@@ -10,7 +10,7 @@ re-reads everything above the highest id it has sent, which closes any gap.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 
 from sse_starlette import ServerSentEvent
@@ -23,6 +23,7 @@ from app.events.models import Event
 from app.events.views import row_view
 from app.live.hub import CLOSED, Hub, Published
 from app.tenancy.context import OrgContext
+from app.wabas import queries as wabas_queries
 from app.web import csrf
 from app.web.templating import templates
 
@@ -60,15 +61,18 @@ class Sent:
         return out
 
 
-def render_row(spec: StreamRequest, event: Event) -> str:
+def render_row(spec: StreamRequest, event: Event, names: Mapping[str, str]) -> str:
     template = templates.env.get_template("live/_row.html")
     return template.render(
-        request=spec.request, ctx=spec.ctx, event=row_view(event), csrf_token=csrf.get_token(spec.request)
+        request=spec.request,
+        ctx=spec.ctx,
+        event=row_view(event, names),
+        csrf_token=csrf.get_token(spec.request),
     )
 
 
-def as_messages(spec: StreamRequest, events: list[Event]) -> list[ServerSentEvent]:
-    return [ServerSentEvent(render_row(spec, e), id=str(e.id)) for e in events]
+def as_messages(spec: StreamRequest, events: list[Event], names: Mapping[str, str]) -> list[ServerSentEvent]:
+    return [ServerSentEvent(render_row(spec, e, names), id=str(e.id)) for e in events]
 
 
 async def messages(db: Database, hub: Hub, spec: StreamRequest) -> AsyncIterator[ServerSentEvent]:
@@ -84,8 +88,9 @@ async def messages(db: Database, hub: Hub, spec: StreamRequest) -> AsyncIterator
                 backlog = await queries.events_after(
                     session, org_id=org_id, where=spec.where, after_id=spec.last_event_id, limit=REPLAY_LIMIT
                 )
+            names = await wabas_queries.waba_names(session, org_id=org_id)
         replayed = sent.fresh(backlog)
-        for message in as_messages(spec, replayed):
+        for message in as_messages(spec, replayed, names):
             yield message
         if replayed:
             # What changed while the client was away may have moved state cards too.
@@ -105,7 +110,10 @@ async def messages(db: Database, hub: Hub, spec: StreamRequest) -> AsyncIterator
                     found = await queries.events_after(
                         session, org_id=org_id, where=spec.where, after_id=sent.high, limit=REPLAY_LIMIT
                     )
-            for message in as_messages(spec, sent.fresh(found)):
+                fresh = sent.fresh(found)
+                if fresh:  # a WABA may have been registered or renamed since the stream opened
+                    names = await wabas_queries.waba_names(session, org_id=org_id)
+            for message in as_messages(spec, fresh, names):
                 yield message
             if isinstance(notice, Published):
                 newest = max(sent.high, *notice.event_ids)

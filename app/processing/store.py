@@ -16,6 +16,7 @@ from app.alerts import outbox as alerts_outbox
 from app.events import queries as events_queries
 from app.events.models import Event
 from app.events.parsed import ParsedEvent, Severity
+from app.lib.vocabulary import say
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import PhoneNumber, Waba
@@ -183,7 +184,7 @@ async def store_unreadable(session: AsyncSession, *, change_id: int, reason: str
         severity=int(Severity.WARNING),
         occurred_at=change.entry_time or change.received_at,
         received_at=change.received_at,
-        summary=f"A {change.field} notification could not be read: {reason}",
+        summary=f"A notification about {say('field', change.field)} could not be read: {reason}",
         details={"reason": reason},
     )
     session.add(event)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from app.lib.timeutil import when
+
 QUALITY_FIELDS = ("phone_number_quality_update",)
 TIERS = ("TIER_50", "TIER_250", "TIER_1K", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED")
 WIDTH, HEIGHT = 640, 180
@@ -90,7 +92,7 @@ def tier_chart(history: Sequence[QualityEvent]) -> Chart:
         if points:
             points.append((x, points[-1][1]))  # hold the previous tier until this moment
         points.append((x, y))
-        label = f"{event.occurred_at:%Y-%m-%d %H:%M} {event.summary}"
+        label = f"{when(event.occurred_at)} {event.summary}"
         chart.dots.append(Dot(x, y, _QUALITY_CLASS.get(event.kind, "neutral"), label))
     points.append((float(WIDTH - RIGHT), points[-1][1]))
     chart.steps = " ".join(f"{x},{y}" for x, y in points)

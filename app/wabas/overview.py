@@ -104,8 +104,16 @@ class PhoneCard:
         return f"{words} by Business Suite user {requester}" if requester else words
 
     @property
+    def quality_is_bad(self) -> bool:
+        return self.quality in _BAD_QUALITY
+
+    @property
+    def name_rejected(self) -> bool:
+        return self.name_status in ("REJECTED", "DECLINED")
+
+    @property
     def needs_attention(self) -> bool:
-        return self.quality in _BAD_QUALITY or self.name_status == "REJECTED"
+        return self.quality_is_bad or self.name_rejected
 
 
 @dataclass

@@ -20,6 +20,7 @@ from app.events.filters import Filters
 from app.events.views import events_url, row_view, timeline_url
 from app.tenancy.context import require_member
 from app.wabas import overview
+from app.wabas import queries as wabas_queries
 from app.wabas.chart import QUALITY_FIELDS, tier_chart
 from app.web.services import services
 from app.web.templating import render
@@ -48,10 +49,11 @@ async def waba_detail(request: Request) -> Response:
         events = await queries.newest_first(
             session, org_id=ctx.org_id, where=filters, before=None, limit=RECENT
         )
+    names = {card.waba.waba_id: card.waba.name}
     context: dict[str, Any] = {
         "ctx": ctx,
         "card": card,
-        "events": [row_view(e) for e in events],
+        "events": [row_view(e, names) for e in events],
         "events_url": events_url(request, ctx),
         "timeline_url": timeline_url(request, ctx.org.slug, filters),
         "live_filters": filters,
@@ -82,11 +84,13 @@ async def phone_detail(request: Request) -> Response:
             history = await queries.history_of_phone(
                 session, org_id=ctx.org_id, phone=digits, fields=QUALITY_FIELDS
             )
+        # A number's events may come from another WABA of the org (one it moved from): name them all.
+        names = await wabas_queries.waba_names(session, org_id=ctx.org_id) if events else {}
     context: dict[str, Any] = {
         "ctx": ctx,
         "card": card,
         "phone": phone,
-        "events": [row_view(e) for e in events],
+        "events": [row_view(e, names) for e in events],
         "events_url": events_url(request, ctx),
         "chart": tier_chart(history),
         "timeline_url": timeline_url(request, ctx.org.slug, Filters(phone=digits)) if digits else None,

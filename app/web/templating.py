@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Host, Mount, NoMatchFound, Route, WebSocketRoute
 from starlette.templating import Jinja2Templates
 
-from app.lib import vocabulary, words
+from app.lib import phones, vocabulary, words
 from app.lib.timeutil import when
 from app.web import csrf, toasts
 
@@ -101,6 +101,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["say"] = lambda code, kind: vocabulary.say(kind, code)
     env.filters["say_with_code"] = lambda code, kind: vocabulary.say_with_code(kind, code)
     env.filters["time_zone"] = vocabulary.time_zone
+    env.filters["phone"] = phones.pretty
     return Jinja2Templates(env=env, context_processors=[_context])
 
 

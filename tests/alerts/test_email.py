@@ -48,13 +48,17 @@ async def test_a_critical_event_is_mailed_with_subject_both_parts_and_a_link(
     [mail] = inbox.received
     assert mail.recipients == [personas.owner.email]
     subject = mail.message["Subject"]
-    assert subject.startswith("[CRITICAL] Phone number quality update: downgrade")
+    # The WABA (name, then id) first, so that a subject cut short still says which account.
+    assert subject.startswith(
+        f"[CRITICAL] Acme <Main> & Co ({WABA_ID}): +1 555-078-3881 downgraded: messaging limit "
+        "1,000 conversations a day"
+    )
     assert "Acme Messaging" in subject
     text, html = parts(mail.message)
     for body in (text, html):
         assert "downgraded" in body
         assert WABA_ID in body
-        assert "+15550783881" in body
+        assert "+1 555-078-3881" in body
     link = f"http://testserver/o/acme/events/{row.event_id}"
     assert f'href="{link}"' in html
     assert link in text

@@ -66,5 +66,5 @@ async def test_a_webhook_post_ends_as_a_mail_and_a_slack_message(
 
     [received] = inbox.received
     assert received.recipients == [personas.admin.email]
-    assert "Security: pin_reset_request" in received.message["Subject"]
+    assert "Two-step verification PIN reset requested for +1 555-078-3881" in received.message["Subject"]
     assert len(slack.log) == 1

@@ -12,10 +12,13 @@ from app.alerts.models import AlertChannel, AlertDelivery, AlertRule, DeliveryKi
 from app.db.engine import Database
 from app.mail.models import DevMail
 from app.main import Dispatcher
+from app.meta.models import MetaApp
 from app.settings import Settings
+from app.wabas.models import Waba
 from tests.factories import Personas, csrf_token, login, post_form
-from tests.support.alerts import Clock, ctx_of, deliveries, email_channel, sender
+from tests.support.alerts import Clock, ctx_of, deliveries, email_channel, quality, rule, sender, webhook
 from tests.support.clients import new_client
+from tests.support.payloads import WABA_ID
 from tests.support.smtp import Inbox
 
 PAGE = "/o/acme/alerts"
@@ -244,3 +247,20 @@ async def test_a_new_org_starts_with_critical_events_to_its_owners(
     assert "Critical events" in page.text
     assert "critical or worse" in page.text
     assert "Owners (by email)" in page.text
+
+
+async def test_the_delivery_log_names_the_waba_and_the_number_of_each_alert(
+    client: httpx2.AsyncClient, db: Database, personas: Personas, meta_app: MetaApp, waba: Waba
+) -> None:
+    ctx = ctx_of(personas.org, personas.admin)
+    channel = (await email_channel(db, ctx, personas.owner.email)).channel
+    await rule(db, ctx, [channel], min_severity="warning")
+    await webhook(db, meta_app, quality("DOWNGRADE", "TIER_1K"))
+    [row] = await deliveries(db)
+    await login(client, personas.viewer)
+    log = (await client.get(PAGE + "/deliveries")).text
+    cell = re.search(r'data-testid="delivery-waba">(.*?)</td>', log, flags=re.S)
+    assert cell is not None
+    shown = " ".join(re.sub(r"<[^>]+>", " ", cell.group(1)).split())
+    assert shown == f"Acme &lt;Main&gt; &amp; Co {WABA_ID} +1 555-078-3881"
+    assert f'data-delivery="{row.id}"' in log

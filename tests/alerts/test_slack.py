@@ -32,6 +32,7 @@ from tests.support.alerts import (
     slack_channel,
     webhook,
 )
+from tests.support.payloads import WABA_ID
 from tests.support.smtp import Inbox
 
 HOOK = "/services/T0001/B0001/s3cr3tT0ken"
@@ -71,6 +72,8 @@ async def test_an_alert_reaches_slack_as_block_kit_with_escaped_text_and_a_butto
     facts = next(b for b in blocks if "fields" in b)["fields"]
     assert any("Acme &lt;Main&gt; &amp; Co" in f["text"] for f in facts)
     assert "Display name" in message["text"]
+    # The notification text itself (what a phone shows) names the WABA: name, then id.
+    assert str(message["text"]).startswith(f"Acme &lt;Main&gt; &amp; Co ({WABA_ID}): Display name")
     [row] = await deliveries(db)
     assert row.status == DeliveryStatus.SENT, row.last_error
 

@@ -124,4 +124,6 @@ async def test_without_json_prints_readable_lines(
     await store_events(db, personas.org, [E("PIN changed", severity=Severity.WARNING)])
     assert await events_cli(settings, "--org", "acme") == 0
     line = capsys.readouterr().out.strip()
-    assert line == "2026-11-20T09:00:00Z\twarning\tsecurity/pin_changed\t+15550783881\tPIN changed"
+    assert line == (
+        "2026-11-20T09:00:00Z\twarning\tsecurity/pin_changed\tWABA 102290129340398\t+15550783881\tPIN changed"
+    )

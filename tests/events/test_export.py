@@ -14,7 +14,7 @@ import pytest
 
 from app.db.engine import Database
 from app.events import downloads as export
-from app.events.downloads import BATCH, csv_lines, event_json, json_chunks
+from app.events.downloads import BATCH, csv_lines, json_chunks, named_event_json
 from app.events.filters import Filters
 from tests.factories import Personas, login
 from tests.support.timeline import (
@@ -49,7 +49,12 @@ async def test_json_export_is_the_cli_shape_oldest_first_and_only_this_org(
     assert answer.headers["content-type"].startswith("application/json")
     assert "attachment" in answer.headers["content-disposition"]
     rows = json.loads(answer.text)
-    assert rows == [event_json(e) for e in await events_of(db, personas.org)]
+    names = {WABA_A: "Lucky Shrub"}
+    assert rows == [named_event_json(e, names) for e in await events_of(db, personas.org)]
+    assert [(r["waba_name"], r["waba_id"], r["phone"]) for r in rows] == [
+        ("Lucky Shrub", WABA_A, "+15550783881"),
+        ("Lucky Shrub", WABA_A, "+15550783881"),
+    ]
     assert "bravo-secret" not in answer.text
     assert WABA_B not in answer.text
 
@@ -73,6 +78,7 @@ async def test_csv_export_has_a_header_and_defuses_formulas(
         "field",
         "kind",
         "severity",
+        "waba_name",
         "waba_id",
         "phone",
         "occurred_at",
@@ -82,7 +88,8 @@ async def test_csv_export_has_a_header_and_defuses_formulas(
     assert len(rows) == 3  # header + this org's two events
     rejected = rows[1]
     assert rejected[2] == "rejected"
-    assert rejected[8].startswith("Display name")
+    assert rejected[4:7] == ["Lucky Shrub", WABA_A, "'+15550783881"]  # a leading + would be a formula
+    assert rejected[9].startswith("Display name")
     assert "bravo" not in answer.text.lower()
 
 
@@ -93,7 +100,7 @@ async def test_a_cell_that_starts_like_a_formula_gets_an_apostrophe(
     await bulk_events(db, world, personas.org, 2, at=T0, summary="=cmd|' /C calc'!A{n}")
     await login(client, personas.viewer)
     rows = list(csv.reader(io.StringIO((await client.get("/o/acme/events.csv")).text)))
-    assert [r[8] for r in rows[1:]] == ["'=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A1"]
+    assert [r[9] for r in rows[1:]] == ["'=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A1"]
 
 
 async def test_exports_stream_every_row_across_batches_with_equal_times(
@@ -106,7 +113,7 @@ async def test_exports_stream_every_row_across_batches_with_equal_times(
     answer = await client.get("/o/acme/events.json")
     assert [r["id"] for r in json.loads(answer.text)] == ids
     # Written as it is read: one chunk per few hundred rows, not one string built whole.
-    chunks = [c async for c in json_chunks(db, org_id=personas.org.id, filters=Filters())]
+    chunks = [c async for c in json_chunks(db, org_id=personas.org.id, filters=Filters(), names={})]
     assert len(chunks) > len(ids) // 1000
     assert max(len(c) for c in chunks) < len(answer.text) // 2
     csv_rows = list(csv.reader(io.StringIO((await client.get("/o/acme/events.csv")).text)))
@@ -152,8 +159,8 @@ async def test_export_memory_does_not_grow_with_the_rows(
         db, world, personas.org, 2400, at=T0 + timedelta(seconds=1), summary="late {n} " + "x" * 200
     )
     early = Filters(until=T0 + timedelta(seconds=1))
-    await _peak_bytes(writer(db, org_id=personas.org.id, filters=early))  # caches warmed alike
-    small, small_written = await _peak_bytes(writer(db, org_id=personas.org.id, filters=early))
-    large, large_written = await _peak_bytes(writer(db, org_id=personas.org.id, filters=Filters()))
+    await _peak_bytes(writer(db, org_id=personas.org.id, filters=early, names={}))  # caches warmed alike
+    small, small_written = await _peak_bytes(writer(db, org_id=personas.org.id, filters=early, names={}))
+    large, large_written = await _peak_bytes(writer(db, org_id=personas.org.id, filters=Filters(), names={}))
     assert large_written > 4 * small_written  # five times the rows went out...
     assert large < small * 1.5  # ...through the same memory

@@ -10,6 +10,7 @@ import pytest
 
 from app.events.parsed import ParsedEvent, Severity, StateUpdate
 from app.events.parsing import parse_change
+from app.lib.vocabulary import say
 
 INFO, WARN, CRIT = Severity.INFO, Severity.WARNING, Severity.CRITICAL
 ENTRY_TIME = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -40,17 +41,21 @@ def state(event: ParsedEvent) -> dict[tuple[str, str], dict[str, Any]]:
 )
 def test_account_review_decision_sets_review_state(decision: str, kind: str, severity: Severity) -> None:
     event = one("account_review_update", {"decision": decision})
-    assert (event.kind, event.severity, event.summary) == (kind, severity, f"Account review: {decision}")
+    assert (event.kind, event.severity, event.summary) == (
+        kind,
+        severity,
+        f"Account review: {say('review', decision)}",
+    )
     assert event.state == (StateUpdate("waba", "review", {"decision": decision}),)
 
 
 @pytest.mark.parametrize(
     ("ban_state", "severity", "summary"),
     [
-        ("DISABLE", CRIT, "WABA disabled on April 17, 2025"),
-        ("SCHEDULE_FOR_DISABLE", CRIT, "WABA scheduled to be disabled on April 17, 2025"),
-        ("REINSTATE", INFO, "WABA reinstated on April 17, 2025"),
-        ("PAUSED_FOREVER", WARN, "WABA ban state changed: PAUSED_FOREVER on April 17, 2025"),
+        ("DISABLE", CRIT, "WABA disabled on 2025-04-17"),
+        ("SCHEDULE_FOR_DISABLE", CRIT, "WABA scheduled to be disabled on 2025-04-17"),
+        ("REINSTATE", INFO, "WABA reinstated on 2025-04-17"),
+        ("PAUSED_FOREVER", WARN, "WABA ban state changed: PAUSED_FOREVER on 2025-04-17"),
     ],
 )
 def test_ban_state_change_is_typed_with_ban_details(ban_state: str, severity: Severity, summary: str) -> None:
@@ -80,7 +85,7 @@ def test_restriction_at_midnight_reads_as_a_date_and_sets_restriction_state() ->
     event = one("account_update", value)
     assert (event.severity, event.summary) == (
         CRIT,
-        "WABA restricted: RESTRICTED_ADD_PHONE_NUMBER_ACTION until 2026-12-01",
+        "WABA restricted: can't add phone numbers until 2026-12-01",
     )
     restriction = {
         "type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION",
@@ -106,8 +111,8 @@ def test_restrictions_with_different_expiries_are_listed_each_with_its_own() -> 
     }
     event = one("account_update", value)
     assert event.summary == (
-        "WABA restricted: RESTRICTED_BIZ_INITIATED_MESSAGING until 2026-01-01; "
-        "RESTRICTED_USER_INITIATED_CALLING until 2026-02-01"
+        "WABA restricted: can't start conversations with customers until 2026-01-01; "
+        "can't receive calls from customers until 2026-02-01"
     )
     assert state(event)[("waba", "restriction")]["expires_at"] == "2026-02-01T00:00:00+00:00"
 
@@ -123,7 +128,7 @@ def test_lifted_restriction_is_info_and_clears_restriction_state(violation: str)
     assert (event.kind, event.severity, event.summary) == (
         "account_restriction",
         INFO,
-        f"WABA restriction lifted: {violation}",
+        f"WABA restriction lifted: {say('violation', violation)}",
     )
     assert state(event)[("waba", "restriction")] == {
         "restrictions": [],
@@ -169,7 +174,7 @@ def test_partner_removed_in_coexistence_says_why_and_who() -> None:
     assert event.waba_id == "980198427658004"
     assert (event.severity, event.summary) == (
         WARN,
-        "WABA 980198427658004 unshared from partner: COMPANION_INACTIVITY by SYSTEM",
+        "WABA 980198427658004 unshared from partner: the linked device was inactive (about 30 days) (by Meta)",
     )
     assert event.details["disconnection"] == {"reason": "COMPANION_INACTIVITY", "initiated_by": "SYSTEM"}
     assert state(event)[("waba", "partner")]["event"] == "PARTNER_REMOVED"
@@ -190,7 +195,9 @@ def test_partner_client_certification_outcome(status: str, severity: Severity) -
         {"event": "PARTNER_CLIENT_CERTIFICATION_STATUS_UPDATE", "partner_client_certification_info": info},
     )
     assert event.severity == severity
-    assert event.summary == f"Partner client certification for business 27: {status} (ADDRESS NOT MATCHING)"
+    assert event.summary == (
+        f"Partner client certification for business 27: {say('certification', status)} (address does not match)"
+    )
     assert event.details["rejection_reasons"] == ["ADDRESS NOT MATCHING"]
 
 
@@ -262,7 +269,7 @@ def test_account_alert_no_longer_active_says_so() -> None:
 )
 def test_capability_limit_as_integer_or_tier_name(raw: object, tier: str) -> None:
     event = one("business_capability_update", {"max_daily_conversations_per_business": raw})
-    assert event.summary == f"Capabilities updated: messaging limit {tier}"
+    assert event.summary == f"Capabilities updated: messaging limit {say('tier', tier)}"
     assert state(event) == {("waba", "capabilities"): {"messaging_limit": tier}}
 
 
@@ -307,7 +314,7 @@ def test_template_paused_names_the_pause() -> None:
     }
     assert (
         one("message_template_status_update", value).summary
-        == "Template “promo” (en_US) paused (FIRST_PAUSE)"
+        == "Template “promo” (en_US) paused (first pause)"
     )
 
 
@@ -331,7 +338,7 @@ def test_impending_template_category_change() -> None:
     }
     event = one("template_category_update", value)
     assert (event.kind, event.severity) == ("category_change_pending", WARN)
-    assert event.summary == "Template “welcome” (en) will change category UTILITY → MARKETING"
+    assert event.summary == "Template “welcome” (en) will change category utility → marketing"
     assert event.occurred_at == ENTRY_TIME  # the update timestamp is when it will happen
 
 
@@ -344,7 +351,7 @@ def test_impending_template_category_change() -> None:
         (
             "REJECTED",
             WARN,
-            "Display name “Acme Support” rejected for +1 650-555-1111: NAME_FORMAT_UNACCEPTABLE",
+            "Display name “Acme Support” rejected for +1 650-555-1111: name's format is not allowed",
         ),
     ],
 )
@@ -372,24 +379,36 @@ def test_display_name_decisions(decision: str, severity: Severity, summary: str)
             "TIER_10K",
             "TIER_1K",
             CRIT,
-            "+1 650-555-1111 downgraded: messaging limit TIER_10K → TIER_1K",
+            "+1 650-555-1111 downgraded: messaging limit 10,000 conversations a day → 1,000 conversations a day",
         ),
         (
             "UPGRADE",
             "TIER_1K",
             "TIER_10K",
             INFO,
-            "+1 650-555-1111 upgraded: messaging limit TIER_1K → TIER_10K",
+            "+1 650-555-1111 upgraded: messaging limit 1,000 conversations a day → 10,000 conversations a day",
         ),
         (
             "FLAGGED",
             None,
             "TIER_10K",
             CRIT,
-            "+1 650-555-1111 flagged for low quality: messaging limit TIER_10K",
+            "+1 650-555-1111 flagged for low quality: messaging limit 10,000 conversations a day",
         ),
-        ("UNFLAGGED", None, "TIER_10K", INFO, "+1 650-555-1111 no longer flagged: messaging limit TIER_10K"),
-        ("ONBOARDING", None, "TIER_250", INFO, "+1 650-555-1111 onboarding: messaging limit TIER_250"),
+        (
+            "UNFLAGGED",
+            None,
+            "TIER_10K",
+            INFO,
+            "+1 650-555-1111 no longer flagged: messaging limit 10,000 conversations a day",
+        ),
+        (
+            "ONBOARDING",
+            None,
+            "TIER_250",
+            INFO,
+            "+1 650-555-1111 onboarding: messaging limit 250 conversations a day",
+        ),
     ],
 )
 def test_quality_events_set_quality_and_limit(

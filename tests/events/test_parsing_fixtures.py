@@ -26,32 +26,36 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
         "<BUSINESS_PORTFOLIO_NAME>. Use WhatsApp Business platform actively for several days and "
         "follow our messaging policies.",
     ),
-    "account_review_update__approved": ("approved", INFO, "Account review: APPROVED"),
-    "account_review_update__rejected": ("rejected", CRIT, "Account review: REJECTED"),
+    "account_review_update__approved": ("approved", INFO, "Account review: approved"),
+    "account_review_update__rejected": ("rejected", CRIT, "Account review: rejected"),
     "account_update__account_deleted": ("account_deleted", CRIT, "WABA deleted"),
     "account_update__account_reconnected": ("account_reconnected", INFO, "WABA reconnected"),
     "account_update__account_restriction": (
         "account_restriction",
         CRIT,
-        "WABA restricted: RESTRICTED_BIZ_INITIATED_MESSAGING, RESTRICTED_ADD_PHONE_NUMBER_ACTION "
+        "WABA restricted: can't start conversations with customers, can't add phone numbers "
         "until 2022-01-04 21:08 UTC",
     ),
     "account_update__account_restriction_direct_send_rate_limit": (
         "account_restriction",
         CRIT,
-        "WABA restricted: RESTRICTED_DIRECT_SEND_UTILITY_TEMPLATES until 2026-01-01 "
-        "(violation DIRECT_SEND_UTILITY_CATEGORY_ABUSE_RATE_LIMIT)",
+        "WABA restricted: can't send utility templates directly until 2026-01-01 "
+        "(violation: marketing sent as utility templates: sending slowed)",
     ),
     "account_update__account_restriction_direct_send_warn": (
         "account_restriction",
         WARN,
-        "WABA warned: DIRECT_SEND_UTILITY_CATEGORY_ABUSE_WARN",
+        "WABA warned: marketing sent as utility templates (Direct Send warning)",
     ),
-    "account_update__account_violation": ("account_violation", WARN, "Policy violation on WABA: ADULT"),
+    "account_update__account_violation": (
+        "account_violation",
+        WARN,
+        "Policy violation on WABA: adult content",
+    ),
     "account_update__account_violation_legacy_with_phone_number": (
         "account_violation",
         WARN,
-        "Policy violation on WABA (+1 650-555-1111): ALCOHOL",
+        "Policy violation on WABA (+1 650-555-1111): alcohol",
     ),
     "account_update__ad_account_linked": (
         "ad_account_linked",
@@ -71,7 +75,7 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
     "account_update__disabled_update_reinstate": (
         "disabled_update",
         INFO,
-        "WABA reinstated on April 17, 2025",
+        "WABA reinstated on 2025-04-17",
     ),
     "account_update__mm_lite_terms_signed": (
         "mm_lite_terms_signed",
@@ -101,7 +105,7 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
     "account_update__partner_client_certification_status_update": (
         "partner_client_certification_status_update",
         INFO,
-        "Partner client certification for business 2729063490586005: APPROVED",
+        "Partner client certification for business 2729063490586005: approved",
     ),
     "account_update__partner_removed": (
         "partner_removed",
@@ -126,13 +130,13 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
     "business_capability_update__legacy_v23_250_tier": (
         "capability_update",
         INFO,
-        "Capabilities updated: messaging limit TIER_250 per phone number (legacy), "
+        "Capabilities updated: messaging limit 250 conversations a day per phone number (legacy), "
         "up to 2 phone numbers per business",
     ),
     "business_capability_update__limit_increase": (
         "capability_update",
         INFO,
-        "Capabilities updated: messaging limit TIER_2K, up to 25 phone numbers per WABA",
+        "Capabilities updated: messaging limit 2,000 conversations a day, up to 25 phone numbers per WABA",
     ),
     "flows__endpoint_latency": (
         "endpoint_latency",
@@ -160,7 +164,7 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
     "message_template_quality_update__green_to_yellow": (
         "quality_yellow",
         WARN,
-        "Template “welcome_template” (en-US) quality GREEN → YELLOW",
+        "Template “welcome_template” (en-US) quality high → medium",
     ),
     "message_template_status_update__approved": (
         "approved",
@@ -175,12 +179,12 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
     "message_template_status_update__pending_deletion": (
         "pending_deletion",
         INFO,
-        "Template “order_confirmation” (en_US) pending deletion",
+        "Template “order_confirmation” (en_US) to be deleted",
     ),
     "message_template_status_update__rejected_invalid_format": (
         "rejected",
         WARN,
-        "Template “abandoned_cart” (en) rejected: INVALID_FORMAT — Your template has parameters placed "
+        "Template “abandoned_cart” (en) rejected: invalid format — Your template has parameters placed "
         "next to each other (like {{1}}{{2}}) without text or punctuation between them.",
     ),
     "messages__status_delivered_pmp": ("status_delivered", INFO, "Message delivered to +1 650-555-1234"),
@@ -201,7 +205,7 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
     "partner_solutions__solution_created": (
         "solution_created",
         INFO,
-        "Partner solution 774485461512159 created, status INITIATED",
+        "Partner solution 774485461512159 created, status initiated",
     ),
     "payment_configuration_update__needs_testing": (
         "needs_testing",
@@ -216,17 +220,17 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
     "phone_number_quality_update__downgrade": (
         "downgrade",
         CRIT,
-        "+1 555-078-3881 downgraded: messaging limit TIER_10K → TIER_2K",
+        "+1 555-078-3881 downgraded: messaging limit 10,000 conversations a day → 2,000 conversations a day",
     ),
     "phone_number_quality_update__flagged_legacy": (
         "flagged",
         CRIT,
-        "+124545784358810 flagged for low quality: messaging limit TIER_10K",
+        "+124545784358810 flagged for low quality: messaging limit 10,000 conversations a day",
     ),
     "phone_number_quality_update__throughput_upgrade": (
         "throughput_upgrade",
         INFO,
-        "+1 555-078-3881 throughput upgraded: messaging limit TIER_UNLIMITED",
+        "+1 555-078-3881 throughput upgraded: messaging limit unlimited conversations",
     ),
     "security__pin_changed": ("pin_changed", WARN, "Two-step verification PIN changed for +1 555-078-3881"),
     "security__pin_reset_request": (
@@ -247,7 +251,7 @@ EXPECTED: dict[str, tuple[str, Severity, str]] = {
     "template_category_update__completed": (
         "category_changed",
         WARN,
-        "Template “welcome_template” (en-US) category changed UTILITY → MARKETING",
+        "Template “welcome_template” (en-US) category changed utility → marketing",
     ),
     "user_preferences__resume_marketing": (
         "marketing_messages_resume",

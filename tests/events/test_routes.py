@@ -38,7 +38,8 @@ async def test_member_sees_the_orgs_events_newest_first(
     assert summaries(page.text) == ["newest", "middle", "oldest"]
     assert "bravo" not in page.text.lower().replace("bravo retail", "")
     assert 'datetime="2026-11-20T09:09:00Z"' in page.text
-    assert '<span title="+15550783881">+1 555-078-3881</span>' in page.text
+    assert 'data-testid="event-phone" title="+15550783881">+1 555-078-3881</span>' in page.text
+    assert 'data-testid="event-waba">WABA <small class="muted">102290129340398</small>' in page.text
     assert '/o/acme/events" aria-current="page">Events</a>' in page.text  # the org nav links here
 
 

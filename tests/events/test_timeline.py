@@ -172,7 +172,10 @@ async def test_restriction_detail_says_what_is_blocked_and_until_when(
     (event,) = await events_of(db, personas.org)
     await login(client, personas.viewer)
     page = await client.get(f"/o/acme/events/{event.id}")
-    assert "RESTRICTED_BIZ_INITIATED_MESSAGING until 2025-12-06 05:46 UTC" in page.text
+    assert (
+        "can&#39;t start conversations with customers (RESTRICTED_BIZ_INITIATED_MESSAGING) "
+        "until 2025-12-06 05:46 UTC" in page.text
+    )
     assert "appeal" in page.text
 
 

@@ -91,7 +91,7 @@ async def test_a_posted_webhook_appears_at_the_top_of_the_open_timeline_and_the_
         await expect(rows).to_have_count(2, timeout=LIVE_WAIT_MS)
 
     # The newest is on top, and neither page was reloaded.
-    await expect(rows.first.locator("code")).to_have_text("security")
+    await expect(rows.first.get_by_test_id("event-field")).to_contain_text("two-step verification")
     assert await page.evaluate("() => window.notReloaded") is True
     assert await overview.evaluate("() => window.notReloaded") is True
     await expect(overview.get_by_test_id("overview")).to_have_count(1)

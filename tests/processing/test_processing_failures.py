@@ -98,7 +98,7 @@ async def test_a_failed_change_is_retried_when_due_and_stays_failed_after_the_la
     assert (shown.kind, shown.field, shown.change_id) == ("could_not_be_read", final.field, final.id)
     assert shown.severity == Severity.WARNING
     assert shown.org_id == personas.org.id
-    assert shown.summary.startswith("A phone_number_name_update notification could not be read: ")
+    assert shown.summary.startswith("A notification about display name could not be read: ")
     assert REASON in shown.summary
 
 

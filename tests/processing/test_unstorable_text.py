@@ -72,7 +72,7 @@ async def test_a_change_that_fails_for_good_is_shown_on_the_timeline_with_its_ra
 
     await login(client, personas.viewer)
     timeline = (await client.get("/o/acme/events")).text
-    assert "A phone_number_name_update notification could not be read" in timeline
+    assert "A notification about display name could not be read" in timeline
     assert REASON in timeline
     page = await client.get(f"/o/acme/events/{event.id}")
     assert page.status_code == 200

@@ -84,7 +84,9 @@ async def test_waba_page_shows_state_and_its_own_events_only(
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert f"waba={WABA_A}" in page.text  # the full, filtered timeline
-    assert 'data-testid="phone-name-status">rejected' in page.text
+    # The rejected name is what is painted, not a quality nobody has rated.
+    assert '<td class="bad" data-testid="phone-name-status">rejected' in page.text
+    assert '<td data-testid="phone-quality">not known</td>' in page.text
 
 
 async def test_phone_page_charts_quality_and_tier_history(

@@ -23,7 +23,9 @@ from app.events.parsing.common import (
     sub,
     text,
     timestamp,
+    words,
 )
+from app.lib.timeutil import when
 
 EventParser = Callable[[Change, dict[str, Any], Phone], ParsedEvent]
 
@@ -55,7 +57,7 @@ def _simple(summary: str, state_key: str | None = None) -> EventParser:
 def _disabled(change: Change, value: dict[str, Any], phone: Phone) -> ParsedEvent:
     ban = sub(value, "ban_info")
     state, date = text(ban, "waba_ban_state"), text(ban, "waba_ban_date")
-    on = f" on {date}" if date else ""
+    on = f" on {short(when(date), 40)}" if date else ""  # Meta's "December 03, 2026" as 2026-12-03
     if state == "DISABLE":
         summary = f"WABA disabled{on}"
     elif state == "SCHEDULE_FOR_DISABLE":
@@ -93,13 +95,15 @@ def _restriction(change: Change, value: dict[str, Any], phone: Phone) -> ParsedE
         qualifier = None
         summary = "WABA restricted: " + _restriction_list(restrictions)
         if violation:
-            summary += f" (violation {short(violation)})"
+            summary += f" (violation: {words('violation', violation)})"
     elif violation and violation.endswith(_LIFTING_SUFFIXES):
         qualifier = "lifted"
-        summary = f"WABA restriction lifted: {short(violation)}"
+        summary = f"WABA restriction lifted: {words('violation', violation)}"
     else:
         qualifier = "warning"
-        summary = f"WABA warned: {short(violation or 'restriction without details')}"
+        summary = (
+            f"WABA warned: {words('violation', violation) if violation else 'restriction without details'}"
+        )
     restriction_state: dict[str, Any] = {
         "restrictions": details["restrictions"],
         "expires_at": iso(latest),
@@ -116,7 +120,9 @@ def _restriction(change: Change, value: dict[str, Any], phone: Phone) -> ParsedE
 def _restriction_list(restrictions: list[tuple[dict[str, Any], Any]]) -> str:
     """ "A, B until 2026-12-01" when they share an expiry, "A until X; B until Y" otherwise."""
     expiries = {expires for _, expires in restrictions}
-    names = [short(entry["type"] or "unnamed restriction") for entry, _ in restrictions]
+    names = [
+        words("restriction", entry["type"]) if entry["type"] else "restricted" for entry, _ in restrictions
+    ]
     if len(expiries) == 1:
         (expires,) = expiries
         return ", ".join(names) + (f" until {day_or_minute(expires)}" if expires else "")
@@ -131,7 +137,7 @@ def _violation(change: Change, value: dict[str, Any], phone: Phone) -> ParsedEve
     on = f" ({phone.label})" if phone.digits or phone.display else ""
     return change.event(
         "account_violation",
-        f"Policy violation on WABA{on}: {short(violation or 'type not given')}",
+        f"Policy violation on WABA{on}: {words('violation', violation) if violation else 'type not given'}",
         phone=phone,
         details={"violation_type": violation},
         state=[StateUpdate("waba", "violation", {"violation_type": violation})],
@@ -169,8 +175,12 @@ def _partner(change: Change, value: dict[str, Any], phone: Phone) -> ParsedEvent
         summary = f"WABA {waba} unshared from partner"
         if "disconnection" in details:
             reason = details["disconnection"]
-            summary += f": {short(reason['reason'] or 'reason not given')}"
-            summary += f" by {short(reason['initiated_by'])}" if reason["initiated_by"] else ""
+            summary += (
+                f": {words('disconnection', reason['reason']) if reason['reason'] else 'reason not given'}"
+            )
+            summary += (
+                f" (by {words('disconnection', reason['initiated_by'])})" if reason["initiated_by"] else ""
+            )
     elif event == "PARTNER_APP_INSTALLED":
         summary = f"Partner app {app or '(id not given)'} installed on WABA {waba}"
     elif event == "PARTNER_APP_UNINSTALLED":
@@ -195,9 +205,10 @@ def _certification(change: Change, value: dict[str, Any], phone: Phone) -> Parse
     status = text(info, "status")
     reasons = [reason for reason in strings(info, "rejection_reasons") if reason != "NONE"]
     business = text(info, "client_business_id") or "(id not given)"
-    summary = f"Partner client certification for business {business}: {short(status or 'status not given')}"
+    summary = f"Partner client certification for business {business}: "
+    summary += words("certification", status) if status else "status not given"
     if reasons:
-        summary += " (" + ", ".join(short(reason, 40) for reason in reasons) + ")"
+        summary += " (" + ", ".join(words("certification", reason, 40) for reason in reasons) + ")"
     details = {
         "client_business_id": text(info, "client_business_id"),
         "status": status,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.events.parsed import ParsedEvent, StateUpdate
-from app.events.parsing.common import Change, Phone, short, slug, strings, text
+from app.events.parsing.common import Change, Phone, short, slug, strings, text, words
 from app.events.severity import account_alert_severity
 
 _REVIEW_DECISIONS = frozenset({"APPROVED", "REJECTED", "PENDING", "DEFERRED"})
@@ -41,7 +41,7 @@ def parse_account_review(change: Change) -> list[ParsedEvent]:
     return [
         change.event(
             slug(decision),
-            f"Account review: {decision}",
+            f"Account review: {words('review', decision)}",
             details={"decision": decision},
             state=[StateUpdate("waba", "review", {"decision": decision})],
         )
@@ -111,9 +111,9 @@ def parse_business_capability(change: Change) -> list[ParsedEvent]:
     capabilities = {key: val for key, val in capabilities.items() if val is not None}
     parts = []
     if business_tier:
-        parts.append(f"messaging limit {business_tier}")
+        parts.append(f"messaging limit {words('tier', business_tier)}")
     if phone_tier:
-        parts.append(f"messaging limit {phone_tier} per phone number (legacy)")
+        parts.append(f"messaging limit {words('tier', phone_tier)} per phone number (legacy)")
     if per_waba:
         parts.append(f"up to {per_waba} phone numbers per WABA")
     if per_business:
@@ -138,7 +138,7 @@ def parse_partner_solutions(change: Change) -> list[ParsedEvent]:
     head = f"Partner solution {solution or '(id not given)'}"
     summary = f"{head} {verb}" if verb else f"{head}: {short(event)}"
     if status:
-        summary += f", status {short(status)}"
+        summary += f", status {words('solution_status', status)}"
     details = {"event": event, "solution_id": solution, "solution_status": status}
     return [change.event(slug(event), summary, qualifier=status, details=details)]
 

@@ -12,6 +12,7 @@ from typing import Any
 from app.events.parsed import ParsedEvent, Severity, StateUpdate
 from app.events.severity import severity_for
 from app.lib import phones
+from app.lib.vocabulary import say
 
 # Fields whose values carry people's messages or contacts: their raw JSON never goes into details.
 PRIVATE_FIELDS = frozenset(
@@ -100,6 +101,11 @@ def day_or_minute(moment: datetime) -> str:
     if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
         return moment.strftime("%Y-%m-%d")
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def words(kind: str, code: Any, limit: int = 60) -> str:
+    """Meta's code in words (``app.lib.vocabulary``); a code we do not know, shortened, as itself."""
+    return short(say(kind, code), limit)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -7,7 +7,7 @@ One event per change.
 from __future__ import annotations
 
 from app.events.parsed import ParsedEvent, StateUpdate
-from app.events.parsing.common import Change, Phone, short, slug, text
+from app.events.parsing.common import Change, Phone, short, slug, text, words
 
 _NAME_DECISIONS = {
     "APPROVED": "approved",
@@ -44,7 +44,7 @@ def parse_name_update(change: Change) -> list[ParsedEvent]:
     shown = f"“{short(name, 60)}”" if name else "(name not given)"
     summary = f"Display name {shown} {_NAME_DECISIONS[decision]} for {phone.label}"
     if reason and decision != "APPROVED":
-        summary += f": {short(reason, 60)}"
+        summary += f": {words('name_rejection', reason)}"
     name_state = {"status": decision, "requested_name": name, "reason": reason}
     return [
         change.event(
@@ -69,9 +69,9 @@ def parse_quality_update(change: Change) -> list[ParsedEvent]:
     tier = current or business
     summary = f"{phone.label} {_quality_phrase(event)}"
     if old and tier:
-        summary += f": messaging limit {short(old, 30)} → {short(tier, 30)}"
+        summary += f": messaging limit {words('tier', old, 30)} → {words('tier', tier, 30)}"
     elif tier:
-        summary += f": messaging limit {short(tier, 30)}"
+        summary += f": messaging limit {words('tier', tier, 30)}"
     details = {"event": event, "old_limit": old, "current_limit": current, "business_limit": business}
     quality: dict[str, object] = {"event": event}
     if event in ("FLAGGED", "UNFLAGGED"):

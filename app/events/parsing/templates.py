@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.events.parsed import ParsedEvent
-from app.events.parsing.common import Change, short, slug, sub, text
+from app.events.parsing.common import Change, short, slug, sub, text, words
 
 _STATUS_EVENTS = frozenset(
     {
@@ -51,14 +51,14 @@ def parse_status_update(change: Change) -> list[ParsedEvent]:
         return [change.unknown_value("event", event)]
     label, details = _template(value)
     reason, category = text(value, "reason"), text(value, "message_template_category")
-    summary = f"Template {label} {slug(event).replace('_', ' ')}"
+    summary = f"Template {label} {words('template_status', event, 40)}"
     if reason and reason != "NONE":
-        summary += f": {short(reason, 40)}"
+        summary += f": {words('template_reason', reason, 40)}"
     rejection, other = sub(value, "rejection_info"), sub(value, "other_info")
     if text(rejection, "reason"):
         summary += f" — {short(text(rejection, 'reason'), 160)}"
     elif text(other, "title"):
-        summary += f" ({short(text(other, 'title'), 40)})"
+        summary += f" ({words('template_reason', text(other, 'title'), 40)})"
     details |= {"event": event, "reason": reason, "category": category}
     if rejection:
         details["rejection"] = {key: text(rejection, key) for key in ("reason", "recommendation")}
@@ -79,7 +79,8 @@ def parse_quality_update(change: Change) -> list[ParsedEvent]:
     details |= {"previous_quality_score": previous, "new_quality_score": new}
     if new not in _QUALITY_SCORES:
         return [change.unknown_value("new_quality_score", new)]
-    summary = f"Template {label} quality {short(previous or '?', 20)} → {new}"
+    before = words("quality", previous, 20).lower() if previous else "?"
+    summary = f"Template {label} quality {before} → {words('quality', new, 20).lower()}"
     return [change.event(f"quality_{new.lower()}", summary, details=details)]
 
 
@@ -94,9 +95,13 @@ def parse_category_update(change: Change) -> list[ParsedEvent]:
     if correct:
         # Impending change: new_category is today's category, correct_category the one in 24 h.
         details |= {"correct_category": correct, "update_at": text(value, "category_update_timestamp")}
-        summary = f"Template {label} will change category {short(new, 30)} → {short(correct, 30)}"
+        summary = (
+            f"Template {label} will change category "
+            f"{words('template_category', new, 30)} → {words('template_category', correct, 30)}"
+        )
         return [change.event("category_change_pending", summary, details=details)]
-    summary = f"Template {label} category changed {short(previous or '?', 30)} → {short(new, 30)}"
+    before = words("template_category", previous, 30) if previous else "?"
+    summary = f"Template {label} category changed {before} → {words('template_category', new, 30)}"
     return [change.event("category_changed", summary, details=details)]
 
 
