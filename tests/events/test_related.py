@@ -84,4 +84,4 @@ async def test_a_waba_event_relates_to_the_wabas_own_events(
     await login(client, personas.viewer)
     page = await client.get(f"/o/acme/events/{review.id}")
     assert related_ids(page) == {restricted.id}
-    assert f"Related events about WABA {WABA_A}" in page.text
+    assert f"Related events about WABA Lucky Shrub ({WABA_A})" in page.text
