@@ -31,17 +31,19 @@ from app.graph.client import GraphClient
 from app.lib.crypto import Keyring
 from app.lib.passwords import PasswordHasherBox
 from app.live.hub import hub_for
+from app.live.publish import handshake_publisher
 from app.live.routes import routes as live_routes
 from app.mail.routes import routes as mail_routes
 from app.mail.service import Mailer
-from app.meta.routes import routes as meta_routes
 from app.ops.routes import routes as ops_routes
 from app.orgs.routes import routes as orgs_routes
 from app.processing.inspector_routes import routes as inspector_routes
 from app.retention.routes import routes as retention_routes
 from app.settings import Settings, get_settings
+from app.simulator.routes import routes as simulator_routes
 from app.staff.routes import routes as staff_routes
 from app.wabas import queries as wabas_queries
+from app.wabas.apps_routes import routes as apps_routes
 from app.wabas.choices import org_choices
 from app.wabas.routes import routes as wabas_routes
 from app.web.csrf import CSRFMiddleware
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             sender=settings.mail_from,
         )
         app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
+        receiver.on_handshake = handshake_publisher(svc.db)
         await receiver.start(svc)
         app.state.schema_head = head_revision(settings.database_url)
         # SQLite: the worker lives here, woken by the receiver after each commit.
@@ -169,7 +172,8 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
             *wabas_connect_routes,
             *wabas_routes,
             *mail_routes,
-            *meta_routes,
+            *apps_routes,
+            *simulator_routes,
             *alerts_routes,
             *audit_routes,
             *staff_routes,

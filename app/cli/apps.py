@@ -1,5 +1,5 @@
-"""``wabawatch app add APP_ID --verify-token TOKEN [--org SLUG]``: register (or update) a Meta app;
-the app secret comes from standard input."""
+"""``wabawatch app add APP_ID --verify-token TOKEN [--org SLUG] [--login-config-id ID]``: register
+(or update) a Meta app; the app secret comes from standard input."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     app_add.add_argument("--verify-token", required=True, help="the verify token entered in Meta's dashboard")
     app_add.add_argument("--org", help="org URL name (default: the platform's own app)")
     app_add.add_argument("--name", default="", help="a name to show for the app")
+    app_add.add_argument(
+        "--login-config-id",
+        metavar="ID",
+        help="the Facebook Login for Business configuration id (digits) that 'Continue with Facebook' "
+        "asks for; an empty value removes it; without the option the stored one is kept",
+    )
     app_add.set_defaults(handler=cmd_app_add)
 
 
@@ -30,12 +36,20 @@ def cmd_app_add(args: argparse.Namespace, settings: Settings) -> int:
             org_slug=args.org,
             name=args.name,
             app_secret=secret,
+            login_config_id=args.login_config_id,
         )
     )
 
 
 async def add_app(
-    settings: Settings, *, app_id: str, verify_token: str, org_slug: str | None, name: str, app_secret: str
+    settings: Settings,
+    *,
+    app_id: str,
+    verify_token: str,
+    org_slug: str | None,
+    name: str,
+    app_secret: str,
+    login_config_id: str | None = None,
 ) -> int:
     """Without ``org_slug`` the app is the platform's own. Prints the callback URL to configure."""
     from app.meta import app_cache, service
@@ -50,6 +64,7 @@ async def add_app(
                 name=name,
                 app_secret=app_secret,
                 verify_token=verify_token,
+                login_config_id=login_config_id,
             )
     except service.MetaAppError as exc:
         raise CommandError(str(exc)) from exc
@@ -57,5 +72,7 @@ async def add_app(
     owner = f"org {org_slug}" if org_slug else "the platform"
     verb = "added" if saved.created else "updated"
     print(f"{verb} app {saved.app.app_id} for {owner}")
-    print(f"callback URL: {settings.base_url}/webhooks/whatsapp/{saved.app.app_id}")
+    print(f"callback URL: {service.callback_url(settings.base_url, saved.app.app_id)}")
+    if saved.app.login_config_id:
+        print(f"login configuration id: {saved.app.login_config_id}")
     return 0

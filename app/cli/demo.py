@@ -47,6 +47,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"graph_api_base": graph_url})
     connected = asyncio.run(connect_demo_wabas(settings))
     base = f"http://{args.host}:{args.port}"
+    if "base_url" not in settings.model_fields_set:
+        # Callback URLs shown, and the checklist's test event, go to this server unless BASE_URL says.
+        settings = settings.model_copy(update={"base_url": base})
     banner = (
         f"\n  wabawatch demo is running at {base}/login\n"
         f"  sign in as  owner@demo.example  with password  {DEMO_PASSWORD}\n"

@@ -87,7 +87,8 @@ async def connect_page(request: Request) -> Response:
         "apps": apps,
         "error": error,
         "warning": warning,
-        "form": {k: form.get(k, "") for k in CONNECT_FIELDS},
+        # A GET may name the WABA and app (the overview's offer to connect a WABA that notifications arrived for).
+        "form": {k: (form if form else request.query_params).get(k, "")[:64] for k in CONNECT_FIELDS},
     }
     return render(request, "wabas/connect.html", context, status_code=400 if error else 200)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.events.models import Event
+from app.events.parsing.selftest import TEST_FIELD, TEST_KIND
 from app.lib.timeutil import when
 from app.lib.vocabulary import say_with_code
 
@@ -53,6 +54,12 @@ _QUALITY = (
 )
 
 EXPLANATIONS: dict[tuple[str, str], Explanation] = {
+    (TEST_FIELD, TEST_KIND): _E(
+        "A test event sent from wabawatch's set-up checklist, not by Meta: it was signed with the app "
+        "secret and posted to this org's callback URL, and arrived the way Meta's notifications do.",
+        "Nothing to do. It changes no state and alerts nobody; Meta's own notifications follow once the "
+        "app is subscribed to the WABA.",
+    ),
     ("account_review_update", "approved"): _E(
         "Meta reviewed the WhatsApp Business Account and approved it.",
         "Nothing to do; the account can send messages within its limits.",

@@ -33,6 +33,7 @@ from app.db.cutoffs import older_than_cutoff
 from app.events import catalog
 from app.events.filters import FilterError, Filters, apply_filters, phone_matches
 from app.events.models import Event
+from app.events.parsing.selftest import TEST_FIELD
 from app.tenancy.models import User
 
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
@@ -486,3 +487,26 @@ async def seen_names(
     col = Event.field if column == "field" else Event.kind
     rows = await session.scalars(select(col).where(Event.org_id == org_id, col.in_(list(names))).distinct())
     return set(rows)
+
+
+async def first_real_event_id(session: AsyncSession, *, org_id: int) -> int | None:
+    """The org's oldest event that Meta sent (not wabawatch's test event), or None: whether
+    notifications have started to arrive."""
+    found = await session.scalar(
+        select(Event.id)
+        .where(Event.org_id == org_id, Event.field != TEST_FIELD)
+        .order_by(Event.org_id, Event.id)
+        .limit(1)
+    )
+    return int(found) if found is not None else None
+
+
+async def latest_test_event(session: AsyncSession, *, org_id: int) -> Event | None:
+    """The org's newest test event (sent from the set-up checklist)."""
+    found: Event | None = await session.scalar(
+        select(Event)
+        .where(Event.org_id == org_id, Event.field == TEST_FIELD)
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    return found

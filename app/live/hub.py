@@ -38,6 +38,8 @@ IDS_PER_NOTIFY: Final = 300
 
 @dataclass(frozen=True)
 class Published:
+    """News of the org: these events are new; no ids means that only its state changed."""
+
     org_id: int
     event_ids: tuple[int, ...]
 
@@ -123,6 +125,11 @@ class Hub:
     async def publish(self, session: AsyncSession, org_id: int, event_ids: Sequence[int]) -> None:
         raise NotImplementedError
 
+    async def publish_state(self, session: AsyncSession, org_id: int) -> None:
+        """Something the org's pages show changed without a new event (Meta verified its callback
+        URL): its streams send a ``state`` message, and the pages re-read what they show."""
+        raise NotImplementedError
+
     async def close(self) -> None:
         self.closing.set()
         self.broadcast(CLOSED)
@@ -134,6 +141,9 @@ class MemoryHub(Hub):
     async def publish(self, session: AsyncSession, org_id: int, event_ids: Sequence[int]) -> None:
         if event_ids:
             self.deliver(Published(org_id, tuple(event_ids)))
+
+    async def publish_state(self, session: AsyncSession, org_id: int) -> None:
+        self.deliver(Published(org_id, ()))
 
 
 def encode(org_id: int, event_ids: Sequence[int]) -> str:
@@ -170,6 +180,9 @@ class PgHub(Hub):
         for start in range(0, len(event_ids), IDS_PER_NOTIFY):
             chunk = event_ids[start : start + IDS_PER_NOTIFY]
             await session.execute(select(func.pg_notify(CHANNEL, encode(org_id, chunk))))
+
+    async def publish_state(self, session: AsyncSession, org_id: int) -> None:
+        await session.execute(select(func.pg_notify(CHANNEL, encode(org_id, ()))))
 
     async def _ready(self) -> None:
         if not self._listener.started and not self.closing.is_set():

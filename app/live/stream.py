@@ -103,8 +103,12 @@ async def messages(db: Database, hub: Hub, spec: StreamRequest) -> AsyncIterator
                 return
             async with db.read() as session:
                 if isinstance(notice, Published):
-                    found = await queries.events_by_ids(
-                        session, org_id=org_id, where=spec.where, ids=notice.event_ids
+                    found = (
+                        await queries.events_by_ids(
+                            session, org_id=org_id, where=spec.where, ids=notice.event_ids
+                        )
+                        if notice.event_ids
+                        else []
                     )
                 else:
                     found = await queries.events_after(
@@ -116,5 +120,5 @@ async def messages(db: Database, hub: Hub, spec: StreamRequest) -> AsyncIterator
             for message in as_messages(spec, fresh, names):
                 yield message
             if isinstance(notice, Published):
-                newest = max(sent.high, *notice.event_ids)
+                newest = max((sent.high, *notice.event_ids))
                 yield ServerSentEvent(str(len(notice.event_ids)), event=STATE_EVENT, id=str(newest))

@@ -5,6 +5,8 @@ and ``usable_apps``/``usable_app`` (those and the platform's), all scoped by org
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +57,20 @@ async def usable_app(session: AsyncSession, *, org_id: int, app_id: str) -> Meta
         )
     )
     return found
+
+
+async def apps_reaching_org(
+    session: AsyncSession, *, org_id: int, routed_app_pks: Iterable[int]
+) -> list[MetaApp]:
+    """The org's own apps and the apps (the platform's, or another org's) through which its WABAs
+    are connected: ``routed_app_pks`` are read from those WABAs by the caller. Own apps first."""
+    pks = sorted(set(routed_app_pks))
+    rows = await session.scalars(
+        select(MetaApp)
+        .where(or_(MetaApp.org_id == org_id, MetaApp.id.in_(pks)))
+        .order_by(MetaApp.org_id.is_distinct_from(org_id), MetaApp.name, MetaApp.app_id)
+    )
+    return list(rows)
 
 
 async def app_by_pk(session: AsyncSession, app_pk: int) -> MetaApp:

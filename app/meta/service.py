@@ -23,6 +23,8 @@ from app.tenancy.context import OrgContext
 APP_ID_RE = re.compile(r"^[0-9]{1,32}$")
 MAX_SECRET_LENGTH = 200
 MAX_NAME_LENGTH = 200
+# Facebook Login for Business configuration ids are decimal numbers, like app ids.
+LOGIN_CONFIG_ID_RE = re.compile(r"^[0-9]{1,64}$")
 
 
 class MetaAppError(ValueError):
@@ -35,6 +37,11 @@ class SavedApp:
     created: bool
 
 
+def callback_url(base_url: str, app_id: str) -> str:
+    """Where Meta sends the app's webhooks: pasted into the App Dashboard, posted to by test events."""
+    return f"{base_url.rstrip('/')}/webhooks/whatsapp/{app_id}"
+
+
 def new_verify_token() -> str:
     """A verify token for people who leave the field empty: they paste it into Meta's dashboard."""
     return secrets.token_urlsafe(24)
@@ -45,6 +52,16 @@ def _clean_app_id(app_id: str) -> str:
     if not APP_ID_RE.match(app_id):
         raise MetaAppError("The app id is the number shown at the top of Meta's App Dashboard (digits only).")
     return app_id
+
+
+def _clean_login_config_id(value: str) -> str:
+    value = value.strip()
+    if value and not LOGIN_CONFIG_ID_RE.match(value):
+        raise MetaAppError(
+            "The login configuration id is the number Meta shows under Facebook Login for Business → "
+            "Configurations (digits only)."
+        )
+    return value
 
 
 def _clean_secret(value: str, label: str) -> str:
@@ -64,11 +81,13 @@ async def save_app(
     name: str = "",
     app_secret: str = "",
     verify_token: str = "",
+    login_config_id: str | None = None,
 ) -> SavedApp:
     """Adds the app, or replaces the details of an app that the same owner registered.
 
     ``org_id`` None is the platform's own app. An empty secret keeps the stored one (replace only);
-    an empty verify token keeps the stored one, or makes a new one for a new app.
+    an empty verify token keeps the stored one, or makes a new one for a new app. The login
+    configuration id (Facebook Login for Business) is kept when None, removed when empty.
     """
     app_id = _clean_app_id(app_id)
     name = name.strip()
@@ -76,6 +95,7 @@ async def save_app(
         raise MetaAppError(f"The name is too long ({MAX_NAME_LENGTH} characters at most).")
     app_secret = _clean_secret(app_secret, "app secret")
     verify_token = _clean_secret(verify_token, "verify token")
+    config_id = None if login_config_id is None else _clean_login_config_id(login_config_id)
     existing = await queries.app_by_app_id(session, app_id)
     if existing is not None and existing.org_id != org_id:
         # Say that it is taken, never by whom.
@@ -92,6 +112,7 @@ async def save_app(
             name=name,
             app_secret=app_secret,
             verify_token=verify_token or new_verify_token(),
+            login_config_id=config_id or None,
             signature_failures=0,
         )
         session.add(app)
@@ -103,12 +124,21 @@ async def save_app(
         existing.app_secret = app_secret
     if verify_token:
         existing.verify_token = verify_token
+    if config_id is not None:
+        existing.login_config_id = config_id or None
     await session.flush()
     return SavedApp(app=existing, created=False)
 
 
 async def save_org_app(
-    session: AsyncSession, ctx: OrgContext, *, app_id: str, name: str, app_secret: str, verify_token: str
+    session: AsyncSession,
+    ctx: OrgContext,
+    *,
+    app_id: str,
+    name: str,
+    app_secret: str,
+    verify_token: str,
+    login_config_id: str | None = None,
 ) -> SavedApp:
     """An org's own app; only owners and admins get here (the route asks for the admin role)."""
     if not ctx.can_admin:
@@ -120,11 +150,14 @@ async def save_org_app(
         name=name,
         app_secret=app_secret,
         verify_token=verify_token,
+        login_config_id=login_config_id,
     )
     # Which parts changed, never their values.
     changed = [
         k for k, v in (("name", name), ("app_secret", app_secret), ("verify_token", verify_token)) if v
     ]
+    if login_config_id is not None:
+        changed.append("login_config_id")
     await audit.record(
         session,
         org_id=ctx.org_id,

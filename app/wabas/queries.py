@@ -208,3 +208,19 @@ async def connected_wabas(session: AsyncSession, *, synced_before: datetime) -> 
         .order_by(Waba.synced_at.is_not(None), Waba.synced_at, Waba.id)
     )
     return [(org_id, pk) for org_id, pk in rows.all()]
+
+
+async def app_pks_of_org(session: AsyncSession, *, org_id: int) -> dict[int, int]:
+    """App primary key -> how many of the org's WABAs it routes: the apps whose webhooks reach the
+    org (the platform's included), whoever registered them."""
+    rows = await session.execute(
+        select(Waba.app_pk, func.count()).where(Waba.org_id == org_id).group_by(Waba.app_pk)
+    )
+    return {int(app_pk): int(n) for app_pk, n in rows}
+
+
+async def orgs_of_app(session: AsyncSession, *, app_pk: int) -> list[int]:
+    """The orgs with a WABA connected through this app, whichever org owns it (a news read: who to
+    tell that Meta verified the app's callback URL)."""
+    rows = await session.scalars(select(Waba.org_id).where(Waba.app_pk == app_pk).distinct())
+    return sorted(int(org_id) for org_id in rows)

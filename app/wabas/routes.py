@@ -22,6 +22,7 @@ from app.tenancy.context import require_member
 from app.wabas import overview
 from app.wabas import queries as wabas_queries
 from app.wabas.chart import QUALITY_FIELDS, tier_chart
+from app.wabas.setup import setup_of
 from app.web.services import services
 from app.web.templating import render
 
@@ -35,7 +36,9 @@ async def home(request: Request) -> Response:
         # lands between rendering and opening the stream still refreshes the cards.
         live_after = await queries.latest_event_id(session, org_id=ctx.org_id)
         cards = await overview.overview(session, org_id=ctx.org_id)
-    return render(request, "tenancy/home.html", {"ctx": ctx, "cards": cards, "live_after": live_after})
+        setup = await setup_of(session, ctx, base_url=services(request).settings.base_url)
+    context = {"ctx": ctx, "cards": cards, "live_after": live_after, "setup": setup}
+    return render(request, "tenancy/home.html", context)
 
 
 async def waba_detail(request: Request) -> Response:

@@ -6,6 +6,7 @@ packages read them only through this module."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -242,3 +243,60 @@ def delivery_has_pending_change() -> ColumnElement[bool]:
     return exists().where(
         WebhookChange.delivery_id == WebhookDelivery.id, WebhookChange.status == ChangeStatus.PENDING
     )
+
+
+async def last_delivery_of_apps(session: AsyncSession, *, app_pks: Sequence[int]) -> dict[int, datetime]:
+    """App primary key -> when its newest stored delivery arrived. Only for apps the asking org
+    owns: another org's (or the platform's) traffic is not its business (see ``last_routed_to_org``)."""
+    if not app_pks:
+        return {}
+    rows = await session.execute(
+        select(WebhookDelivery.app_pk, func.max(WebhookDelivery.received_at))
+        .where(WebhookDelivery.app_pk.in_(sorted(set(app_pks))))
+        .group_by(WebhookDelivery.app_pk)
+    )
+    return {int(pk): at for pk, at in rows}
+
+
+async def last_routed_to_org(
+    session: AsyncSession, *, org_id: int, app_pks: Sequence[int]
+) -> dict[int, datetime]:
+    """App primary key -> when the newest change routed to the org arrived through it."""
+    if not app_pks:
+        return {}
+    rows = await session.execute(
+        select(WebhookChange.app_pk, func.max(WebhookChange.received_at))
+        .where(WebhookChange.org_id == org_id, WebhookChange.app_pk.in_(sorted(set(app_pks))))
+        .group_by(WebhookChange.app_pk)
+    )
+    return {int(pk): at for pk, at in rows}
+
+
+@dataclass(frozen=True)
+class UnroutedWaba:
+    app_pk: int
+    waba_id: str
+    changes: int
+    last_at: datetime
+
+
+async def unrouted_wabas(
+    session: AsyncSession, *, app_pks: Sequence[int], limit: int = 10
+) -> list[UnroutedWaba]:
+    """WABA ids that changes arrived for through these apps (the asking org's own) while no org had
+    connected them, newest first: the WABAs to offer to connect."""
+    if not app_pks:
+        return []
+    last = func.max(WebhookChange.received_at)
+    rows = await session.execute(
+        select(WebhookChange.app_pk, WebhookChange.waba_id, func.count(), last)
+        .where(
+            WebhookChange.app_pk.in_(sorted(set(app_pks))),
+            WebhookChange.status == ChangeStatus.UNROUTED,
+            WebhookChange.waba_id.is_not(None),
+        )
+        .group_by(WebhookChange.app_pk, WebhookChange.waba_id)
+        .order_by(last.desc())
+        .limit(limit)
+    )
+    return [UnroutedWaba(int(pk), str(waba_id), int(n), at) for pk, waba_id, n, at in rows]

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -159,10 +160,15 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+# Told the app's primary key once a handshake was recorded (the web app sets it to tell open pages).
+HandshakeHook = Callable[[int], Awaitable[None]]
+
+
 class WebhookReceiver:
     """Started and stopped by the web app's lifespan (``start``/``stop``); 503 until started."""
 
     def __init__(self) -> None:
+        self.on_handshake: HandshakeHook | None = None
         self._services: Services | None = None
         self.apps: AppCache | None = None
         self.writer: GroupCommitWriter | None = None
@@ -265,6 +271,12 @@ class WebhookReceiver:
                 await meta_service.record_handshake(session, app_pk=app.pk)
         except Exception as exc:
             log.error("webhook handshake for app %s: time not recorded (%s)", app.app_id, type(exc).__name__)
+            return
+        if self.on_handshake is not None:
+            try:
+                await self.on_handshake(app.pk)
+            except Exception as exc:
+                log.error("webhook handshake for app %s: pages not told (%s)", app.app_id, type(exc).__name__)
 
     def _client(self, scope: Scope) -> str:
         client = scope.get("client")

@@ -46,4 +46,19 @@
     var reason = event.detail && event.detail.reason;
     if (reason !== "removed") { setLive("stopped"); }
   });
+
+  // A copy button (data-copy-from names the element whose text it copies) says "Copied" for a
+  // moment. Delegated, so buttons swapped in by htmx work too.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-copy-from]") : null;
+    if (!button) { return; }
+    var source = document.getElementById(button.dataset.copyFrom);
+    if (!source || !navigator.clipboard) { return; }
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      button.dataset.copied = "1";
+      setTimeout(function () { button.textContent = label; delete button.dataset.copied; }, 2000);
+    });
+  });
 })();

@@ -182,3 +182,10 @@ async def test_a_daily_digest_channel_gets_one_message_a_day(
     assert text.count("downgraded") == 3
     statuses = sorted(r.status for r in await deliveries(db))
     assert statuses == [DeliveryStatus.DIGESTED] * 3 + [DeliveryStatus.SENT]
+
+
+def test_wabawatchs_own_test_event_matches_no_rule_not_even_one_for_everything() -> None:
+    everything = RuleSpec()
+    assert matches(everything, field="security", kind="pin_changed", severity=0, waba_id="1")
+    assert not matches(everything, field="wabawatch_test", kind="test_event", severity=0, waba_id="1")
+    assert not matches(everything, field="wabawatch_test", kind="test_event", severity=2, waba_id="1")

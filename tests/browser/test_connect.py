@@ -4,15 +4,18 @@ subscription off and on in place (HTMX), against the fake Graph API over real HT
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
 
 from app.db.engine import Database
 from app.graph.fake.server import RunningFakeGraph
+from app.meta.models import MetaApp
 from app.tenancy.models import Role
 from tests.factories import add_member, create_meta_app, create_org, create_user
 from tests.support.browser import CSP_WATCH, OFF_MACHINE
@@ -126,3 +129,42 @@ async def test_an_owner_connects_a_waba_by_token_and_toggles_its_subscription_of
         "lee@browser.example subscribed"
     )
     assert await page.evaluate("window.stillTheSamePage") is True  # swapped in place, no reload
+
+
+async def test_continue_with_facebook_reaches_the_dialog_and_comes_back_to_the_pick_list(
+    page: Page, db: Database, fake_graph: FakeGraph
+) -> None:
+    fake_graph.seed()
+    app = await create_meta_app(db, app_id=APP_ID, secret=APP_SECRET, name="wabawatch test app")
+    async with db.transaction() as session:
+        stored = await session.get(MetaApp, app.id)
+        assert stored is not None
+        stored.login_config_id = "555000111"
+    org = await create_org(db, name="Lucky Shrub", slug="lucky-shrub")
+    await add_member(
+        db, org, await create_user(db, email="lee@browser.example", password=PASSWORD), Role.OWNER
+    )
+    await page.goto("/login")
+    await page.get_by_label("Email").fill("lee@browser.example")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(re.compile(r"/o/lucky-shrub$"))
+
+    await page.goto("/o/lucky-shrub/wabas/connect")
+    await page.get_by_role("link", name="Continue with Facebook").click()
+    # Meta's (the fake's) dialog, with the app's login configuration.
+    await expect(page.get_by_role("heading")).to_contain_text("wabawatch test app wants to manage")
+    dialog = urlsplit(page.url)
+    assert f"{dialog.scheme}://{dialog.netloc}" == fake_graph.url
+    assert parse_qs(dialog.query)["config_id"] == ["555000111"]
+    await page.get_by_role("button", name="Continue").click()
+
+    await expect(
+        page.get_by_role("heading", name="Pick the WhatsApp Business Accounts to connect")
+    ).to_be_visible()
+    assert page.url.startswith(f"{page.url.split('/o/')[0]}/o/lucky-shrub/wabas/connect/facebook/callback")
+    pick = page.get_by_test_id("pick-form")
+    await expect(pick.locator(f'input[name=waba][value="{WABA_ID}"]')).to_be_checked()
+    await pick.get_by_role("button", name="Connect the ticked WABAs").click()
+    await expect(page.locator("#toasts")).to_contain_text("connected through Facebook Login.")
+    await expect(page).to_have_url(re.compile(r"/o/lucky-shrub$"))

@@ -107,3 +107,45 @@ async def test_app_add_of_an_app_another_org_registered_is_refused(
     assert second.returncode == 1
     assert "already registered" in second.stderr
     assert "bravo" not in second.stderr
+
+
+async def test_app_add_sets_keeps_and_removes_the_login_configuration_id(
+    settings: Settings, db: Database
+) -> None:
+    async def config_id() -> str | None:
+        async with db.read() as session:
+            app = await session.scalar(select(MetaApp).where(MetaApp.app_id == "999888777"))
+        assert app is not None
+        return app.login_config_id
+
+    args = ("app", "add", "999888777", "--verify-token", "tok-2")
+    done = await run_cli(settings, *args, "--login-config-id", "123456789012", stdin=SECRET + "\n")
+    assert done.returncode == 0, done.stderr
+    assert "login configuration id: 123456789012" in done.stdout
+    assert await config_id() == "123456789012"
+    kept = await run_cli(settings, *args, stdin=SECRET + "\n")
+    assert kept.returncode == 0, kept.stderr
+    assert await config_id() == "123456789012"
+    removed = await run_cli(settings, *args, "--login-config-id", "", stdin=SECRET + "\n")
+    assert removed.returncode == 0, removed.stderr
+    assert await config_id() is None
+
+
+async def test_app_add_refuses_a_login_configuration_id_that_is_not_digits(
+    settings: Settings, db: Database
+) -> None:
+    done = await run_cli(
+        settings,
+        "app",
+        "add",
+        "999888777",
+        "--verify-token",
+        "tok-2",
+        "--login-config-id",
+        "abc",
+        stdin=SECRET + "\n",
+    )
+    assert done.returncode == 1
+    assert "The login configuration id is the number Meta shows" in done.stderr
+    async with db.read() as session:
+        assert await session.scalar(select(MetaApp)) is None

@@ -95,3 +95,18 @@ async def test_a_forged_state_is_refused(
 async def test_a_viewer_cannot_start_the_login(client: httpx2.AsyncClient, personas: Personas) -> None:
     await login(client, personas.viewer)
     assert (await client.get(START)).status_code == 403
+
+
+async def test_continue_with_facebook_is_a_link_so_the_sites_form_action_policy_stays_self(
+    client: httpx2.AsyncClient, personas: Personas
+) -> None:
+    """Chromium applies ``form-action`` to the redirects after a form's submission, so a form that
+    ends on Meta's dialog was blocked; a link's navigation is not a form's."""
+    await login(client, personas.admin)
+    page = await client.get("/o/acme/wabas/connect")
+    start = page.text.split('data-testid="facebook-start"')[1].split("</ul>")[0]
+    assert f'href="http://testserver/o/acme/wabas/connect/facebook?app_id={APP_ID}"' in start
+    assert "Continue with Facebook" in start
+    assert "<form" not in start
+    csp = page.headers["content-security-policy"]
+    assert "form-action 'self';" in csp

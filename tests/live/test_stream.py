@@ -24,6 +24,7 @@ from app.wabas.models import PhoneNumber, Waba
 from app.worker import after_commit_hooks
 from tests.factories import Personas, login
 from tests.support.live import OTHER_WABA, WABA, SSEReader, post_webhook, register, served, webhook_body
+from tests.support.meta_app import APP_ID, VERIFY_TOKEN
 
 ROW_ID = re.compile(r'<tr id="event-(\d+)"')
 
@@ -338,3 +339,25 @@ async def test_the_phone_page_listens_to_its_own_number(
         assert f"phone=%2B{event.phone}" in connect
         assert f"last_event_id={first}" in connect
         assert 'hx-select="#phone-state"' in page.text
+
+
+async def test_metas_handshake_sends_a_state_message_to_the_orgs_that_see_the_app(
+    base_url: str, db: Database, personas: Personas
+) -> None:
+    """The set-up checklist turns green live: the app's WABAs' orgs are told, with no event."""
+    await register(db, (personas.org, WABA))
+    async with signed_in(base_url, personas.admin) as client, stream(client, db, personas.org.id) as reader:
+        shake = await client.get(
+            f"/webhooks/whatsapp/{APP_ID}",
+            params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "77"},
+        )
+        assert shake.text == "77"
+        message = await reader.next()
+        assert message.event == "state"
+        refused = await client.get(
+            f"/webhooks/whatsapp/{APP_ID}",
+            params={"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "78"},
+        )
+        assert refused.status_code == 403
+        with pytest.raises(TimeoutError):
+            await reader.next(0.5)

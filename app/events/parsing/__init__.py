@@ -36,6 +36,7 @@ an object, or without the key that says what happened), and an unknown enum valu
 - automatic_events: the event name in snake_case (lead_submitted, purchase) or automatic_events
 - history: sync_progress, sync_declined, sync_error
 - smb_message_echoes: message_echo; smb_app_state_sync: state_sync
+- wabawatch_test (wabawatch's own test event, never Meta's): test_event
 
 State updates (``StateUpdate(subject, key, value)``; processing applies them when newer):
 
@@ -70,6 +71,7 @@ from app.events.parsed import ParsedEvent, Severity
 from app.events.parsing import account, business, messages, phone, templates
 from app.events.parsing.common import Change, Handler, raw_details, short
 from app.events.parsing.keys import change_dedup_key, routing_waba_id
+from app.events.parsing.selftest import TEST_FIELD, parse_test_event
 
 __all__ = ["change_dedup_key", "parse_change", "routing_waba_id"]
 
@@ -96,6 +98,7 @@ HANDLERS: dict[str, Handler] = {
     "phone_number_name_update": phone.parse_name_update,
     "phone_number_quality_update": phone.parse_quality_update,
     "security": phone.parse_security,
+    TEST_FIELD: parse_test_event,
 }
 
 

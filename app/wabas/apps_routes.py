@@ -1,57 +1,35 @@
-"""The org's Meta apps: where Meta's callback URL and verify token are shown, and apps are added."""
+"""The org's Meta apps page: the apps whose webhooks reach the org (its own, editable by owners and
+admins; the platform's read-only), where Meta's callback URL and verify token are shown, and where
+an app is added or its details replaced."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.meta import app_cache, queries, service
-from app.meta.models import MetaApp
-from app.tenancy.context import OrgContext, RoleRequired, require_member
+from app.meta import app_cache, service
+from app.tenancy.context import RoleRequired, require_member
 from app.tenancy.models import Role
+from app.wabas.apps import apps_reaching
 from app.web import toasts
 from app.web.forms import form_fields
 from app.web.services import services
 from app.web.templating import render
 
-FORM_FIELDS = ("app_id", "name", "verify_token")  # never the secret: it is not sent back to the page
+# Never the secret: it is not sent back to the page.
+FORM_FIELDS = ("app_id", "name", "verify_token", "login_config_id")
 
 
-@dataclass(frozen=True)
-class AppView:
-    """What the page may show of an app: the secret is only ever "set"."""
-
-    app_id: str
-    name: str
-    callback_url: str
-    verify_token: str | None  # None for viewers
-    last_verified_at: datetime | None
-    signature_failures: int
-    last_signature_failure_at: datetime | None
-
-
-def callback_url(base_url: str, app_id: str) -> str:
-    return f"{base_url}/webhooks/whatsapp/{app_id}"
-
-
-def _view(app: MetaApp, ctx: OrgContext, base_url: str) -> AppView:
-    return AppView(
-        app_id=app.app_id,
-        name=app.name,
-        callback_url=callback_url(base_url, app.app_id),
-        verify_token=app.verify_token if ctx.can_admin else None,
-        last_verified_at=app.last_verified_at,
-        signature_failures=app.signature_failures,
-        last_signature_failure_at=app.last_signature_failure_at,
-    )
+def _login_config_id(form: dict[str, str]) -> str | None:
+    """None keeps the stored id (the field left empty); the box removes it."""
+    if form.get("remove_login_config_id") == "1":
+        return ""
+    return form.get("login_config_id", "").strip() or None
 
 
 async def apps(request: Request) -> Response:
-    """GET lists the org's apps; POST (owners and admins) adds an app or replaces its details."""
+    """GET lists the apps; POST (owners and admins) adds an app or replaces its details."""
     svc = services(request)
     error = None
     form = await form_fields(request) if request.method == "POST" else {}
@@ -67,13 +45,11 @@ async def apps(request: Request) -> Response:
                     name=form.get("name", ""),
                     app_secret=form.get("app_secret", ""),
                     verify_token=form.get("verify_token", ""),
+                    login_config_id=_login_config_id(form),
                 )
             except service.MetaAppError as exc:
                 error = str(exc)
-        views = [
-            _view(a, ctx, svc.settings.base_url)
-            for a in await queries.apps_of_org(session, org_id=ctx.org_id)
-        ]
+        views = await apps_reaching(session, ctx, base_url=svc.settings.base_url)
     if request.method == "POST" and not ctx.can_admin:
         # Raised after the block: a rollback would expire the org the error page shows.
         raise RoleRequired(Role.ADMIN)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import html
+from datetime import UTC, datetime
+
 import httpx2
 from sqlalchemy import select
 
 from app.db.engine import Database
 from app.meta.models import MetaApp
+from app.processing.processor import Processor
 from tests.factories import Personas, create_meta_app, login, post_form
 from tests.support.meta_app import sign
+from tests.support.payloads import WABA_ID, fixture
+from tests.support.rows import register, store_delivery
 
 PAGE = "/o/acme/settings/apps"
 SECRET = "00112233445566778899aabbccddeeff"
@@ -151,3 +157,76 @@ async def test_another_orgs_apps_are_not_listed(
     assert "1010101010" not in page.text
     assert "2020202020" not in page.text
     assert "No app yet" in page.text
+
+
+async def test_an_admin_sets_and_removes_the_login_configuration_id(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    await login(client, personas.admin)
+    assert (await add_app(client, login_config_id=" 987654321 ")).status_code == 303
+    assert "<code>987654321</code>" in (await client.get(PAGE)).text
+    # Left empty, the stored id stays; the box removes it.
+    assert (await add_app(client, app_secret="", verify_token="")).status_code == 303
+    async with db.read() as session:
+        app = await session.scalar(select(MetaApp).where(MetaApp.app_id == "4455667788"))
+    assert app is not None
+    assert app.login_config_id == "987654321"
+    removed = await add_app(client, app_secret="", verify_token="", remove_login_config_id="1")
+    assert removed.status_code == 303
+    async with db.read() as session:
+        app = await session.scalar(select(MetaApp).where(MetaApp.app_id == "4455667788"))
+    assert app is not None
+    assert app.login_config_id is None
+
+
+async def test_a_login_configuration_id_that_is_not_digits_is_refused_with_the_form_kept(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    await login(client, personas.admin)
+    response = await add_app(client, login_config_id="config-12")
+    assert response.status_code == 400
+    assert "The login configuration id is the number Meta shows" in response.text
+    assert 'value="config-12"' in response.text
+    assert 'value="acme-token"' in response.text
+    assert SECRET not in response.text
+    async with db.read() as session:
+        assert await session.scalar(select(MetaApp)) is None
+
+
+async def test_the_platform_app_that_delivers_an_orgs_webhooks_is_listed_read_only(
+    client: httpx2.AsyncClient, db: Database, personas: Personas
+) -> None:
+    platform = await create_meta_app(db, org_id=None, app_id="2020202020", name="wabawatch platform")
+    await register(db, personas.org, platform, WABA_ID, "Acme US")
+    await register(db, personas.org_other, platform, "999000111", "Bravo's")
+    async with db.transaction() as session:
+        stored = await session.get(MetaApp, platform.id)
+        assert stored is not None
+        stored.last_verified_at = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+    ours, theirs = body({"entry": [{"id": WABA_ID}]}), body({"entry": [{"id": "999000111"}]})
+    await store_delivery(db, platform, ours, received_at=datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await store_delivery(db, platform, theirs, received_at=datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    await Processor(db).run_until_idle()
+
+    await login(client, personas.owner)
+    page = await client.get(PAGE)
+    assert page.status_code == 200
+    assert "No app yet" not in page.text
+    row = html.unescape(page.text.split('data-app-id="2020202020"')[1].split("</section>")[0])
+    assert 'data-own="no"' in page.text
+    assert "the platform's app · read-only" in row
+    assert "http://testserver/webhooks/whatsapp/2020202020" in row
+    assert "2026-11-30 09:15 UTC" in row  # Meta's handshake
+    assert "2026-12-01 08:00 UTC" in row  # the newest delivery for this org's WABAs
+    assert "2026-12-02" not in row  # never another org's traffic
+    assert "1 of your WABAs connected through it" in row
+    assert "verify-me-please" not in page.text
+    assert "kept by the app's owner" in row
+    assert "inspector-link" not in row
+
+
+def body(extra: dict[str, object]) -> dict[str, object]:
+    """A one-change account_update delivery for the entry id in ``extra``."""
+    change = fixture("account_update__verified_account_legacy")["entry"][0]["changes"][0]
+    entry = {**extra["entry"][0], "time": 1_748_454_394, "changes": [change]}  # type: ignore[index]
+    return {"object": "whatsapp_business_account", "entry": [entry]}
