@@ -1,7 +1,7 @@
 """account events: indexes for the timeline's default view and the overview's open counts
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-03
 
 The timeline shows account events by default (every field but the message family), and the
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
