@@ -45,6 +45,7 @@ from app.simulator.routes import routes as simulator_routes
 from app.staff.routes import routes as staff_routes
 from app.wabas import queries as wabas_queries
 from app.wabas.apps_routes import routes as apps_routes
+from app.wabas.choices import org_choices
 from app.wabas.routes import routes as wabas_routes
 from app.web.csrf import CSRFMiddleware
 from app.web.errors import handlers as error_handlers
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Dispatcher:
         app.state.services = svc
         app.state.events_committed_hooks = after_commit_hooks(svc.db)
         app.state.waba_names = wabas_queries.waba_names  # see app.events.names
+        app.state.org_directory = org_choices  # the timeline's pickers name WABAs and numbers
         app.state.mailer = Mailer(
             db=svc.db,
             smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,

@@ -13,7 +13,8 @@ About 15% of events are warning or critical, most of those acknowledged; every s
 its time with the previous one.
 
 Then it measures **server time** (the ASGI app in process, request in to last body byte, no
-network) for: the first timeline page, filtered pages (severity+WABA, kind, phone, text), a deep
+network) for: the first timeline page (account events, the default), filtered pages
+(severity+WABA, kind, phone, part of a phone number, text), all events, open events only, a deep
 keyset page (~150,000 rows down) and the org overview, each against the 50 ms target; a 10,000-row
 CSV and JSON export (time to the first body bytes and to the last); and, as the baseline measured
 in the same run, ``/healthz``, a signed-in page without events and a bare indexed ``SELECT`` of
@@ -476,6 +477,14 @@ async def measure(settings: Settings, fleet: Fleet, runs: int, total: int) -> li
                 "filtered: phone (formatted)", runs, get(base, phone="+" + waba["phones"][1][0]), results
             )
             await timed("filtered: severity=warning", runs, get(base, severity="warning"), results)
+            await timed(
+                "filtered: phone, 4 digits (partial)",
+                runs,
+                get(base, phone=waba["phones"][1][0][-4:]),
+                results,
+            )
+            await timed("all events (all=1), first page", runs, get(base, all="1"), results)
+            await timed("open only (open=1)", runs, get(base, open="1"), results)
             await timed("filtered: q=text (ranges of 10,000+ rows)", runs, get(base, q="shop 42"), results)
             await timed(
                 f"deep keyset page ({deep_offset:,} rows down)", runs, get(base, before=cursor), results

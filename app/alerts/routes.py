@@ -11,9 +11,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.alerts import queries, service
-from app.alerts.models import DeliveryStatus
+from app.alerts.models import AlertChannel, AlertRule, DeliveryStatus
 from app.alerts.rules import parse_names
 from app.alerts.tasks import url_policy
+from app.events import catalog
+from app.events.parsed import Severity
 from app.lib.crypto import token_digest
 from app.mail.service import Mail, MailError, mailer
 from app.tenancy import queries as tenancy_queries
@@ -45,29 +47,49 @@ async def _page(
     *,
     rule_form: dict[str, list[str]] | None = None,
     rule_error: str | None = None,
+    preview: str | None = None,
 ) -> Response:
     """The alerts page; with ``rule_error``, the rule form comes back as it was sent, the error
     beside it, and the answer is 400."""
     channels = await queries.channels(session, org_id=ctx.org_id)
     rules = await queries.rules(session, org_id=ctx.org_id)
     rule_channels = await queries.rule_channel_ids(session, org_id=ctx.org_id)
-    wabas = await wabas_queries.wabas_of_org(session, ctx.org_id)
-    return render(
-        request,
-        "alerts/index.html",
-        {
-            "ctx": ctx,
-            "channels": channels,
-            "channel_by_id": {c.id: c for c in channels},
-            "rules": rules,
-            "rule_channels": rule_channels,
-            "wabas": wabas,
-            "severities": ["info", "warning", "critical"],
-            "rule_form": rule_form or {},
-            "rule_error": rule_error,
-        },
-        status_code=400 if rule_error else 200,
-    )
+    context = {
+        **await _rule_form_context(session, ctx, channels, rule_form, rule_error, preview),
+        "channel_by_id": {c.id: c for c in channels},
+        "rules": rules,
+        "rule_channels": rule_channels,
+    }
+    return render(request, "alerts/index.html", context, status_code=400 if rule_error else 200)
+
+
+async def _rule_form_context(
+    session: AsyncSession,
+    ctx: OrgContext,
+    channels: list[AlertChannel],
+    rule_form: dict[str, list[str]] | None,
+    rule_error: str | None,
+    preview: str | None,
+) -> dict[str, object]:
+    """What the rule form needs (the add form on the alerts page and the edit page): the pickers'
+    choices and what was sent."""
+    return {
+        "ctx": ctx,
+        "channels": channels,
+        "wabas": await wabas_queries.wabas_of_org(session, ctx.org_id),
+        "severities": ["info", "warning", "critical"],
+        "account_fields": catalog.ACCOUNT_FIELDS,
+        "message_fields": sorted(catalog.MESSAGE_FIELDS),
+        "known_fields": catalog.FIELDS,
+        "kinds": catalog.KINDS,
+        "words": catalog.words,
+        "rule_form": rule_form or {},
+        "chosen_fields": parse_names(" ".join((rule_form or {}).get("fields", []))),
+        "chosen_kinds": parse_names(" ".join((rule_form or {}).get("kinds", []))),
+        "rule_error": rule_error,
+        "preview": preview,
+        "preview_days": service.PREVIEW_DAYS,
+    }
 
 
 async def _admin_action(request: Request, run: Action) -> Response:
@@ -201,30 +223,32 @@ def _int(value: str, default: int) -> int:
         raise service.AlertsError(f"{value!r} is not a number.") from exc
 
 
-async def add_rule(request: Request) -> Response:
-    """A refused rule comes back in its form with the reason beside it (400), never a 500: every
-    field is parsed here, after the membership check, inside the form's error handling."""
-    form = await form_lists(request)
+def _rule_input(form: dict[str, list[str]]) -> service.RuleInput:
+    """The rule form as a ``RuleInput``; fields and kinds come from multiple choices (a value may
+    also be a comma-separated list, as scripts and the older form send). Raises ``AlertsError``."""
 
     def one(name: str) -> str:
         return (form.get(name) or [""])[0]
 
+    return service.RuleInput(
+        name=one("name"),
+        fields=parse_names(" ".join(form.get("fields", []))),
+        kinds=parse_names(" ".join(form.get("kinds", []))),
+        min_severity=one("min_severity"),
+        waba_ids=[v for v in form.get("waba", []) if v],
+        channel_ids=[_int(v, 0) for v in form.get("channel", [])],
+        throttle_minutes=_int(one("throttle_minutes"), 10),
+    )
+
+
+async def add_rule(request: Request) -> Response:
+    """A refused rule comes back in its form with the reason beside it (400), never a 500: every
+    field is parsed here, after the membership check, inside the form's error handling."""
+    form = await form_lists(request)
     async with services(request).db.transaction() as session:
         ctx = await require_member(request, session, role=Role.ADMIN)
         try:
-            rule = await service.create_rule(
-                session,
-                ctx,
-                service.RuleInput(
-                    name=one("name"),
-                    fields=parse_names(one("fields")),
-                    kinds=parse_names(one("kinds")),
-                    min_severity=one("min_severity"),
-                    waba_ids=[v for v in form.get("waba", []) if v],
-                    channel_ids=[_int(v, 0) for v in form.get("channel", [])],
-                    throttle_minutes=_int(one("throttle_minutes"), 10),
-                ),
-            )
+            rule = await service.create_rule(session, ctx, _rule_input(form))
         except service.AlertsError as exc:
             error = str(exc)
         else:
@@ -232,6 +256,96 @@ async def add_rule(request: Request) -> Response:
             return _index(request, ctx)
     async with services(request).db.read() as session:
         return await _page(request, session, ctx, rule_form=form, rule_error=error)
+
+
+def _form_of(rule: AlertRule, channel_ids: list[int]) -> dict[str, list[str]]:
+    """A saved rule as the form would send it."""
+    return {
+        "name": [rule.name],
+        "fields": list(rule.fields),
+        "kinds": list(rule.kinds),
+        "min_severity": [Severity(rule.min_severity).label if rule.min_severity is not None else ""],
+        "waba": list(rule.waba_ids),
+        "channel": [str(c) for c in channel_ids],
+        "throttle_minutes": [str(rule.throttle_minutes)],
+    }
+
+
+async def _edit_page(
+    request: Request,
+    session: AsyncSession,
+    ctx: OrgContext,
+    rule: AlertRule,
+    form: dict[str, list[str]],
+    *,
+    error: str | None = None,
+    preview: str | None = None,
+) -> Response:
+    channels = await queries.channels(session, org_id=ctx.org_id)
+    context = {**await _rule_form_context(session, ctx, channels, form, error, preview), "rule": rule}
+    return render(request, "alerts/rule_edit.html", context, status_code=400 if error else 200)
+
+
+async def edit_rule(request: Request) -> Response:
+    """GET: the rule in its form. POST: the rule replaced by the form's; a refusal comes back in
+    the form with the reason (400)."""
+    rule_id = _id(request, "rule_id")
+    if request.method == "GET":
+        async with services(request).db.read() as session:
+            ctx = await require_member(request, session, role=Role.ADMIN)
+            rule = await queries.rule(session, org_id=ctx.org_id, rule_id=rule_id)
+            if rule is None:
+                raise HTTPException(404)
+            channel_ids = (await queries.rule_channel_ids(session, org_id=ctx.org_id)).get(rule.id, [])
+            return await _edit_page(request, session, ctx, rule, _form_of(rule, channel_ids))
+    form = await form_lists(request)
+    async with services(request).db.transaction() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        try:
+            rule = await service.update_rule(session, ctx, rule_id=rule_id, data=_rule_input(form))
+        except service.NotFound as exc:
+            raise HTTPException(404) from exc
+        except service.AlertsError as exc:
+            error = str(exc)
+        else:
+            toasts.add(request, f"The rule {rule.name} is saved.", "success")
+            return _index(request, ctx)
+    async with services(request).db.read() as session:
+        found = await queries.rule(session, org_id=ctx.org_id, rule_id=rule_id)
+        if found is None:
+            raise HTTPException(404)
+        return await _edit_page(request, session, ctx, found, form, error=error)
+
+
+async def preview_rule(request: Request) -> Response:
+    """How many events of the last days the form's conditions would have matched. HTMX gets the
+    sentence alone; a plain form post gets its page back with the sentence and the form as sent."""
+    form = await form_lists(request)
+    raw_id = (form.get("rule_id") or [""])[0].strip()
+    rule_id = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 18 else 0
+    async with services(request).db.read() as session:
+        ctx = await require_member(request, session, role=Role.ADMIN)
+        rule = await queries.rule(session, org_id=ctx.org_id, rule_id=rule_id) if rule_id else None
+        if rule_id and rule is None:
+            raise HTTPException(404)
+        error: str | None = None
+        try:
+            count = await service.preview_rule(session, ctx, _rule_input(form))
+        except service.AlertsError as exc:
+            error, said = str(exc), ""
+        else:
+            said = _preview_words(count)
+        if request.headers.get("HX-Request") == "true":
+            context = {"preview": said, "rule_error": error}
+            return render(request, "alerts/_preview.html", context, status_code=400 if error else 200)
+        if rule is not None:
+            return await _edit_page(request, session, ctx, rule, form, error=error, preview=said)
+        return await _page(request, session, ctx, rule_form=form, rule_error=error, preview=said)
+
+
+def _preview_words(count: int) -> str:
+    events = "event" if count == 1 else "events"
+    return f"Would have matched {count:,} {events} in the last {service.PREVIEW_DAYS} days."
 
 
 async def rule_enabled(request: Request) -> Response:
@@ -337,6 +451,13 @@ routes = [
         name="alerts:channel_delete",
     ),
     Route("/o/{org_slug}/alerts/rules", add_rule, methods=["POST"], name="alerts:add_rule"),
+    Route("/o/{org_slug}/alerts/rules/preview", preview_rule, methods=["POST"], name="alerts:preview_rule"),
+    Route(
+        "/o/{org_slug}/alerts/rules/{rule_id:id}/edit",
+        edit_rule,
+        methods=["GET", "POST"],
+        name="alerts:edit_rule",
+    ),
     Route(
         "/o/{org_slug}/alerts/rules/{rule_id:id}/enabled",
         rule_enabled,

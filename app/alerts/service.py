@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -20,6 +22,8 @@ from app.alerts.models import (
 )
 from app.alerts.url_guard import RefusedTarget, UrlPolicy, check_url
 from app.audit import service as audit
+from app.events import catalog
+from app.events import queries as events_queries
 from app.events.parsed import Severity
 from app.lib.crypto import new_token, token_digest
 from app.lib.timeutil import utcnow
@@ -201,59 +205,140 @@ class RuleInput:
     throttle_minutes: int = 10
 
 
-async def create_rule(session: AsyncSession, ctx: OrgContext, data: RuleInput) -> AlertRule:
-    _require_admin(ctx)
-    name = " ".join(data.name.split())
-    if not name:
-        raise AlertsError("Give the rule a name.")
-    if len(name) > 200:
-        raise AlertsError("That name is too long (200 characters at most).")
-    if len(await queries.rules(session, org_id=ctx.org_id)) >= MAX_RULES:
-        raise AlertsError(f"An organization has at most {MAX_RULES} rules.")
+@dataclass(frozen=True)
+class CheckedRule:
+    name: str
+    severity: int | None
+    channel_ids: list[int]
+
+
+async def _check_names(session: AsyncSession, ctx: OrgContext, data: RuleInput) -> None:
+    """Fields and kinds come from the parser's lists (or are ones the org's events already have):
+    a typo would save a rule that never fires."""
+    checks: tuple[tuple[Literal["field", "kind"], list[str], tuple[str, ...]], ...] = (
+        ("field", data.fields, catalog.FIELDS),
+        ("kind", data.kinds, catalog.KINDS),
+    )
+    for column, names, known in checks:
+        unknown = catalog.unknown_names(names, known)
+        if unknown:
+            seen = await events_queries.seen_names(session, org_id=ctx.org_id, column=column, names=unknown)
+            unknown = [name for name in unknown if name not in seen]
+        if unknown:
+            hint = catalog.suggestion(unknown[0], known)
+            raise AlertsError(f"Not a {column} wabawatch knows: {', '.join(unknown[:5])}.{hint}")
+
+
+async def _check_conditions(session: AsyncSession, ctx: OrgContext, data: RuleInput) -> int | None:
+    """The event conditions (fields, kinds, severity, WABAs) checked; the minimum severity as a number."""
+    await _check_names(session, ctx, data)
     severity = None
     if data.min_severity:
         try:
             severity = int(Severity.from_label(data.min_severity))
         except ValueError as exc:
             raise AlertsError(str(exc)) from exc
-    if not (0 <= data.throttle_minutes <= 24 * 60):
-        raise AlertsError("The grouping window is between 0 and 1440 minutes.")
     known_wabas = set((await wabas_queries.waba_names(session, org_id=ctx.org_id)).keys())
     unknown = [w for w in data.waba_ids if w not in known_wabas]
     if unknown:
         raise AlertsError(f"Not a WABA of this organization: {', '.join(unknown[:5])}.")
+    return severity
+
+
+async def _check_rule(session: AsyncSession, ctx: OrgContext, data: RuleInput) -> CheckedRule:
+    _require_admin(ctx)
+    name = " ".join(data.name.split())
+    if not name:
+        raise AlertsError("Give the rule a name.")
+    if len(name) > 200:
+        raise AlertsError("That name is too long (200 characters at most).")
+    if len(data.fields) > 50 or len(data.kinds) > 50:
+        raise AlertsError("A rule names at most 50 fields and 50 kinds.")
+    severity = await _check_conditions(session, ctx, data)
+    if not (0 <= data.throttle_minutes <= 24 * 60):
+        raise AlertsError("The grouping window is between 0 and 1440 minutes.")
     channel_ids = set(data.channel_ids)
     known_channels = {c.id for c in await queries.channels(session, org_id=ctx.org_id)}
     if not channel_ids:
         raise AlertsError("Choose at least one channel.")
     if not channel_ids <= known_channels:
         raise NotFound
-    rule = AlertRule(
-        org_id=ctx.org_id,
-        name=name,
-        enabled=True,
-        fields=data.fields[:50],
-        kinds=data.kinds[:50],
-        min_severity=severity,
-        waba_ids=sorted(set(data.waba_ids)),
-        throttle_minutes=data.throttle_minutes,
-    )
+    return CheckedRule(name, severity, sorted(channel_ids))
+
+
+async def create_rule(session: AsyncSession, ctx: OrgContext, data: RuleInput) -> AlertRule:
+    _require_admin(ctx)
+    if len(await queries.rules(session, org_id=ctx.org_id)) >= MAX_RULES:
+        raise AlertsError(f"An organization has at most {MAX_RULES} rules.")
+    checked = await _check_rule(session, ctx, data)
+    rule = AlertRule(org_id=ctx.org_id, enabled=True)
+    _apply(rule, data, checked)
     session.add(rule)
     await session.flush()
-    session.add_all(AlertRuleChannel(rule_id=rule.id, channel_id=cid) for cid in sorted(channel_ids))
+    session.add_all(AlertRuleChannel(rule_id=rule.id, channel_id=cid) for cid in checked.channel_ids)
     await session.flush()
+    await _audit_rule(session, ctx, "rule_created", rule, data, checked)
+    return rule
+
+
+def _apply(rule: AlertRule, data: RuleInput, checked: CheckedRule) -> None:
+    rule.name = checked.name
+    rule.fields = list(data.fields)
+    rule.kinds = list(data.kinds)
+    rule.min_severity = checked.severity
+    rule.waba_ids = sorted(set(data.waba_ids))
+    rule.throttle_minutes = data.throttle_minutes
+
+
+async def _audit_rule(
+    session: AsyncSession,
+    ctx: OrgContext,
+    action: str,
+    rule: AlertRule,
+    data: RuleInput,
+    checked: CheckedRule,
+) -> None:
     await _audit(
         session,
         ctx,
-        "rule_created",
+        action,
         rule.name,
         fields=rule.fields,
         kinds=rule.kinds,
         min_severity=data.min_severity or "any",
         wabas=rule.waba_ids,
-        channels=sorted(channel_ids),
+        channels=checked.channel_ids,
     )
+
+
+async def update_rule(session: AsyncSession, ctx: OrgContext, *, rule_id: int, data: RuleInput) -> AlertRule:
+    """The rule's conditions, channels and grouping replaced by the form's (enabled stays as it was)."""
+    rule = await _rule(session, ctx, rule_id)
+    checked = await _check_rule(session, ctx, data)
+    _apply(rule, data, checked)
+    await session.execute(delete(AlertRuleChannel).where(AlertRuleChannel.rule_id == rule.id))
+    session.add_all(AlertRuleChannel(rule_id=rule.id, channel_id=cid) for cid in checked.channel_ids)
+    await session.flush()
+    await _audit_rule(session, ctx, "rule_updated", rule, data, checked)
     return rule
+
+
+PREVIEW_DAYS = 7
+
+
+async def preview_rule(session: AsyncSession, ctx: OrgContext, data: RuleInput) -> int:
+    """How many of the org's events of the last ``PREVIEW_DAYS`` days the rule's conditions match
+    (one count; the name, channels and grouping play no part)."""
+    severity = await _check_conditions(session, ctx, data)
+    return await events_queries.count_matching(
+        session,
+        org_id=ctx.org_id,
+        since=utcnow() - timedelta(days=PREVIEW_DAYS),
+        fields=data.fields,
+        kinds=data.kinds,
+        min_severity=severity,
+        waba_ids=data.waba_ids,
+    )
 
 
 async def _rule(session: AsyncSession, ctx: OrgContext, rule_id: int) -> AlertRule:

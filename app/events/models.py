@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin
 from app.db.types import BigIntId, UTCDateTime
+from app.events.catalog import ACCOUNT_EVENTS_SQL
 
 
 class Event(IdMixin, Base):
@@ -40,8 +41,18 @@ class Event(IdMixin, Base):
             "waba_id",
             "severity",
             "acknowledged_at",  # always NULL here; SQLite needs it in the index to skip the rows
+            "field",  # only account events are counted (migration 0016)
             postgresql_where=text("severity >= 1 AND acknowledged_at IS NULL"),
             sqlite_where=text("severity >= 1 AND acknowledged_at IS NULL"),
+        ),
+        # The timeline's default view, account events newest first (migration 0016).
+        Index(
+            "ix_events_org_account_occurred",
+            "org_id",
+            "occurred_at",
+            "id",
+            postgresql_where=text(ACCOUNT_EVENTS_SQL),
+            sqlite_where=text(ACCOUNT_EVENTS_SQL),
         ),
     )
 

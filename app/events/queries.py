@@ -13,13 +13,25 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
-from sqlalchemy import BindParameter, Row, Select, bindparam, func, literal_column, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.cutoffs import older_than_cutoff
-from app.events.filters import Filters, apply_filters
+from app.events import catalog
+from app.events.filters import FilterError, Filters, apply_filters, phone_matches
 from app.events.models import Event
 from app.events.parsing.selftest import TEST_FIELD
 from app.tenancy.models import User
@@ -190,20 +202,68 @@ async def event_of_org(session: AsyncSession, *, org_id: int, event_pk: int) -> 
     return found
 
 
-async def related_events(session: AsyncSession, *, org_id: int, event: Event, limit: int = 10) -> list[Event]:
-    """The newest other events of the same phone number (or, without one, the same WABA)."""
+TEMPLATE_FIELDS = (
+    "message_template_components_update",
+    "message_template_quality_update",
+    "message_template_status_update",
+    "template_category_update",
+)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an event is about, for its "Related events": a template, a phone number or a WABA."""
+
+    kind: str  # "template", "phone", "waba" or "" (nothing to relate it to)
+    value: str
+
+
+def subject_of(event: Event) -> Subject:
+    """A template event is about its template (by id, else by name); an event with a number is about
+    that number; anything else with a WABA is about the WABA itself."""
+    if event.field in TEMPLATE_FIELDS:
+        details = event.details if isinstance(event.details, dict) else {}
+        for key in ("template_id", "template_name"):
+            value = details.get(key)
+            if isinstance(value, str) and value:
+                return Subject(f"template:{key}", value)
     if event.phone:
-        where = Filters(phone=event.phone)
-    elif event.waba_id:
-        where = Filters(waba_id=event.waba_id)
+        return Subject("phone", event.phone)
+    if event.waba_id:
+        return Subject("waba", event.waba_id)
+    return Subject("", "")
+
+
+async def related_events(session: AsyncSession, *, org_id: int, event: Event, limit: int = 10) -> list[Event]:
+    """The newest other events of the org about the same subject (``subject_of``): the template's
+    other updates, the number's other account events (a message event: the number's other events of
+    its own field), or the WABA's own account events (those about no number and no template)."""
+    subject = subject_of(event)
+    stmt = select(Event).where(Event.org_id == org_id, Event.id != event.id)
+    if subject.kind.startswith("template:"):
+        key = subject.kind.removeprefix("template:")
+        stmt = stmt.where(
+            Event.waba_id == event.waba_id,
+            Event.field.in_(TEMPLATE_FIELDS),
+            Event.details[key].as_string() == subject.value,
+        )
+    elif subject.kind == "phone":
+        same = (
+            Event.field == event.field
+            if event.field in catalog.MESSAGE_FIELDS
+            else text(catalog.ACCOUNT_EVENTS_SQL)
+        )
+        stmt = stmt.where(Event.phone == subject.value, same)
+    elif subject.kind == "waba":
+        stmt = stmt.where(
+            Event.phone.is_(None),
+            Event.waba_id == subject.value,
+            Event.field.not_in(TEMPLATE_FIELDS),
+            text(catalog.ACCOUNT_EVENTS_SQL),
+        )
     else:
         return []
-    stmt = (
-        scoped_events(org_id=org_id, where=where)
-        .where(Event.id != event.id)
-        .order_by(Event.occurred_at.desc(), Event.id.desc())
-        .limit(limit)
-    )
+    stmt = stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
     return list(await session.scalars(stmt))
 
 
@@ -333,15 +393,17 @@ def scoped_events(*, org_id: int, where: Filters) -> Select[Event]:
 
 
 async def open_counts(session: AsyncSession, *, org_id: int) -> dict[str | None, dict[int, int]]:
-    """WABA id -> severity -> how many of the org's events are open (warning or critical, not yet
-    acknowledged), in one query whatever the number of WABAs. The literal severity lets both
-    databases use the partial ``ix_events_org_open`` index."""
+    """WABA id -> severity -> how many of the org's account events are open (warning or critical,
+    not yet acknowledged; message statuses are not counted), in one query whatever the number of
+    WABAs. The literal severity and field condition let both databases answer from the partial
+    ``ix_events_org_open`` index alone (it holds the field since migration 0016)."""
     rows = await session.execute(
         select(Event.waba_id, Event.severity, func.count())
         .where(
             Event.org_id == org_id,
             Event.severity >= literal_column("1"),
             Event.acknowledged_at.is_(None),
+            text(catalog.ACCOUNT_EVENTS_SQL),
         )
         .group_by(Event.waba_id, Event.severity)
     )
@@ -349,6 +411,93 @@ async def open_counts(session: AsyncSession, *, org_id: int) -> dict[str | None,
     for waba_id, severity, count in rows.all():
         counts[waba_id][severity] = count
     return counts
+
+
+async def numbers_of_org(session: AsyncSession, *, org_id: int, limit: int = 10_000) -> list[str]:
+    """The distinct phone numbers of the org's events, in order: a skip scan of the (org_id, phone,
+    …) index, one index probe per number (never a read of the org's events)."""
+    first = select(Event.phone).where(Event.org_id == org_id, Event.phone.is_not(None))
+    seen = first.order_by(Event.phone).limit(1).subquery().select().cte("seen_phones", recursive=True)
+    after = (
+        select(Event.phone)
+        .where(Event.org_id == org_id, Event.phone > seen.c.phone)
+        .order_by(Event.phone)
+        .limit(1)
+        .scalar_subquery()
+    )
+    seen = seen.union_all(select(after).where(seen.c.phone.is_not(None)))
+    rows = await session.scalars(select(seen.c.phone).where(seen.c.phone.is_not(None)).limit(limit))
+    return [phone for phone in rows if phone]
+
+
+async def _org_has(session: AsyncSession, *, org_id: int, where: ColumnElement[bool]) -> bool:
+    """Whether any event of the org matches (one probe of an (org_id, column, …) index)."""
+    return (await session.scalar(select(Event.id).where(Event.org_id == org_id, where).limit(1))) is not None
+
+
+MAX_PHONE_MATCHES = 500
+
+
+async def checked_filters(session: AsyncSession, *, org_id: int, filters: Filters) -> Filters:
+    """``filters`` checked against what the org can have, with a phone pattern resolved to the org's
+    matching numbers. A field or kind must be one the parser makes or one the org's events have;
+    a phone pattern must match one of the org's numbers. Raises ``FilterError`` saying what is wrong."""
+    if filters.field and filters.field not in catalog.FIELDS:
+        if not await _org_has(session, org_id=org_id, where=Event.field == filters.field):
+            raise FilterError(
+                f"“{filters.field}” is not a field wabawatch knows, and no event here has it."
+                + catalog.suggestion(filters.field, catalog.FIELDS)
+            )
+    if filters.kind and filters.kind not in catalog.KINDS:
+        if not await _org_has(session, org_id=org_id, where=Event.kind == filters.kind):
+            raise FilterError(
+                f"“{filters.kind}” is not a kind of event wabawatch knows, and no event here has it."
+                + catalog.suggestion(filters.kind, catalog.KINDS)
+            )
+    if not filters.phone:
+        return filters
+    numbers = [n for n in await numbers_of_org(session, org_id=org_id) if phone_matches(filters, n)]
+    if not numbers:
+        said = f"contains {filters.phone}" if filters.phone_contains else f"starts with +{filters.phone}"
+        raise FilterError(f"No number in the events of this organization {said}.")
+    if len(numbers) > MAX_PHONE_MATCHES:
+        raise FilterError(f"“{filters.phone}” matches {len(numbers)} numbers: type more of the number.")
+    return replace(filters, phones=tuple(numbers))
+
+
+async def count_matching(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    since: datetime,
+    fields: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    min_severity: int | None = None,
+    waba_ids: Sequence[str] = (),
+) -> int:
+    """How many of the org's events since ``since`` match these conditions (an empty one matches
+    everything): one count, for an alert rule's preview."""
+    stmt = select(func.count()).select_from(Event).where(Event.org_id == org_id, Event.occurred_at >= since)
+    if fields:
+        stmt = stmt.where(Event.field.in_(list(fields)))
+    if kinds:
+        stmt = stmt.where(Event.kind.in_(list(kinds)))
+    if min_severity is not None and min_severity > 0:
+        stmt = stmt.where(Event.severity >= literal_column(str(int(min_severity))))
+    if waba_ids:
+        stmt = stmt.where(Event.waba_id.in_(list(waba_ids)))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def seen_names(
+    session: AsyncSession, *, org_id: int, column: Literal["field", "kind"], names: Sequence[str]
+) -> set[str]:
+    """Those of ``names`` that some event of the org has as its field (or kind)."""
+    if not names:
+        return set()
+    col = Event.field if column == "field" else Event.kind
+    rows = await session.scalars(select(col).where(Event.org_id == org_id, col.in_(list(names))).distinct())
+    return set(rows)
 
 
 async def first_real_event_id(session: AsyncSession, *, org_id: int) -> int | None:

@@ -1,20 +1,26 @@
 """The org's timeline (``/o/{org_slug}/events``), its exports, event detail and acknowledgement.
 
 Filters come from ``app.events.filters`` (the same parameters for the page, the exports and the live
-stream); a malformed value is a 400 that says what is wrong. Pages are newest first, 50 rows, with a
-keyset "Older events" link (``before=<cursor>``) that HTMX swaps in place and that also works as a
+stream), checked against the org by ``queries.checked_filters``; a malformed value is a 400 that says
+what is wrong, with the form showing what was typed. The form's pickers list the fields and kinds
+the parser makes (``app.events.catalog``) and the org's WABAs and numbers
+(``app.events.directory``). Pages are newest first, 50 rows, with a keyset "Older events" link
+(``before=<cursor>``) that HTMX swaps in place and that also works as a
 plain link. A text search reads a bounded number of events per page: when that runs out before
 the page is full, the page says how far back it looked and its link searches on from there.
 Exports stream every matching row oldest first (like ``wabawatch events``), read in
-batches by keyset, so memory does not grow with the number of rows.
+batches by keyset, so memory does not grow with the number of rows. They apply the page's default
+too (account events unless ``all=1``): the file is named ``<org>-account-events.csv`` or
+``<org>-events.csv`` accordingly, and ``X-Wabawatch-Filter`` says the whole filter in words.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
@@ -22,11 +28,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.events import queries
+from app.events import catalog, queries
 from app.events.acknowledge import AcknowledgeError, acknowledge
+from app.events.directory import OrgChoices, org_directory
 from app.events.downloads import csv_lines, json_chunks
 from app.events.explanations import explain
-from app.events.filters import FilterError, Filters, parse_filters
+from app.events.filters import PERIOD_WORDS, FilterError, Filters, parse_filters
 from app.events.models import Event
 from app.events.names import waba_names
 from app.events.parsed import Severity
@@ -40,12 +47,14 @@ from app.webhooks import queries as webhooks_queries
 
 PAGE_SIZE = 50
 # Fields whose raw values carry people's messages: the detail page shows only their parsed details.
-PRIVATE_FIELDS = frozenset({"messages", "smb_message_echoes", "history", "smb_app_state_sync"})
+PRIVATE_FIELDS = catalog.MESSAGE_FIELDS
+# What the filter form shows back after a refused value: exactly what was typed.
+FORM_PARAMS = ("field", "kind", "severity", "waba", "phone", "since", "until", "last", "q", "open", "all")
 
 
 def parse_filter(request: Request) -> tuple[Filters, queries.Cursor | None]:
     """The filters and cursor from the query string; ``FilterError`` says what is malformed."""
-    filters = parse_filters(request.query_params)
+    filters = parse_filters(request.query_params, account_by_default=True)
     try:
         before = (
             queries.Cursor.decode(request.query_params["before"])
@@ -62,11 +71,17 @@ def parse_filter(request: Request) -> tuple[Filters, queries.Cursor | None]:
 async def timeline(request: Request) -> Response:
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
+        choices = await org_directory(request)(session, ctx.org_id)
         try:
             filters, before = parse_filter(request)
+            filters = await queries.checked_filters(session, org_id=ctx.org_id, filters=filters)
         except FilterError as exc:
-            context = _context(request, ctx, filters=Filters(), events=[], names={}, error=str(exc))
-            context["looked_back_to"] = None
+            typed = {name: request.query_params.get(name, "").strip() for name in FORM_PARAMS}
+            # ``paged``: no live stream either, until the filter is corrected.
+            context = _context(
+                request, ctx, filters=Filters(), events=[], names={}, paged=True, error=str(exc)
+            )
+            context |= {"form": typed, "choices": choices, "looked_back_to": None}
             return render(request, "events/timeline.html", context, status_code=400)
         # Read before the rows: the page's live stream replays every event committed after this,
         # so nothing that lands between rendering the page and opening the stream is missed.
@@ -89,7 +104,7 @@ async def timeline(request: Request) -> Response:
         older_url=older_url,
         paged=before is not None,
     )
-    context["live_after"] = live_after
+    context |= {"live_after": live_after, "form": filters.params(), "choices": choices}
     context["looked_back_to"] = when(looked_back_to.occurred_at) if looked_back_to else None
     return render(request, "events/timeline.html", context, block="rows")
 
@@ -133,6 +148,15 @@ def _context(
         "error": error,
         "severities": [s.label for s in Severity],
         "export_query": f"?{query}" if query else "",
+        "account_fields": catalog.ACCOUNT_FIELDS,
+        "message_fields": sorted(catalog.MESSAGE_FIELDS),
+        "kinds": catalog.KINDS,
+        "known_fields": catalog.FIELDS,
+        "periods": PERIOD_WORDS,
+        "words": catalog.words,
+        "all_url": timeline_url(request, ctx.org.slug, replace(filters, account_only=False)),
+        "account_url": timeline_url(request, ctx.org.slug, replace(filters, account_only=True)),
+        "choices": OrgChoices(),
     }
 
 
@@ -150,6 +174,7 @@ async def detail(request: Request) -> Response:
             else None
         )
         related = await queries.related_events(session, org_id=ctx.org_id, event=event)
+        subject = queries.subject_of(event)
         acked_by = await queries.user_email(session, event.acknowledged_by_id)
         names = await waba_names(request)(session, org_id=ctx.org_id)
     change, delivery = source if source is not None else (None, None)
@@ -166,9 +191,25 @@ async def detail(request: Request) -> Response:
         "change": change,
         "delivery": delivery,
         "related": [row_view(e, names) for e in related],
+        "related_about": _subject_words(subject, event, names),
         "acked_by": acked_by,
     }
     return render(request, "events/detail.html", context)
+
+
+def _subject_words(subject: queries.Subject, event: Event, names: Mapping[str, str]) -> str:
+    """What "Related events" are about, for its heading."""
+    if subject.kind.startswith("template:"):
+        details = event.details if isinstance(event.details, dict) else {}
+        name, language = details.get("template_name"), details.get("language")
+        said = f"template “{name or subject.value}”"
+        return f"{said} ({language})" if isinstance(language, str) and language else said
+    if subject.kind == "phone":
+        return str(row_view(event, names)["phone_text"])
+    if subject.kind == "waba":
+        name = names.get(subject.value)
+        return f"WABA {name} ({subject.value})" if name else f"WABA {subject.value}"
+    return ""
 
 
 async def acknowledge_event(request: Request) -> Response:
@@ -196,14 +237,23 @@ async def _export_scope(request: Request) -> tuple[OrgContext, dict[str, str], F
     async with services(request).db.read() as session:
         ctx = await require_member(request, session)
         names = await waba_names(request)(session, org_id=ctx.org_id)
-    try:
-        return ctx, names, parse_filters(request.query_params)
-    except FilterError as exc:
-        return ctx, names, str(exc)
+        try:
+            filters = parse_filters(request.query_params, account_by_default=True)
+            return ctx, names, await queries.checked_filters(session, org_id=ctx.org_id, filters=filters)
+        except FilterError as exc:
+            return ctx, names, str(exc)
 
 
-def _download_name(ctx: OrgContext, extension: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{ctx.org.slug}-events.{extension}"'}
+def _download_headers(ctx: OrgContext, filters: Filters, extension: str) -> dict[str, str]:
+    """The file's name says whether it holds account events or all of them; a header says the
+    whole filter in words (ASCII: anything else is percent-encoded)."""
+    scope = "account-events" if filters.account_only else "events"
+    plain = filters.words().replace("“", '"').replace("”", '"')
+    said = "".join(c if 32 <= ord(c) < 127 else quote(c) for c in plain)
+    return {
+        "Content-Disposition": f'attachment; filename="{ctx.org.slug}-{scope}.{extension}"',
+        "X-Wabawatch-Filter": said,
+    }
 
 
 async def export_csv(request: Request) -> Response:
@@ -211,7 +261,8 @@ async def export_csv(request: Request) -> Response:
     if isinstance(filters, str):
         return PlainTextResponse(filters, status_code=400)
     body = csv_lines(services(request).db, org_id=ctx.org_id, filters=filters, names=names)
-    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=_download_name(ctx, "csv"))
+    headers = _download_headers(ctx, filters, "csv")
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 async def export_json(request: Request) -> Response:
@@ -219,7 +270,8 @@ async def export_json(request: Request) -> Response:
     if isinstance(filters, str):
         return PlainTextResponse(filters, status_code=400)
     body = json_chunks(services(request).db, org_id=ctx.org_id, filters=filters, names=names)
-    return StreamingResponse(body, media_type="application/json", headers=_download_name(ctx, "json"))
+    headers = _download_headers(ctx, filters, "json")
+    return StreamingResponse(body, media_type="application/json", headers=headers)
 
 
 routes = [

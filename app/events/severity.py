@@ -199,3 +199,8 @@ def account_alert_severity(kind: str, meta_severity: object, status: object) -> 
     if is_known("account_alerts", kind):
         return _TABLE[("account_alerts", kind)]
     return _META_ALERT_SEVERITY.get(meta_severity if isinstance(meta_severity, str) else "", WARNING)
+
+
+def known_kinds() -> frozenset[tuple[str, str]]:
+    """Every (field, kind) this table rates: the core of the catalogue of kinds (``app.events.catalog``)."""
+    return frozenset(_TABLE)

@@ -1,7 +1,7 @@
 """``GET /o/{org_slug}/events/stream``: the org's server-sent events, with the timeline's filters.
 
-The filters are parsed by the timeline's own parser (``app.events.filters``), so a stream shows
-exactly what its page shows. ``Last-Event-ID`` (or ``?last_event_id=`` when opened
+The filters are parsed and checked by the timeline's own code (``app.events.filters``,
+``app.events.queries.checked_filters``), so a stream shows exactly what its page shows. ``Last-Event-ID`` (or ``?last_event_id=`` when opened
 by hand) replays what was missed before going live.
 """
 
@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from app.events import queries as events_queries
 from app.events.filters import FilterError, parse_filters
 from app.live.hub import hub_for
 from app.live.stream import StreamRequest, messages
@@ -34,10 +35,11 @@ async def events_stream(request: Request) -> Response:
     db = services(request).db
     async with db.read() as session:
         ctx = await require_member(request, session)
-    try:
-        where = parse_filters(request.query_params)
-    except FilterError as exc:
-        return PlainTextResponse(str(exc), status_code=400)
+        try:
+            where = parse_filters(request.query_params, account_by_default=True)
+            where = await events_queries.checked_filters(session, org_id=ctx.org_id, filters=where)
+        except FilterError as exc:
+            return PlainTextResponse(str(exc), status_code=400)
     spec = StreamRequest(request=request, ctx=ctx, where=where, last_event_id=last_event_id(request))
     return EventSourceResponse(
         messages(db, hub_for(db), spec),

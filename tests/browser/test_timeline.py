@@ -28,7 +28,7 @@ async def test_filters_and_load_more(
     rows = page.get_by_test_id("event-row")
     await expect(rows).to_have_count(50)
 
-    await page.get_by_label("Kind").fill("pin_changed")
+    await page.get_by_label("Kind").select_option("pin_changed")
     await page.get_by_test_id("apply-filters").click()
     await expect(page).to_have_url(re.compile(r"kind=pin_changed"))
     await expect(rows).to_have_count(50)
@@ -43,7 +43,7 @@ async def test_filters_and_load_more(
     assert len(set(ids)) == 70
 
     await page.get_by_label("Text").fill("shrub shop")
-    await page.get_by_label("Kind").fill("")
+    await page.get_by_label("Kind").select_option("")
     await page.get_by_test_id("apply-filters").click()
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("Too generic")

@@ -67,7 +67,7 @@ async def test_every_simulated_field_shows_on_the_timeline_and_in_the_export(
     assert {e.field for e in events} == set(FIELDS) - {"partner_solutions"}
 
     await login(client, personas.viewer)
-    page = await client.get("/o/acme/events")
+    page = await client.get("/o/acme/events", params={"all": "1"})  # message fields too
     assert page.status_code == 200
     shown = [int(i) for i in re.findall(r'<tr id="event-(\d+)"', page.text)]
     newest_first = sorted(events, key=lambda e: (e.occurred_at, e.id), reverse=True)

@@ -12,11 +12,14 @@ from pathlib import Path
 import anyio
 import pytest
 from alembic import command
-from sqlalchemy import func, inspect, literal_column, select
+from sqlalchemy import func, inspect, literal_column, select, text
 
 from app.db.engine import Database
 from app.db.migrate import alembic_config, upgrade_head
+from app.events.catalog import ACCOUNT_EVENTS_SQL
+from app.events.filters import Filters
 from app.events.models import Event
+from app.events.queries import scoped_events
 from app.schema import Base
 from tests.support.query_plans import plan
 from tests.support.schema_diff import diff_against
@@ -41,6 +44,7 @@ async def test_open_counts_are_read_from_the_index_alone(db: Database) -> None:
             Event.org_id == 7,
             Event.severity >= literal_column("1"),
             Event.acknowledged_at.is_(None),
+            text(ACCOUNT_EVENTS_SQL),  # only account events are counted
         )
         .group_by(Event.waba_id, Event.severity)
     )
@@ -58,6 +62,29 @@ async def test_the_first_page_walks_the_time_index_without_sorting(db: Database)
     )
     found = await plan(db, stmt)
     assert "ix_events_org_occurred" in found
+    assert "TEMP B-TREE" not in found
+    assert "Sort" not in found
+
+
+async def test_the_default_page_walks_the_account_events_index_without_sorting(db: Database) -> None:
+    """Account events newest first, however many message statuses the org has: a walk of the
+    partial index, never a read past every status."""
+    stmt = (
+        scoped_events(org_id=7, where=Filters(account_only=True))
+        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .limit(51)
+    )
+    found = await plan(db, stmt)
+    assert "ix_events_org_account_occurred" in found
+    assert "TEMP B-TREE" not in found
+    assert "Sort" not in found
+
+
+async def test_the_orgs_numbers_are_read_by_probing_the_phone_index(db: Database) -> None:
+    """Partial phone search lists the org's numbers one index probe at a time (a skip scan)."""
+    first = select(Event.phone).where(Event.org_id == 7, Event.phone > "1555").order_by(Event.phone).limit(1)
+    found = await plan(db, first)
+    assert "ix_events_org_phone_occurred" in found
     assert "TEMP B-TREE" not in found
     assert "Sort" not in found
 
@@ -106,3 +133,20 @@ async def test_0007_goes_down_and_up_again_and_matches_the_models(db: Database, 
     assert "ix_events_org_id" not in names
     await anyio.to_thread.run_sync(upgrade_head, database_url)
     assert await diff_against(db.engine, Base.metadata) == []
+
+
+async def test_0016_goes_down_and_up_again_and_matches_the_models(db: Database, database_url: str) -> None:
+    """Only indexes change; the partial index's condition is the catalogue's own SQL text."""
+    await anyio.to_thread.run_sync(command.downgrade, alembic_config(database_url), "-1")  # 0016 is head
+    async with db.engine.connect() as connection:
+        names = await connection.run_sync(lambda c: {ix["name"] for ix in inspect(c).get_indexes("events")})
+    assert "ix_events_org_account_occurred" not in names
+    assert "ix_events_org_open" in names
+    await anyio.to_thread.run_sync(upgrade_head, database_url)
+    assert await diff_against(db.engine, Base.metadata) == []
+    migration = next(
+        Path(alembic_config(database_url).get_main_option("script_location") or "").glob(
+            "versions/*_account_events_indexes.py"
+        )
+    )
+    assert f'_ACCOUNT = "{ACCOUNT_EVENTS_SQL}"' in migration.read_text()
