@@ -48,12 +48,19 @@ class PhoneCard:
         """The quality rating (GREEN, YELLOW, RED, UNKNOWN): what the last webhook implied (FLAGGED
         means it dropped to RED), else the Graph sync's. A webhook's event (ONBOARDING, UPGRADE, …)
         is news about the number, not its rating."""
-        rating = self.state.get("quality", {}).get("rating")
-        return str(rating) if rating else self.phone.quality_rating
+        said = self.state.get("quality", {})
+        if said.get("rating"):
+            return str(said["rating"])
+        if said.get("flagged") is False:  # unflagged: no longer low, and Meta did not say what it is
+            return None
+        return self.phone.quality_rating
 
     @property
     def quality_text(self) -> str:
-        """The rating in words with its code, such as "Low (RED)"; "not known" when nobody has said."""
+        """The rating in words with its code, such as "Low (RED)"; "no longer flagged" after Meta
+        unflagged the number without a rating; "not known" when nobody has said."""
+        if self.quality is None and self.state.get("quality", {}).get("flagged") is False:
+            return "no longer flagged"
         return say_with_code("quality", self.quality)
 
     @property

@@ -418,7 +418,14 @@ def test_quality_events_set_quality_and_limit(
     event = one("phone_number_quality_update", value)
     assert (event.kind, event.severity, event.summary) == (event_name.lower(), severity, summary)
     assert state(event)[("phone", "messaging_limit")] == {"tier": current, "previous": old}
-    assert state(event)[("phone", "quality")]["event"] == event_name
+    # Only FLAGGED and UNFLAGGED say anything about the rating; the rest move the limit only.
+    quality = state(event).get(("phone", "quality"))
+    if event_name == "FLAGGED":
+        assert quality == {"event": "FLAGGED", "flagged": True, "rating": "RED"}
+    elif event_name == "UNFLAGGED":
+        assert quality == {"event": "UNFLAGGED", "flagged": False}
+    else:
+        assert quality is None
 
 
 def test_quality_event_with_only_the_business_limit_uses_it() -> None:

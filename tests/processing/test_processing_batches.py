@@ -33,8 +33,9 @@ async def test_a_batch_reads_its_numbers_and_state_at_once_however_many_changes_
     db: Database, personas: Personas, meta_app: MetaApp
 ) -> None:
     waba, _ = await register(db, personas.org, meta_app)
-    downgrades = [quality_change("DOWNGRADE", "TIER_1K", display=n) for n in numbers(30)]
-    await store_delivery(db, meta_app, body(entry(WABA_ID, downgrades)))
+    # Flagged: each number gets two state keys, its quality rating and its limit.
+    flagged = [quality_change("FLAGGED", "TIER_1K", display=n) for n in numbers(30)]
+    await store_delivery(db, meta_app, body(entry(WABA_ID, flagged)))
     processor = Processor(db, changes_per_batch=100)
     await processor.split_pending()
 

@@ -224,6 +224,13 @@ async def test_the_quality_column_shows_the_rating_never_an_event_name(
     await deliver(db, world, WABA_A, quality("FLAGGED", "TIER_1K"))
     page = (await client.get("/o/acme")).text
     assert '<td class="bad" data-testid="phone-quality">Low (RED)</td>' in page
+    # A later change of the limit says nothing about the rating: it stays low until Meta unflags it.
+    await deliver(db, world, WABA_A, quality("DOWNGRADE", "TIER_250"))
+    page = (await client.get("/o/acme")).text
+    assert '<td class="bad" data-testid="phone-quality">Low (RED)</td>' in page
+    await deliver(db, world, WABA_A, quality("UNFLAGGED", "TIER_250"))
+    page = (await client.get("/o/acme")).text
+    assert '<td data-testid="phone-quality">no longer flagged</td>' in page
 
 
 async def test_overview_card_says_when_a_subscribed_waba_is_verified_but_silent(

@@ -73,12 +73,13 @@ def parse_quality_update(change: Change) -> list[ParsedEvent]:
     elif tier:
         summary += f": messaging limit {words('tier', tier, 30)}"
     details = {"event": event, "old_limit": old, "current_limit": current, "business_limit": business}
-    quality: dict[str, object] = {"event": event}
-    if event in ("FLAGGED", "UNFLAGGED"):
-        quality["flagged"] = event == "FLAGGED"
+    state: list[StateUpdate] = []
+    # Only FLAGGED and UNFLAGGED say anything about the quality rating (flagged when it drops to
+    # low); the other events move the limit, and must not erase a rating an earlier one gave.
     if event == "FLAGGED":
-        quality["rating"] = "RED"  # Meta: flagged when the quality rating drops to low
-    state = [StateUpdate("phone", "quality", quality)]
+        state.append(StateUpdate("phone", "quality", {"event": event, "flagged": True, "rating": "RED"}))
+    elif event == "UNFLAGGED":
+        state.append(StateUpdate("phone", "quality", {"event": event, "flagged": False}))
     if tier:
         state.append(StateUpdate("phone", "messaging_limit", {"tier": tier, "previous": old}))
     if event == "THROUGHPUT_UPGRADE":
