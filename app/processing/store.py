@@ -184,7 +184,7 @@ async def _upsert_events(
 
 
 # One cached statement, sent as multi-row INSERTs (see app.wabas.service, _INSERT_PHONES).
-_INSERT_EVENTS = insert(Event.__table__).returning(Event.id, Event.change_id, Event.seq)
+_INSERT_EVENTS = insert(Event).returning(Event.id, Event.change_id, Event.seq)
 
 UNREADABLE = "could_not_be_read"
 

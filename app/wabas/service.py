@@ -35,7 +35,7 @@ class WabaError(ValueError):
 # either database's limit on parameters). Compiling a fresh ``.values(rows)`` statement with every
 # row's parameters cost more CPU than writing the rows, all of it while the batch held SQLite's
 # write turn (app.db.writes).
-_INSERT_PHONES = insert(PhoneNumber.__table__).returning(
+_INSERT_PHONES = insert(PhoneNumber).returning(
     PhoneNumber.id, PhoneNumber.waba_pk, PhoneNumber.digits, PhoneNumber.phone_number_id
 )
 
@@ -166,7 +166,7 @@ class LoadedRows:
             return
         columns = ("org_id", "waba_pk", "subject", "key", "value", "occurred_at", "event_id")
         rows = [{c: getattr(entry, c) for c in columns} for entry in self.new_states]
-        await (await session.connection()).execute(insert(StateEntry.__table__), rows)
+        await (await session.connection()).execute(insert(StateEntry), rows)
         for entry in self.new_states:
             self.states.pop((entry.waba_pk, entry.subject, entry.key), None)
             self._subjects.discard((entry.waba_pk, entry.subject))
