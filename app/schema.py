@@ -9,6 +9,7 @@ from app.events import models as events_models
 from app.mail import models as mail_models
 from app.meta import models as meta_models
 from app.retention import models as retention_models
+from app.staff import models as staff_models
 from app.tenancy import models as tenancy_models
 from app.wabas import models as wabas_models
 from app.webhooks import models as webhooks_models
@@ -23,6 +24,7 @@ __all__ = [
     "mail_models",
     "meta_models",
     "retention_models",
+    "staff_models",
     "tenancy_models",
     "wabas_models",
     "webhooks_models",

@@ -21,6 +21,7 @@ from app.live.publish import publisher
 from app.processing.processor import Processor
 from app.retention.tasks import PeriodicPurge
 from app.settings import Settings
+from app.staff.tasks import PeriodicIndex
 from app.webhooks.listener import IntakeListener
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ def build_worker(
         # batches of short transactions.
         periodic.append(Pass("wabas.sync", PeriodicSync(db, settings, hooks=commit_hooks).run))
         periodic.append(Pass("retention.purge", PeriodicPurge(db, settings).run))
+        # The staff search's folded names and the wamids and template names of new events.
+        periodic.append(Pass("staff.index", PeriodicIndex(db).run))
     return Worker(
         [*processor.passes(), *periodic],
         wakeup=wakeup,

@@ -287,7 +287,13 @@ async def delete_rule(session: AsyncSession, ctx: OrgContext, *, rule_id: int) -
 async def retry_delivery(session: AsyncSession, ctx: OrgContext, *, delivery_id: int) -> AlertDelivery:
     """A failed delivery goes back to the queue with a fresh set of attempts."""
     _require_admin(ctx)
-    row = await queries.delivery(session, org_id=ctx.org_id, delivery_id=delivery_id)
+    return await requeue_failed(session, org_id=ctx.org_id, delivery_id=delivery_id)
+
+
+async def requeue_failed(session: AsyncSession, *, org_id: int, delivery_id: int) -> AlertDelivery:
+    """The rule behind every retry by hand (an admin's, or staff's for a stated reason): only a
+    failed delivery of this org goes back to the queue."""
+    row = await queries.delivery(session, org_id=org_id, delivery_id=delivery_id)
     if row is None:
         raise NotFound
     if row.status != DeliveryStatus.FAILED:

@@ -4,6 +4,10 @@ Everyone who is not active platform staff (anonymous visitors included) gets a p
 /staff URL, so the console's existence is not advertised. A staff member opens an org by giving a
 reason; the grant lives in the signed session cookie for ``GRANT_SECONDS`` and every view under it
 writes an audit row in that org, with the reason.
+
+The rule is one: staff access is read-only. An action that changes something (reprocessing a
+delivery, retrying an alert) is the exception that asks for its own reason in its own form
+(``action_reason``), and its audit row carries that reason beside the one the org was opened for.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
+from app.audit import service as audit
 from app.tenancy import queries as tenancy_queries
 from app.tenancy.models import Organization, User
 from app.tenancy.session import current_user
@@ -84,6 +90,23 @@ async def require_org_access(request: Request, session: AsyncSession) -> StaffOr
     return StaffOrgAccess(org=org, user=user, reason=reason)
 
 
+def to_reason_form(request: Request, exc: ReasonRequired) -> Response:
+    target = request.url_for("staff:open", org_slug=exc.org.slug).include_query_params(next=request.url.path)
+    return RedirectResponse(str(target), 303)
+
+
+async def viewed(session: AsyncSession, grant: StaffOrgAccess, view: str, **details: object) -> None:
+    """The audit row of one staff view in the org, with the reason it was opened for."""
+    await audit.record(
+        session,
+        org_id=grant.org_id,
+        actor=grant.user,
+        action=audit.STAFF_VIEWED,
+        target=view,
+        details={"reason": grant.reason, **details},
+    )
+
+
 def clean_reason(text: str) -> str:
     reason = " ".join(text.split())
     if len(reason) < 3:
@@ -91,3 +114,20 @@ def clean_reason(text: str) -> str:
     if len(reason) > MAX_REASON:
         raise ValueError(f"Keep the reason under {MAX_REASON} characters.")
     return reason
+
+
+class ActionRefused(Exception):
+    """A state-changing staff action without a usable reason; the message says what to give."""
+
+
+def action_reason(form: dict[str, str]) -> str:
+    """The reason typed into a state-changing action's own form."""
+    try:
+        return clean_reason(form.get("reason", ""))
+    except ValueError as exc:
+        raise ActionRefused(
+            "Changing something as staff needs its own reason (a ticket reference): nothing was done."
+        ) from exc
+
+
+ALERT_RETRIED = "staff.retried_alert"

@@ -6,53 +6,29 @@ row in that org in the same transaction that reads it, so a view is never shown 
 
 from __future__ import annotations
 
-import json
-from typing import Any
-from urllib.parse import urlencode
-
-from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.audit import service as audit
-from app.events import queries as events_queries
-from app.events.downloads import event_json
-from app.events.filters import FilterError, parse_filters
-from app.events.models import Event
-from app.lib import phones
-from app.staff import access, inspector_routes, queries
-from app.staff.access import ReasonRequired, StaffOrgAccess
+from app.staff import access, audit_routes, event_routes, inspector_routes, pages, queries, terms, views
+from app.staff.access import ReasonRequired
+from app.wabas import overview
 from app.web.forms import form_fields
 from app.web.services import services
 from app.web.templating import render
-
-PAGE_SIZE = 50
-
-
-def _to_reason_form(request: Request, exc: ReasonRequired) -> Response:
-    target = request.url_for("staff:open", org_slug=exc.org.slug).include_query_params(next=request.url.path)
-    return RedirectResponse(str(target), 303)
-
-
-async def _viewed(session: AsyncSession, grant: StaffOrgAccess, view: str, **details: object) -> None:
-    await audit.record(
-        session,
-        org_id=grant.org_id,
-        actor=grant.user,
-        action=audit.STAFF_VIEWED,
-        target=view,
-        details={"reason": grant.reason, **details},
-    )
 
 
 async def search(request: Request) -> Response:
     q = request.query_params.get("q", "").strip()[: queries.MAX_QUERY]
     async with services(request).db.transaction() as session:
         user = await access.require_staff(request, session)
-        hits = await queries.search(session, q) if q else []
+        hits: list[queries.OrgHit] = []
+        cards = {}
         if q:
+            await terms.catch_up(session)
+            hits = await queries.search(session, q)
+            cards = await pages.hit_cards(session, hits)
             # One row without an org (the search itself) and one in each org it showed.
             details = {"q": q, "hits": len(hits)}
             await audit.record(session, org_id=None, actor=user, action=audit.STAFF_SEARCHED, details=details)
@@ -60,7 +36,8 @@ async def search(request: Request) -> Response:
                 await audit.record(
                     session, org_id=hit.org.id, actor=user, action=audit.STAFF_SEARCHED, details=details
                 )
-    return render(request, "staff/search.html", {"q": q, "hits": hits, "pretty": phones.pretty})
+    context = {"q": q, "hits": hits, "cards": cards, "links_for": lambda slug: pages.links_for(request, slug)}
+    return render(request, "staff/search.html", context)
 
 
 async def open_org(request: Request) -> Response:
@@ -95,81 +72,32 @@ async def open_org(request: Request) -> Response:
 
 
 async def org_overview(request: Request) -> Response:
+    """The customer's own overview (their cards, most urgent first), with what needs a human
+    spelled out above it; apps and connection facts on demand."""
     async with services(request).db.transaction() as session:
         try:
             grant = await access.require_org_access(request, session)
         except ReasonRequired as exc:
-            return _to_reason_form(request, exc)
-        wabas = await queries.wabas_of_org(session, org_id=grant.org_id)
+            return access.to_reason_form(request, exc)
+        cards = await overview.overview(session, org_id=grant.org_id)
+        needs = await views.attention(session, org_id=grant.org_id, cards=cards)
         apps = await queries.apps_of_org(session, org_id=grant.org_id)
-        await _viewed(session, grant, "overview")
-    return render(
-        request, "staff/org.html", {"grant": grant, "wabas": wabas, "apps": apps, "pretty": phones.pretty}
-    )
-
-
-def _row(event: Event) -> dict[str, Any]:
-    return {
-        **event_json(event),
-        "pk": event.id,
-        "occurred_text": event.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "phone_text": phones.pretty(event.phone) if event.phone else "",
-    }
-
-
-async def org_events(request: Request) -> Response:
-    async with services(request).db.transaction() as session:
-        try:
-            grant = await access.require_org_access(request, session)
-        except ReasonRequired as exc:
-            return _to_reason_form(request, exc)
-        try:
-            filters = parse_filters(request.query_params)
-        except FilterError as exc:
-            context = {"grant": grant, "events": [], "error": str(exc), "params": {}, "older_url": None}
-            return render(request, "staff/events.html", context, status_code=400)
-        stmt = events_queries.scoped_events(org_id=grant.org_id, where=filters)
-        before = request.query_params.get("before", "")
-        if before.isdigit():
-            stmt = stmt.where(Event.id < int(before))
-        stmt = stmt.order_by(Event.id.desc()).limit(PAGE_SIZE + 1)
-        events = list(await session.scalars(stmt))
-        await _viewed(session, grant, "events", filters=urlencode(filters.params()))
-    older_url = None
-    if len(events) > PAGE_SIZE:
-        events = events[:PAGE_SIZE]
-        older_url = "?" + urlencode({**filters.params(), "before": events[-1].id})
+        await access.viewed(session, grant, "overview")
     context = {
         "grant": grant,
-        "events": [_row(e) for e in events],
-        "error": None,
-        "params": filters.params(),
-        "older_url": older_url,
+        "cards": cards,
+        "attention": needs,
+        "apps": apps,
+        "links": pages.links_for(request, grant.org.slug),
     }
-    return render(request, "staff/events.html", context)
-
-
-async def org_event(request: Request) -> Response:
-    async with services(request).db.transaction() as session:
-        try:
-            grant = await access.require_org_access(request, session)
-        except ReasonRequired as exc:
-            return _to_reason_form(request, exc)
-        event = await events_queries.event_of_org(
-            session, org_id=grant.org_id, event_pk=request.path_params["event_pk"]
-        )
-        if event is None:
-            raise HTTPException(404)
-        await _viewed(session, grant, f"event {event.id}")
-    details = json.dumps(event.details, indent=2, ensure_ascii=False, sort_keys=True)
-    return render(request, "staff/event.html", {"grant": grant, "event": _row(event), "details": details})
+    return render(request, "staff/org.html", context)
 
 
 routes = [
     Route("/staff", search, name="staff:search"),
+    *audit_routes.routes,
     Route("/staff/orgs/{org_slug}/open", open_org, methods=["GET", "POST"], name="staff:open"),
     Route("/staff/orgs/{org_slug}", org_overview, name="staff:org"),
-    Route("/staff/orgs/{org_slug}/events", org_events, name="staff:events"),
-    Route("/staff/orgs/{org_slug}/events/{event_pk:id}", org_event, name="staff:event"),
+    *event_routes.routes,
     *inspector_routes.routes,
 ]

@@ -63,9 +63,10 @@ async def test_staff_finds_the_org_by_any_handle(
         page = await staff.get("/staff", params={"q": query})
     assert page.status_code == 200
     assert hit_orgs(page.text) == ["acme"]
-    # Results show the WABA and its current state.
-    assert f'data-waba="{WABA_ID}"' in page.text
-    assert "quality" in page.text
+    # Results show the WABA's card as its customer sees it.
+    assert 'data-testid="waba-card"' in page.text
+    assert WABA_ID in page.text
+    assert "Quality" in page.text
     assert "Zephyr Parcels" in page.text
     # The org's owners see that staff looked it up, and for what.
     shown = [e for e in await audit_of(db, personas.org.id) if e.action == "staff.searched"]
@@ -173,12 +174,18 @@ def staff_urls(event_pk: int, app_id: str) -> list[tuple[str, str]]:
     return [
         ("GET", "/staff"),
         ("GET", f"/staff?q={WABA_ID}"),
+        ("GET", "/staff/audit"),
+        ("GET", "/staff/audit.csv"),
         ("GET", "/staff/orgs/acme/open"),
         ("POST", "/staff/orgs/acme/open"),
         ("GET", "/staff/orgs/acme"),
         ("GET", "/staff/orgs/acme/events"),
+        ("GET", "/staff/orgs/acme/events/stream"),
         ("GET", f"/staff/orgs/acme/events/{event_pk}"),
+        ("GET", "/staff/orgs/acme/alerts"),
+        ("POST", "/staff/orgs/acme/alerts/1/retry"),
         ("GET", f"/staff/apps/{app_id}"),
+        ("GET", f"/staff/apps/{app_id}/deliveries/1"),
         ("POST", f"/staff/apps/{app_id}/deliveries/1/reprocess"),
     ]
 
