@@ -6,7 +6,8 @@ its lock with its own backoff (the intake every millisecond, SQLAlchemy's connec
 fell behind intake without bound, and alert outcomes waited seconds to be recorded. The gate makes the
 lock a queue inside the process: every writer (an intake batch, a processing batch, an alert claim or
 outcome, any other transaction) waits its turn in arrival order, so none waits for more than the
-writers ahead of it. Each writer keeps its turn short (processing batches are sized by time).
+writers ahead of it. Each writer keeps its turn short: processing reads and parses a batch before it
+takes its turn (WAL lets reads run beside a writer) and sizes its batches by the time they hold it.
 
 The queue spans threads: the web app's event loop and the in-process worker's (``app.worker``) share
 one gate, each waiter woken on its own loop. Re-entrant within one task (a transaction opened inside
@@ -42,6 +43,17 @@ class WriteGate:
         # Figures for tests and benchmarks: turns taken, and the longest wait for one (seconds).
         self.turns = 0
         self.longest_wait = 0.0
+
+    def holding(self) -> bool:
+        """Whether the current task holds the turn."""
+        task = asyncio.current_task()
+        return task is not None and task in self._owners
+
+    @property
+    def waiting(self) -> int:
+        """How many writers wait for their turn now."""
+        with self._mutex:
+            return len(self._waiting)
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:

@@ -35,6 +35,7 @@ from app.db.engine import Database
 from app.events import queries as events_queries
 from app.events.hooks import EventsCommittedHook, events_committed
 from app.events.models import Event
+from app.events.parsed import ParsedEvent
 from app.events.parsing import parse_change
 from app.jobs import claims
 from app.jobs.backoff import retry_delay
@@ -71,10 +72,12 @@ async def process_changes(
     wabas: Mapping[tuple[int, str], Waba],
     existing_events: Mapping[int, Sequence[Event]],
     loaded: LoadedRows,
+    parsed: Mapping[int, Sequence[ParsedEvent]] | None = None,
 ) -> list[ChangeResult]:
     """Stores the events and state of these changes, each routed to the WABA registered now for its
     app and WABA id (in ``wabas``, locked by the caller), or marks it unrouted when there is none: its
-    events are made once the WABA is registered. One result per change, in order."""
+    events are made once the WABA is registered. One result per change, in order. ``parsed``: what
+    the parser made of some of them already, by change id (a change never changes once split)."""
     results: list[ChangeResult] = []
     items: list[ChangeEvents] = []
     for change in changes:
@@ -86,15 +89,11 @@ async def process_changes(
             results.append(ChangeResult(ChangeStatus.UNROUTED, []))
             continue
         change.org_id = waba.org_id
-        parsed = parse_change(
-            field=change.field,
-            value=change.value,
-            entry_id=change.entry_id,
-            entry_time=change.entry_time,
-            received_at=change.received_at,
-        )
+        events = (parsed or {}).get(change.id)
+        if events is None:
+            events = parse(change)
         change.status, change.processed_at = ChangeStatus.PROCESSED, now
-        items.append(ChangeEvents(change, waba, parsed, existing_events.get(change.id, ())))
+        items.append(ChangeEvents(change, waba, events, existing_events.get(change.id, ())))
         results.append(ChangeResult(ChangeStatus.PROCESSED, []))
     stored = iter(await store.store_batch(session, items, loaded=loaded))
     for result in results:
@@ -102,6 +101,16 @@ async def process_changes(
             done = next(stored)
             result.created, result.updated = done.created, done.updated
     return results
+
+
+def parse(change: WebhookChange) -> list[ParsedEvent]:
+    return parse_change(
+        field=change.field,
+        value=change.value,
+        entry_id=change.entry_id,
+        entry_time=change.entry_time,
+        received_at=change.received_at,
+    )
 
 
 @dataclass
@@ -272,29 +281,50 @@ class Processor:
         )
 
     async def process_pending(self) -> int:
-        """Processes one batch of due changes (new ones and failed ones whose retry is due)."""
+        """Processes one batch of due changes (new ones and failed ones whose retry is due).
+
+        On SQLite the batch is read and parsed first, outside any transaction (WAL lets reads run
+        beside a writer), and only then does it take the process's write turn (``app.db.writes``),
+        for the claim and the writes: intake batches wait behind the writes, not behind the
+        parsing. The claim takes only the changes read that are still due, so one that another
+        writer took meanwhile is left alone, and a change never changes once split, so what the
+        parser made of it still holds. (On PostgreSQL there is no turn, and workers read only what
+        they have claimed, so that two never parse the same changes.)"""
         now = self.clock()
+        due = webhooks_queries.change_due(now, self.max_attempts)
+        parsed: dict[int, list[ParsedEvent]] | None = None
+        if self.db.write_gate.enabled:
+            parsed = await self._parse_due(now)
+            if not parsed:
+                return 0
+            due.append(WebhookChange.id.in_(list(parsed)))
         started = time.monotonic()
         async with self.db.transaction() as session:
             claimed = await claims.claim(
-                session,
-                WebhookChange.id,
-                WebhookChange.attempts,
-                where=[
-                    WebhookChange.status.in_([ChangeStatus.PENDING, ChangeStatus.FAILED]),
-                    WebhookChange.attempts < self.max_attempts,
-                    or_(WebhookChange.next_attempt_at.is_(None), WebhookChange.next_attempt_at <= now),
-                ],
-                limit=self._change_batch.limit,
+                session, WebhookChange.id, WebhookChange.attempts, where=due, limit=self._change_batch.limit
             )
-            report, created = await self.process_claimed(session, claimed, now=now)
+            report, created = await self.process_claimed(session, claimed, now=now, parsed=parsed)
+        # Sized by the time the batch holds the write turn (the parsing above does not).
         self._change_batch.after(len(claimed), time.monotonic() - started)
         self.changes_claimed += report.claimed
         await events_committed(self.hooks, created)
         return report.claimed
 
+    async def _parse_due(self, now: datetime) -> dict[int, list[ParsedEvent]]:
+        """The events of the changes the next claim would take, by change id."""
+        async with self.db.read() as session:
+            changes = await webhooks_queries.due_changes(
+                session, now=now, max_attempts=self.max_attempts, limit=self._change_batch.limit
+            )
+        return {change.id: parse(change) for change in changes}
+
     async def process_claimed(
-        self, session: AsyncSession, claimed: list[tuple[int, int]], *, now: datetime
+        self,
+        session: AsyncSession,
+        claimed: list[tuple[int, int]],
+        *,
+        now: datetime,
+        parsed: Mapping[int, Sequence[ParsedEvent]] | None = None,
     ) -> tuple[BatchReport, list[int]]:
         """The whole batch in one savepoint: a few statements however many changes it holds. When
         anything in it fails, the savepoint is rolled back and the changes are processed again one
@@ -316,6 +346,7 @@ class Processor:
                     wabas=batch.wabas,
                     existing_events=batch.existing,
                     loaded=loaded,
+                    parsed=parsed,
                 )
         except Exception as exc:
             loaded.rolled_back(session)
@@ -324,7 +355,9 @@ class Processor:
                 len(claimed),
                 describe(exc),
             )
-            results = await self._one_at_a_time(session, attempts_of, report, unreadable, now=now)
+            results = await self._one_at_a_time(
+                session, attempts_of, report, unreadable, now=now, parsed=parsed
+            )
         created.extend(unreadable)
         for result in results:
             created.extend(result.created)
@@ -357,6 +390,7 @@ class Processor:
         unreadable: list[int],
         *,
         now: datetime,
+        parsed: Mapping[int, Sequence[ParsedEvent]] | None,
     ) -> list[ChangeResult]:
         loaded = LoadedRows(bulk=False)
         batch = await self._load(session, list(attempts_of))
@@ -372,6 +406,7 @@ class Processor:
                         wabas=batch.wabas,
                         existing_events=batch.existing,
                         loaded=loaded,
+                        parsed=parsed,
                     )
             except Exception as exc:
                 report.failed += 1

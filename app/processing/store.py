@@ -23,7 +23,7 @@ from app.lib.vocabulary import say
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas.models import PhoneNumber, Waba
-from app.wabas.service import LoadedRows, chunks, fit
+from app.wabas.service import LoadedRows, fit
 from app.webhooks import queries as webhooks_queries
 from app.webhooks.models import WebhookChange
 
@@ -167,9 +167,9 @@ async def _upsert_events(
                 stored.removed += 1
         ids.append(item_ids)
     made: dict[tuple[int, int], int] = {}
-    for chunk in chunks(new_rows):
-        stmt = insert(Event).values(chunk).returning(Event.id, Event.change_id, Event.seq)
-        for new_id, change_id, seq in (await session.execute(stmt)).all():
+    if new_rows:
+        connection = await session.connection()
+        for new_id, change_id, seq in (await connection.execute(_INSERT_EVENTS, new_rows)).all():
             made[(int(change_id or 0), int(seq))] = int(new_id)
     found: list[list[int]] = []
     for item, item_ids, stored in zip(items, ids, results, strict=True):
@@ -182,6 +182,9 @@ async def _upsert_events(
         found.append(complete)
     return found
 
+
+# One cached statement, sent as multi-row INSERTs (see app.wabas.service, _INSERT_PHONES).
+_INSERT_EVENTS = insert(Event).returning(Event.id, Event.change_id, Event.seq)
 
 UNREADABLE = "could_not_be_read"
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.cutoffs import older_than_cutoff
@@ -193,6 +193,24 @@ async def change_and_delivery(
         )
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+def change_due(now: datetime, max_attempts: int) -> list[ColumnElement[bool]]:
+    """A change the worker is to process now: new, or failed with attempts left and its retry due."""
+    return [
+        WebhookChange.status.in_([ChangeStatus.PENDING, ChangeStatus.FAILED]),
+        WebhookChange.attempts < max_attempts,
+        or_(WebhookChange.next_attempt_at.is_(None), WebhookChange.next_attempt_at <= now),
+    ]
+
+
+async def due_changes(
+    session: AsyncSession, *, now: datetime, max_attempts: int, limit: int
+) -> list[WebhookChange]:
+    """The changes, of every org, that a worker's next claim would take (oldest first): read before
+    the claim, to parse them outside the write."""
+    stmt = select(WebhookChange).where(*change_due(now, max_attempts)).order_by(WebhookChange.id).limit(limit)
+    return list(await session.scalars(stmt))
 
 
 async def changes_by_ids(session: AsyncSession, change_ids: list[int]) -> list[WebhookChange]:

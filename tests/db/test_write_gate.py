@@ -6,21 +6,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from typing import Any
+
+import pytest
 
 from app.alerts import outbox
 from app.alerts.sender import AlertSender, Outcome
 from app.alerts.transports import Registry
 from app.db.engine import Database
 from app.db.writes import WriteGate
+from app.events.parsed import ParsedEvent
+from app.events.parsing import parse_change
 from app.lib.timeutil import utcnow
 from app.meta.models import MetaApp
+from app.processing import processor as processor_module
 from app.processing.processor import Processor
 from app.settings import Settings
 from app.webhooks.store import open_batch_store
 from app.webhooks.writer import GroupCommitWriter
 from tests.factories import Personas
 from tests.support.payloads import WABA_ID, body, entry, quality_change
-from tests.support.rows import register, store_delivery
+from tests.support.rows import all_events, register, store_delivery
 
 BOUND_SECONDS = 2.0
 CLIENTS = 16
@@ -86,6 +92,63 @@ async def test_intake_at_full_speed_cannot_starve_processing_or_an_alert_outcome
     assert alert < BOUND_SECONDS
     if db.is_sqlite:
         assert db.write_gate.longest_wait < BOUND_SECONDS
+
+
+async def pending_changes(db: Database, meta_app: MetaApp, count: int) -> None:
+    """``count`` routed changes split and waiting to be processed."""
+    changes = [quality_change("DOWNGRADE", "TIER_1K", display=f"1555{n:07d}") for n in range(count)]
+    for at in range(0, count, 100):
+        await store_delivery(db, meta_app, body(entry(WABA_ID, changes[at : at + 100])))
+    while await Processor(db, deliveries_per_batch=50).split_pending():
+        pass
+
+
+async def test_a_processing_batch_parses_its_changes_before_it_takes_the_write_turn(
+    db: Database, personas: Personas, meta_app: MetaApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Intake batches wait behind a processing batch's writes, not behind its parsing."""
+    if not db.write_gate.enabled:
+        pytest.skip("PostgreSQL serialises no writers: there is no turn")
+    await register(db, personas.org, meta_app)
+    await pending_changes(db, meta_app, 500)
+    parsed = in_turn = 0
+
+    def parse_watched(**change: Any) -> list[ParsedEvent]:  # the real parser, counted
+        nonlocal parsed, in_turn
+        parsed += 1
+        in_turn += db.write_gate.holding()
+        return parse_change(**change)
+
+    monkeypatch.setattr(processor_module, "parse_change", parse_watched)
+    processor = Processor(db, changes_per_batch=500, batch_seconds=60)
+    assert await processor.process_pending() == 500
+    assert (parsed, in_turn) == (500, 0)
+    assert len(await all_events(db)) == 500
+
+
+async def test_changes_another_writer_processed_after_the_batch_read_them_are_not_processed_again(
+    db: Database, personas: Personas, meta_app: MetaApp
+) -> None:
+    """A batch reads and parses its changes before its turn; by then another writer may have taken
+    them. Its claim takes only those still due: every change makes its events once."""
+    if not db.write_gate.enabled:
+        pytest.skip("PostgreSQL serialises no writers: there is no turn")
+    await register(db, personas.org, meta_app)
+    await pending_changes(db, meta_app, 50)
+    late = Processor(db, changes_per_batch=50)
+    async with db.write_gate.turn():
+        batch = asyncio.create_task(late.process_pending())
+        for _ in range(1000):  # until it has read its changes and waits for its turn
+            if db.write_gate.waiting:
+                break
+            await asyncio.sleep(0.005)
+        assert db.write_gate.waiting == 1
+        # The turn is this task's: another processor takes the same changes meanwhile.
+        assert await Processor(db, changes_per_batch=50).process_pending() == 50
+    assert await batch == 0
+    events = await all_events(db)
+    assert len(events) == 50
+    assert len({event.change_id for event in events}) == 50
 
 
 async def test_the_gate_serves_writers_in_the_order_they_came() -> None:
