@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, or_, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -35,9 +36,10 @@ class WabaError(ValueError):
 # either database's limit on parameters). Compiling a fresh ``.values(rows)`` statement with every
 # row's parameters cost more CPU than writing the rows, all of it while the batch held SQLite's
 # write turn (app.db.writes).
-_INSERT_PHONES = insert(PhoneNumber).returning(
-    PhoneNumber.id, PhoneNumber.waba_pk, PhoneNumber.digits, PhoneNumber.phone_number_id
-)
+# Every column comes back, so that a number put in the session after its insert has nothing left
+# to load later: an attribute loaded on first access would need I/O outside the driver's context.
+_PHONE_COLUMNS = tuple(attr.key for attr in sa_inspect(PhoneNumber).column_attrs)
+_INSERT_PHONES = insert(PhoneNumber).returning(*(getattr(PhoneNumber, key) for key in _PHONE_COLUMNS))
 
 
 def fit(name: str, value: str | None, limit: int) -> str | None:
@@ -152,9 +154,11 @@ class LoadedRows:
         by_key = {(p.waba_pk, p.digits, p.phone_number_id): p for p in self.new_phones}
         rows = [{c: getattr(p, c) for c in columns} for p in self.new_phones]
         connection = await session.connection()
-        for phone_id, waba_pk, digits, number_id in (await connection.execute(_INSERT_PHONES, rows)).all():
-            phone = by_key[(waba_pk, digits, number_id)]
-            phone.id = phone_id
+        for row in (await connection.execute(_INSERT_PHONES, rows)).all():
+            stored = dict(zip(_PHONE_COLUMNS, row, strict=True))
+            phone = by_key[(stored["waba_pk"], stored["digits"], stored["phone_number_id"])]
+            for key, value in stored.items():
+                setattr(phone, key, value)
             make_transient_to_detached(phone)
             session.add(phone)
             self.inserted.append(phone)

@@ -114,3 +114,25 @@ async def test_the_database_refuses_a_second_row_for_one_identifier(
 
     with pytest.raises(IntegrityError):
         await two_rows()
+
+
+async def test_a_number_named_each_way_within_one_batch_is_joined_without_leaving_the_batch(
+    db: Database, personas: Personas, meta_app: MetaApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both rows are new in the batch that joins them: the join reads every column of each, which
+    must all be loaded (an attribute left to load later fails outside the driver's context, and the
+    batch would fall back to one change at a time)."""
+    waba, _ = await register(db, personas.org, meta_app)
+    changes = [
+        quality_change("DOWNGRADE", "TIER_1K", display=DIGITS),
+        picture_lost(),
+        changes_of("messages__status_sent")[0],
+    ]
+    await store_delivery(db, meta_app, body(entry(WABA_ID, changes, time=1_748_454_000)))
+    with caplog.at_level("INFO", logger="app.processing.processor"):
+        await Processor(db).run_until_idle()
+
+    assert "one at a time" not in caplog.text
+    [phone] = await phones(db)
+    assert (phone.digits, phone.phone_number_id) == (DIGITS, NUMBER_ID)
+    assert len(await all_events(db)) == 3
