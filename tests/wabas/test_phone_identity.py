@@ -122,7 +122,7 @@ async def test_a_number_named_each_way_within_one_batch_is_joined_without_leavin
     """Both rows are new in the batch that joins them: the join reads every column of each, which
     must all be loaded (an attribute left to load later fails outside the driver's context, and the
     batch would fall back to one change at a time)."""
-    waba, _ = await register(db, personas.org, meta_app)
+    await register(db, personas.org, meta_app)
     changes = [
         quality_change("DOWNGRADE", "TIER_1K", display=DIGITS),
         picture_lost(),
