@@ -168,11 +168,7 @@ async def detail(request: Request) -> Response:
         )
         if event is None:
             raise HTTPException(404)
-        source = (
-            await webhooks_queries.change_and_delivery(session, change_id=event.change_id)
-            if event.change_id is not None
-            else None
-        )
+        source = await webhooks_queries.change_and_delivery(session, change_id=event.change_id)
         related = await queries.related_events(session, org_id=ctx.org_id, event=event)
         subject = queries.subject_of(event)
         acked_by = await queries.user_email(session, event.acknowledged_by_id)

@@ -161,11 +161,7 @@ async def org_event(request: Request) -> Response:
         )
         if event is None:
             raise HTTPException(404)
-        source = (
-            await webhooks_queries.change_and_delivery(session, change_id=event.change_id)
-            if event.change_id is not None
-            else None
-        )
+        source = await webhooks_queries.change_and_delivery(session, change_id=event.change_id)
         app = await meta_queries.app_by_pk(session, event.app_pk)
         caused = list(
             await session.scalars(

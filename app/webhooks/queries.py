@@ -182,9 +182,12 @@ async def signature_failures_by_hour(
 
 
 async def change_and_delivery(
-    session: AsyncSession, *, change_id: int
+    session: AsyncSession, *, change_id: int | None
 ) -> tuple[WebhookChange, WebhookDelivery] | None:
-    """The change an (already org-checked) event came from, and the delivery that carried it."""
+    """The change an (already org-checked) event came from, and the delivery that carried it; None
+    for an event no change made (``change_id`` None) or whose change is gone."""
+    if change_id is None:
+        return None
     row = (
         await session.execute(
             select(WebhookChange, WebhookDelivery)
