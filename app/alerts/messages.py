@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.lib import phones
+from app.lib import phones, words
 from app.lib.timeutil import when
 from app.lib.vocabulary import say
 
@@ -38,10 +38,7 @@ def _text(payload: dict[str, Any], key: str) -> str:
 
 def waba_of(payload: dict[str, Any]) -> str:
     """ "Lucky Shrub (102290129340398)", "WABA 102290129340398" without a name, "no WABA" without an id."""
-    waba_id = _text(payload, "waba_id")
-    if not waba_id:
-        return "no WABA"
-    return f"{payload['waba_name']} ({waba_id})" if payload.get("waba_name") else f"WABA {waba_id}"
+    return words.waba_label(payload.get("waba_name") or None, _text(payload, "waba_id"))
 
 
 def phone_of(payload: dict[str, Any]) -> str | None:

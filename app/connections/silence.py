@@ -18,7 +18,8 @@ from app.events.hooks import EventsCommittedHook, events_committed
 from app.events.models import Event
 from app.events.parsed import Severity
 from app.jobs.periodic import Gate
-from app.lib.timeutil import utcnow
+from app.lib import words
+from app.lib.timeutil import utcnow, when
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
 from app.wabas import silence
@@ -34,7 +35,6 @@ async def raise_silence(session: AsyncSession, *, org_id: int, waba_pk: int, now
         return None
     if not await wabas_service.claim_silence_alert(session, waba_pk=waba.id, since=since, now=now):
         return None
-    name = f"{waba.name} ({waba.waba_id})" if waba.name else waba.waba_id
     event = Event(
         change_id=None,
         seq=0,
@@ -48,8 +48,8 @@ async def raise_silence(session: AsyncSession, *, org_id: int, waba_pk: int, now
         occurred_at=now,
         received_at=now,
         summary=(
-            f"WABA {name} is verified but silent: our app is subscribed, yet no event has arrived "
-            f"for {silence.hours(quiet)} hours (since {since:%Y-%m-%d %H:%M} UTC)"
+            f"{words.waba_subject(waba.name, waba.waba_id)} is verified but silent: our app is "
+            f"subscribed, yet no event has arrived for {silence.hours(quiet)} hours (since {when(since)})"
         ),
         details={
             "quiet_since": since.isoformat(),

@@ -14,6 +14,8 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from app.lib import words
+
 
 class WabaNames(Protocol):
     def __call__(self, session: AsyncSession, *, org_id: int) -> Awaitable[dict[str, str]]: ...
@@ -28,7 +30,4 @@ def waba_names(conn: HTTPConnection) -> WabaNames:
 def waba_label(names: Mapping[str, str], waba_id: str | None) -> str:
     """ "Lucky Shrub (102290129340398)", "WABA 102290129340398" when it has no name, "no WABA" for
     an event that names none."""
-    if not waba_id:
-        return "no WABA"
-    name = names.get(waba_id)
-    return f"{name} ({waba_id})" if name else f"WABA {waba_id}"
+    return words.waba_label(names.get(waba_id) if waba_id else None, waba_id)

@@ -37,3 +37,16 @@ def browser_name(user_agent: str | None) -> str:
         return name
     version = ".".join(part for part in (system.major, system.minor) if part)
     return f"{name} on {system.family} {version}".rstrip()
+
+
+def waba_label(name: str | None, waba_id: str | None) -> str:
+    """How a WABA is named wherever it is shown: "Lucky Shrub (102290129340398)", "WABA
+    102290129340398" when it has no name, "no WABA" for something that names none."""
+    if not waba_id:
+        return "no WABA"
+    return f"{name} ({waba_id})" if name else f"WABA {waba_id}"
+
+
+def waba_subject(name: str | None, waba_id: str) -> str:
+    """The same name as the subject of a sentence: "WABA Lucky Shrub (102290129340398) is …"."""
+    return f"WABA {name} ({waba_id})" if name else f"WABA {waba_id}"

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.explanations import explanation_for
+from app.lib import words
 from app.lib.timeutil import when
 from app.lib.vocabulary import say
 from app.wabas import queries as wabas_queries
@@ -45,8 +46,7 @@ def _when(moment: object) -> str:
 
 
 def _waba_label(card: WabaCard) -> str:
-    name = card.waba.name
-    return f"WABA {name} ({card.waba.waba_id})" if name else f"WABA {card.waba.waba_id}"
+    return words.waba_subject(card.waba.name, card.waba.waba_id)
 
 
 def _because(card: WabaCard) -> str:
