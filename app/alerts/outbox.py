@@ -118,20 +118,29 @@ async def _config(session: AsyncSession, org_id: int) -> OrgAlertConfig | None:
     return found
 
 
+async def prepare(session: AsyncSession, *, org_id: int) -> None:
+    """Reads the org's enabled rules and usable channels ahead of ``enqueue_for_events`` (kept in
+    ``session`` for the rest of its transaction): a processing batch reads them before it takes the
+    write turn."""
+    await _config(session, org_id)
+
+
 async def enqueue_for_events(
     session: AsyncSession, *, org_id: int, event_ids: Sequence[int], now: datetime | None = None
 ) -> int:
-    """One outbox row per (new event, channel of a matching enabled rule); how many rows changed."""
+    """One outbox row per (new event, channel of a matching enabled rule); how many rows changed.
+
+    A few statements whatever the number of events: the events, storm control's groups (the last
+    alert within each window and the follow-up waiting, two queries for all of them) and one insert."""
     if not event_ids:
         return 0
     config = await _config(session, org_id)
     if config is None:
         return 0
     now = now or utcnow()
-    planned: set[tuple[int, int]] = set()
-    plan = _Plan()
-    changed = 0
     events = await events_queries.new_events_of_org(session, org_id=org_id, event_pks=event_ids)
+    matched: list[_Match] = []
+    planned: set[tuple[int, int]] = set()
     for event_id in event_ids:
         event = events.get(event_id)
         if event is None or now - event.received_at > MAX_EVENT_AGE:
@@ -154,11 +163,36 @@ async def enqueue_for_events(
                 if payload is None:
                     name = config.waba_names.get(event.waba_id or "")
                     payload = event_payload(event, org_slug=config.org_slug, waba_name=name)
-                await _plan(session, plan, rule=rule, channel=channel, event=event, payload=payload, now=now)
-                changed += 1
+                matched.append(_Match(rule, channel, event, payload))
+    plan = _Plan(groups=await _groups(session, matched, now=now))
+    for match in matched:
+        _plan(session, plan, match, now=now)
     if plan.rows:  # one statement for the batch's alerts (the ORM would insert them one by one on SQLite)
         await session.execute(insert(AlertDelivery), plan.rows)
-    return changed
+    return len(matched)
+
+
+@dataclass(frozen=True)
+class _Match:
+    """A new event, a rule it matches and one of the rule's channels: one alert row to plan."""
+
+    rule: AlertRule
+    channel: AlertChannel
+    event: Event
+    payload: dict[str, Any]
+
+    @property
+    def group_key(self) -> str:
+        return f"{self.event.waba_id or '-'}|{self.event.field}|{self.event.kind}"[:300]
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(minutes=max(self.rule.throttle_minutes, 0))
+
+    @property
+    def throttled(self) -> bool:
+        """Storm control applies: a window, and a channel that is not on daily digest."""
+        return bool(self.window) and not self.channel.daily_digest
 
 
 @dataclass
@@ -170,51 +204,41 @@ class _Group:
     followup: AlertDelivery | None
 
 
+GroupKey = tuple[int, int, str]  # (rule id, channel id, group key)
+
+
 @dataclass
 class _Plan:
-    """One call of ``enqueue_for_events``: the groups it has read, and the alert rows it will insert."""
+    """One call of ``enqueue_for_events``: its groups, and the alert rows it will insert."""
 
-    groups: dict[tuple[int, int, str], _Group] = field(default_factory=dict)
+    groups: dict[GroupKey, _Group]
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def _group(
-    session: AsyncSession,
-    groups: dict[tuple[int, int, str], _Group],
-    *,
-    rule: AlertRule,
-    channel: AlertChannel,
-    group_key: str,
-    since: datetime,
-) -> _Group:
-    """Read once per call of ``enqueue_for_events`` (a batch of events is mostly a few groups)."""
-    key = (rule.id, channel.id, group_key)
-    found = groups.get(key)
-    if found is None:
-        first = await queries.last_alert_in_window(
-            session, rule_id=rule.id, channel_id=channel.id, group_key=group_key, since=since
-        )
-        followup = None
-        if first is not None:
-            followup = await queries.pending_followup(
-                session, rule_id=rule.id, channel_id=channel.id, group_key=group_key
-            )
-        found = groups[key] = _Group(first.created_at if first is not None else None, followup)
-    return found
+async def _groups(
+    session: AsyncSession, matched: Sequence[_Match], *, now: datetime
+) -> dict[GroupKey, _Group]:
+    """The storm-control groups the matches fall in, read at once: two queries for a whole batch."""
+    windows: dict[GroupKey, timedelta] = {}
+    for match in matched:
+        if match.throttled:
+            windows[(match.rule.id, match.channel.id, match.group_key)] = match.window
+    if not windows:
+        return {}
+    last = await queries.last_alerts_in_windows(session, list(windows), since=now - max(windows.values()))
+    first: dict[GroupKey, datetime] = {
+        key: at
+        for key, at in last.items()
+        if at >= now - windows[key]  # within the longest window read, and within this rule's
+    }
+    # A follow-up waits only in a group that had an alert within its window.
+    followups = await queries.pending_followups(session, list(first))
+    return {key: _Group(first.get(key), followups.get(key)) for key in windows}
 
 
-async def _plan(
-    session: AsyncSession,
-    plan: _Plan,
-    *,
-    rule: AlertRule,
-    channel: AlertChannel,
-    event: Event,
-    payload: dict[str, Any],
-    now: datetime,
-) -> None:
-    group_key = f"{event.waba_id or '-'}|{event.field}|{event.kind}"[:300]
-    common: dict[str, Any] = {"channel_id": channel.id, "rule_id": rule.id, "group_key": group_key}
+def _plan(session: AsyncSession, plan: _Plan, match: _Match, *, now: datetime) -> None:
+    rule, channel, event, payload = match.rule, match.channel, match.event, match.payload
+    common: dict[str, Any] = {"channel_id": channel.id, "rule_id": rule.id, "group_key": match.group_key}
     if channel.daily_digest:
         plan.rows.append(
             _values(
@@ -228,12 +252,7 @@ async def _plan(
             )
         )
         return
-    window = timedelta(minutes=max(rule.throttle_minutes, 0))
-    group = None
-    if window:
-        group = await _group(
-            session, plan.groups, rule=rule, channel=channel, group_key=group_key, since=now - window
-        )
+    group = plan.groups.get((rule.id, channel.id, match.group_key)) if match.throttled else None
     if group is None or group.first_at is None:
         plan.rows.append(
             _values(rule.org_id, DeliveryKind.ALERT, now=now, event_id=event.id, payload=payload, **common)
@@ -243,7 +262,7 @@ async def _plan(
         return
     if group.followup is None:
         group.followup = _row(
-            rule.org_id, DeliveryKind.FOLLOWUP, now=now, run_at=group.first_at + window, **common
+            rule.org_id, DeliveryKind.FOLLOWUP, now=now, run_at=group.first_at + match.window, **common
         )
         session.add(group.followup)
     group.followup.group_count = (group.followup.group_count or 0) + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts.models import (
@@ -64,35 +64,50 @@ async def org(session: AsyncSession, org_id: int) -> Organization | None:
     return await session.get(Organization, org_id)
 
 
-async def last_alert_in_window(
-    session: AsyncSession, *, rule_id: int, channel_id: int, group_key: str, since: datetime
-) -> AlertDelivery | None:
+async def last_alerts_in_windows(
+    session: AsyncSession, groups: Sequence[tuple[int, int, str]], *, since: datetime
+) -> dict[tuple[int, int, str], datetime]:
+    """(rule id, channel id, group key) -> when its last alert since ``since`` was made, for the
+    groups that have one (one query for all of them)."""
+    if not groups:
+        return {}
     stmt = (
-        select(AlertDelivery)
+        select(
+            AlertDelivery.rule_id,
+            AlertDelivery.channel_id,
+            AlertDelivery.group_key,
+            func.max(AlertDelivery.created_at),
+        )
         .where(
-            AlertDelivery.rule_id == rule_id,
-            AlertDelivery.group_key == group_key,
-            AlertDelivery.channel_id == channel_id,
+            tuple_(AlertDelivery.rule_id, AlertDelivery.channel_id, AlertDelivery.group_key).in_(groups),
             AlertDelivery.kind == DeliveryKind.ALERT,
             AlertDelivery.created_at >= since,
         )
-        .order_by(AlertDelivery.created_at.desc(), AlertDelivery.id.desc())
-        .limit(1)
+        .group_by(AlertDelivery.rule_id, AlertDelivery.channel_id, AlertDelivery.group_key)
     )
-    return (await session.scalars(stmt)).first()
+    rows = (await session.execute(stmt)).all()
+    return {(rule_id or 0, channel_id or 0, key or ""): at for rule_id, channel_id, key, at in rows}
 
 
-async def pending_followup(
-    session: AsyncSession, *, rule_id: int, channel_id: int, group_key: str
-) -> AlertDelivery | None:
-    stmt = select(AlertDelivery).where(
-        AlertDelivery.rule_id == rule_id,
-        AlertDelivery.group_key == group_key,
-        AlertDelivery.channel_id == channel_id,
-        AlertDelivery.kind == DeliveryKind.FOLLOWUP,
-        AlertDelivery.status == "queued",
+async def pending_followups(
+    session: AsyncSession, groups: Sequence[tuple[int, int, str]]
+) -> dict[tuple[int, int, str], AlertDelivery]:
+    """The follow-up still waiting to go out, of each of these groups that has one (one query)."""
+    if not groups:
+        return {}
+    stmt = (
+        select(AlertDelivery)
+        .where(
+            tuple_(AlertDelivery.rule_id, AlertDelivery.channel_id, AlertDelivery.group_key).in_(groups),
+            AlertDelivery.kind == DeliveryKind.FOLLOWUP,
+            AlertDelivery.status == "queued",
+        )
+        .order_by(AlertDelivery.id)
     )
-    return (await session.scalars(stmt)).first()
+    found: dict[tuple[int, int, str], AlertDelivery] = {}
+    for row in await session.scalars(stmt):  # the filter leaves no part of the key empty
+        found.setdefault((row.rule_id or 0, row.channel_id or 0, row.group_key or ""), row)
+    return found
 
 
 def deliveries_stmt(*, org_id: int, status: str | None = None, limit: int = 200) -> Select[AlertDelivery]:

@@ -68,6 +68,23 @@ class Database:
         async with self.sessionmaker() as session:
             yield session
 
+    @asynccontextmanager
+    async def writes_of(self, session: AsyncSession) -> AsyncIterator[None]:
+        """The writes of a unit of work whose reads ran first, in ``session`` (from ``read``): takes
+        the process's write turn for the block, commits at its end, rolls back on error.
+
+        On SQLite a read takes no lock (WAL), and the driver opens the database transaction only at
+        the first write, so what a batch reads beforehand costs the writers queued behind it nothing:
+        only its writes hold the turn. What was read may have changed by the time the turn comes;
+        the caller's first write checks what it relies on (a claim takes only rows still due)."""
+        async with self.write_gate.turn():
+            try:
+                yield
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

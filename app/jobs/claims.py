@@ -31,13 +31,17 @@ async def claim(
     limit: int,
     values: Mapping[str, Any] | None = None,
     skip_locked: bool = True,
+    probe: bool = True,
 ) -> list[tuple[int, int]]:
     """Claims up to ``limit`` rows matching ``where`` (oldest id first): counts the attempt, sets
     ``values`` and returns ``(id, attempts)`` of each, in id order. ``skip_locked=False`` waits for
-    rows another transaction holds instead of passing them by (``reprocess`` wants every row)."""
+    rows another transaction holds instead of passing them by (``reprocess`` wants every row).
+    ``probe=False``: the caller has just read rows that match, so the read that spares an idle pass
+    the write lock would only cost a round trip."""
     table = id_column.class_
     if (
-        dialect_name(session) == "sqlite"
+        probe
+        and dialect_name(session) == "sqlite"
         and await session.scalar(select(id_column).where(*where).limit(1)) is None
     ):
         # Nothing due: a read, so that an idle pass does not take SQLite's one write lock (which the

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +42,7 @@ from app.jobs.backoff import retry_delay
 from app.jobs.runner import Pass
 from app.lib.timeutil import utcnow
 from app.processing import store
-from app.processing.split import clip, split_deliveries
+from app.processing.split import BodySplit, clip, split_deliveries, split_delivery
 from app.processing.store import ChangeEvents
 from app.wabas import queries as wabas_queries
 from app.wabas import service as wabas_service
@@ -120,6 +120,15 @@ class _Claimed:
     changes: list[WebhookChange]
     wabas: dict[tuple[int, str], Waba]
     existing: dict[int, list[Event]]
+
+    def items(self, parsed: Mapping[int, Sequence[ParsedEvent]]) -> list[ChangeEvents]:
+        """The routed changes with their events, as ``store.store_batch`` will get them."""
+        found = []
+        for change in self.changes:
+            waba = self.wabas.get((change.app_pk, change.waba_id)) if change.waba_id is not None else None
+            if waba is not None:
+                found.append(ChangeEvents(change, waba, parsed[change.id], self.existing.get(change.id, ())))
+        return found
 
 
 def describe(exc: BaseException) -> str:
@@ -210,18 +219,18 @@ class Processor:
         return total
 
     async def split_pending(self) -> int:
-        """Splits one batch of due deliveries; how many were claimed."""
+        """Splits one batch of due deliveries; how many were claimed. On SQLite the batch is read and
+        its bodies split before it takes the write turn, as ``process_pending`` does."""
         now = self.clock()
+        if self.db.write_gate.enabled:
+            return await self._split_read_first(now)
         started = time.monotonic()
         async with self.db.transaction() as session:
             claimed = await claims.claim(
                 session,
                 WebhookDelivery.id,
                 WebhookDelivery.attempts,
-                where=[
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
-                    or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
-                ],
+                where=webhooks_queries.delivery_due(now),
                 limit=self._delivery_batch.limit,
             )
             await self.split_claimed(session, claimed, now=now)
@@ -229,9 +238,43 @@ class Processor:
         self.deliveries_claimed += len(claimed)
         return len(claimed)
 
+    async def _split_read_first(self, now: datetime) -> int:
+        """SQLite: the deliveries the next claim would take, their bodies split (JSON read) before
+        the write turn; in it, the claim (of those still due), folding repeats, and the writes."""
+        async with self.db.read() as session:
+            deliveries = await webhooks_queries.due_deliveries(
+                session, now=now, limit=self._delivery_batch.limit
+            )
+            if not deliveries:
+                return 0
+            done = {delivery.id: split_delivery(delivery) for delivery in deliveries}
+            started = time.monotonic()
+            async with self.db.writes_of(session):
+                due = [*webhooks_queries.delivery_due(now), WebhookDelivery.id.in_(list(done))]
+                claimed = await claims.claim(
+                    session,
+                    WebhookDelivery.id,
+                    WebhookDelivery.attempts,
+                    where=due,
+                    limit=len(done),
+                    probe=False,
+                )
+                read = {delivery.id: delivery for delivery in deliveries}
+                await self.split_claimed(session, claimed, now=now, read=read, done=done)
+        self._delivery_batch.after(len(deliveries), time.monotonic() - started)
+        self.deliveries_claimed += len(claimed)
+        return len(claimed)
+
     async def split_claimed(
-        self, session: AsyncSession, claimed: list[tuple[int, int]], *, now: datetime
+        self,
+        session: AsyncSession,
+        claimed: list[tuple[int, int]],
+        *,
+        now: datetime,
+        read: Mapping[int, WebhookDelivery] | None = None,
+        done: Mapping[int, BodySplit] | None = None,
     ) -> BatchReport:
+        """``read``: the claimed deliveries, read before the claim (with ``done``, their bodies split)."""
         report = BatchReport(claimed=len(claimed))
         if not claimed:
             return report
@@ -240,8 +283,10 @@ class Processor:
             # The whole batch at once; if anything in it fails, one delivery at a time, so that only
             # the failing one keeps its error.
             async with session.begin_nested():
-                deliveries = await self._deliveries(session, ids)
-                report.new_changes = await split_deliveries(session, [deliveries[i] for i in ids], now=now)
+                deliveries = read if read is not None else await self._deliveries(session, ids)
+                report.new_changes = await split_deliveries(
+                    session, [deliveries[i] for i in ids], now=now, done=done
+                )
             report.processed = len(ids)
             return report
         except Exception as exc:
@@ -283,40 +328,72 @@ class Processor:
     async def process_pending(self) -> int:
         """Processes one batch of due changes (new ones and failed ones whose retry is due).
 
-        On SQLite the batch is read and parsed first, outside any transaction (WAL lets reads run
-        beside a writer), and only then does it take the process's write turn (``app.db.writes``),
-        for the claim and the writes: intake batches wait behind the writes, not behind the
-        parsing. The claim takes only the changes read that are still due, so one that another
-        writer took meanwhile is left alone, and a change never changes once split, so what the
-        parser made of it still holds. (On PostgreSQL there is no turn, and workers read only what
-        they have claimed, so that two never parse the same changes.)"""
+        On PostgreSQL the batch is claimed first (SKIP LOCKED: workers never take the same changes)
+        and read once claimed. On SQLite everything the batch needs is read and parsed before it
+        takes the process's write turn (``_process_read_first``), so intake batches wait behind its
+        writes only."""
         now = self.clock()
-        due = webhooks_queries.change_due(now, self.max_attempts)
-        parsed: dict[int, list[ParsedEvent]] | None = None
         if self.db.write_gate.enabled:
-            parsed = await self._parse_due(now)
-            if not parsed:
-                return 0
-            due.append(WebhookChange.id.in_(list(parsed)))
+            return await self._process_read_first(now)
         started = time.monotonic()
         async with self.db.transaction() as session:
             claimed = await claims.claim(
-                session, WebhookChange.id, WebhookChange.attempts, where=due, limit=self._change_batch.limit
+                session,
+                WebhookChange.id,
+                WebhookChange.attempts,
+                where=webhooks_queries.change_due(now, self.max_attempts),
+                limit=self._change_batch.limit,
             )
-            report, created = await self.process_claimed(session, claimed, now=now, parsed=parsed)
-        # Sized by the time the batch holds the write turn (the parsing above does not).
+            report, created = await self.process_claimed(session, claimed, now=now)
         self._change_batch.after(len(claimed), time.monotonic() - started)
-        self.changes_claimed += report.claimed
-        await events_committed(self.hooks, created)
-        return report.claimed
+        return await self._processed(report, created)
 
-    async def _parse_due(self, now: datetime) -> dict[int, list[ParsedEvent]]:
-        """The events of the changes the next claim would take, by change id."""
+    async def _process_read_first(self, now: datetime) -> int:
+        """SQLite: reads the changes the next claim would take, parses them and reads what storing
+        them needs (their WABAs, the events a retry made before, the numbers and state entries they
+        name, the alert rules of their orgs), then takes the write turn (``Database.writes_of``) for
+        the claim and the writes.
+
+        The claim takes only the changes read that are still due (one that another process's worker
+        took meanwhile is left alone); a change never changes once split, so what the parser made of
+        it still holds. The rest was read without the turn: should another writer add a number the
+        batch then adds too, the batch fails on the unique index and its changes are processed again
+        one at a time, each reading afresh inside the turn."""
         async with self.db.read() as session:
             changes = await webhooks_queries.due_changes(
                 session, now=now, max_attempts=self.max_attempts, limit=self._change_batch.limit
             )
-        return {change.id: parse(change) for change in changes}
+            if not changes:
+                return 0
+            parsed = {change.id: parse(change) for change in changes}
+            batch = await self._read(session, changes, lock=False)
+            loaded = LoadedRows()
+            await store.prepare_batch(session, batch.items(parsed), loaded=loaded)
+            started = time.monotonic()
+            async with self.db.writes_of(session):
+                due = [
+                    *webhooks_queries.change_due(now, self.max_attempts),
+                    WebhookChange.id.in_(list(parsed)),
+                ]
+                claimed = await claims.claim(
+                    session,
+                    WebhookChange.id,
+                    WebhookChange.attempts,
+                    where=due,
+                    limit=len(parsed),
+                    probe=False,
+                )
+                report, created = await self.process_claimed(
+                    session, claimed, now=now, parsed=parsed, read=(batch, loaded)
+                )
+        # Sized by the time the batch holds the write turn (the reading and parsing above do not).
+        self._change_batch.after(len(changes), time.monotonic() - started)
+        return await self._processed(report, created)
+
+    async def _processed(self, report: BatchReport, created: list[int]) -> int:
+        self.changes_claimed += report.claimed
+        await events_committed(self.hooks, created)
+        return report.claimed
 
     async def process_claimed(
         self,
@@ -325,18 +402,25 @@ class Processor:
         *,
         now: datetime,
         parsed: Mapping[int, Sequence[ParsedEvent]] | None = None,
+        read: tuple[_Claimed, LoadedRows] | None = None,
     ) -> tuple[BatchReport, list[int]]:
         """The whole batch in one savepoint: a few statements however many changes it holds. When
         anything in it fails, the savepoint is rolled back and the changes are processed again one
-        at a time, each in its own savepoint, so that only the failing one keeps its error."""
+        at a time, each in its own savepoint, so that only the failing one keeps its error.
+
+        ``read``: what was read for these changes before they were claimed (``_process_read_first``),
+        of which only the claimed ones are processed."""
         report = BatchReport(claimed=len(claimed))
         created: list[int] = []
         if not claimed:
             return report, created
         attempts_of = dict(claimed)
         unreadable: list[int] = []  # the events that show changes failed for good
-        batch = await self._load(session, list(attempts_of))
-        loaded = LoadedRows()
+        if read is None:
+            batch, loaded = await self._load(session, list(attempts_of)), LoadedRows()
+        else:
+            batch, loaded = read
+            batch.changes = [change for change in batch.changes if change.id in attempts_of]
         try:
             async with session.begin_nested():
                 results = await process_changes(
@@ -371,15 +455,19 @@ class Processor:
 
     async def _load(self, session: AsyncSession, change_ids: list[int]) -> _Claimed:
         """Also after a savepoint rolled back: the rows read again replace what it expired."""
-        changes = await webhooks_queries.changes_by_ids(session, change_ids)
+        return await self._read(
+            session, await webhooks_queries.changes_by_ids(session, change_ids), lock=True
+        )
+
+    async def _read(self, session: AsyncSession, changes: list[WebhookChange], *, lock: bool) -> _Claimed:
         changes.sort(key=lambda c: (c.waba_id or "", c.id))
-        # Routing by the WABAs registered now; their row locks (PostgreSQL) are taken here, all at
-        # once and in id order, and held to the commit: one WABA's numbers and state change in one
-        # transaction at a time, and workers never wait for each other in a cycle. (Outside any
-        # savepoint: PostgreSQL gives up row locks taken in a savepoint that rolls back.)
+        # Routing by the WABAs registered now; with ``lock`` (PostgreSQL) their row locks are taken
+        # here, all at once and in id order, and held to the commit: one WABA's numbers and state
+        # change in one transaction at a time, and workers never wait for each other in a cycle.
+        # (Outside any savepoint: PostgreSQL gives up row locks taken in a savepoint that rolls back.)
         keys = {(c.app_pk, c.waba_id) for c in changes if c.waba_id is not None}
-        wabas = await wabas_queries.wabas_for_routing(session, keys, lock=True)
-        existing = await events_queries.events_of_changes(session, change_ids)
+        wabas = await wabas_queries.wabas_for_routing(session, keys, lock=lock)
+        existing = await events_queries.events_of_changes(session, [c.id for c in changes])
         return _Claimed(changes, wabas, existing)
 
     async def _one_at_a_time(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -179,18 +179,38 @@ async def _insert_changes(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     return len(result.all())
 
 
-def _split_one(delivery: WebhookDelivery, *, now: datetime) -> list[SplitChange]:
-    """The delivery's changes; marks it processed, or failed saying why (its good parts still count)."""
+@dataclass(frozen=True)
+class BodySplit:
+    """What ``split_body`` made of a delivery's body: its changes and the problems of its parts, or
+    why nothing of it could be split (``error``)."""
+
+    items: list[SplitChange]
+    problems: list[str]
+    error: str | None = None
+
+
+def split_delivery(delivery: WebhookDelivery) -> BodySplit:
+    """Pure: the delivery is not touched (a batch splits its bodies before it takes the write turn)."""
+    if delivery.body is None:
+        return BodySplit([], [], "body was purged before it was split")
+    try:
+        return BodySplit(*split_body(delivery.body))
+    except NotSplittable as exc:
+        return BodySplit([], [], str(exc))
+
+
+def _split_one(
+    delivery: WebhookDelivery, *, now: datetime, done: BodySplit | None = None
+) -> list[SplitChange]:
+    """The delivery's changes; marks it processed, or failed saying why (its good parts still count).
+    ``done``: its body split already."""
     delivery.processed_at = now
     delivery.next_attempt_at = None
-    if delivery.body is None:
-        delivery.status, delivery.last_error = DeliveryStatus.FAILED, "body was purged before it was split"
+    found = done if done is not None else split_delivery(delivery)
+    if found.error is not None:
+        delivery.status, delivery.last_error = DeliveryStatus.FAILED, found.error
         return []
-    try:
-        items, problems = split_body(delivery.body)
-    except NotSplittable as exc:
-        delivery.status, delivery.last_error = DeliveryStatus.FAILED, str(exc)
-        return []
+    items, problems = found.items, found.problems
     if problems:
         delivery.status = DeliveryStatus.FAILED
         total = len(items) + len(problems)
@@ -203,14 +223,21 @@ def _split_one(delivery: WebhookDelivery, *, now: datetime) -> list[SplitChange]
 
 
 async def split_deliveries(
-    session: AsyncSession, deliveries: Sequence[WebhookDelivery], *, now: datetime
+    session: AsyncSession,
+    deliveries: Sequence[WebhookDelivery],
+    *,
+    now: datetime,
+    done: Mapping[int, BodySplit] | None = None,
 ) -> int:
     """Splits deliveries into changes and marks each processed (or failed, saying why); returns how
     many changes were new. A pending copy of a body kept already is folded into that row instead
     (``app.processing.dedup``). A batch costs one routing read per Meta app and one insert in all; a
-    change that several deliveries carry belongs to the first of them."""
+    change that several deliveries carry belongs to the first of them. ``done``: bodies split
+    already (``split_delivery``), by delivery id."""
+    done = done or {}
     split = [
-        (delivery, _split_one(delivery, now=now)) for delivery in await fold_repeats(session, deliveries)
+        (delivery, _split_one(delivery, now=now, done=done.get(delivery.id)))
+        for delivery in await fold_repeats(session, deliveries)
     ]
     wanted: dict[int, set[str]] = {}
     for delivery, items in split:

@@ -60,11 +60,7 @@ async def store_batch(
     and state entries are inserted with one statement each, and the rows that change (events made
     before, state entries, WABAs) go in one flush, an executemany per table."""
     loaded = loaded if loaded is not None else LoadedRows()
-    await loaded.load(
-        session,
-        [(item.waba, p.phone_digits, p.phone_number_id) for item in items for p in item.parsed]
-        + [(item.waba, None, None) for item in items],
-    )
+    await loaded.load(session, _named(items))
     phones: list[list[_Phone]] = []
     for item in items:
         item_phones: list[_Phone] = []
@@ -109,6 +105,21 @@ async def store_batch(
         await alerts_outbox.enqueue_for_events(session, org_id=org_id, event_ids=event_ids)
     await session.flush()
     return results
+
+
+async def prepare_batch(session: AsyncSession, items: Sequence[ChangeEvents], *, loaded: LoadedRows) -> None:
+    """Reads, ahead of ``store_batch``, what it will read: the numbers and state entries these items
+    name (into ``loaded``) and the alert rules of their orgs (kept in ``session``)."""
+    await loaded.load(session, _named(items))
+    for org_id in sorted({item.waba.org_id for item in items}):
+        await alerts_outbox.prepare(session, org_id=org_id)
+
+
+def _named(items: Sequence[ChangeEvents]) -> list[tuple[Waba, str | None, str | None]]:
+    """Every (WABA, digits, phone number id) the items name, and each WABA itself."""
+    return [(item.waba, p.phone_digits, p.phone_number_id) for item in items for p in item.parsed] + [
+        (item.waba, None, None) for item in items
+    ]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.cutoffs import older_than_cutoff
 from app.meta.models import MetaApp
 from app.webhooks.counters import SIGNATURE_REASONS
-from app.webhooks.models import ChangeStatus, WebhookChange, WebhookDelivery, WebhookRejection
+from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery, WebhookRejection
 
 RECENT = 50
 
@@ -196,6 +196,21 @@ async def change_and_delivery(
         )
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+def delivery_due(now: datetime) -> list[ColumnElement[bool]]:
+    """A delivery the worker is to split now: pending, and its retry (if it failed before) due."""
+    return [
+        WebhookDelivery.status == DeliveryStatus.PENDING,
+        or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
+    ]
+
+
+async def due_deliveries(session: AsyncSession, *, now: datetime, limit: int) -> list[WebhookDelivery]:
+    """The deliveries that a worker's next claim would take (oldest first), bodies included: read
+    before the claim, to split them outside the write."""
+    stmt = select(WebhookDelivery).where(*delivery_due(now)).order_by(WebhookDelivery.id).limit(limit)
+    return list(await session.scalars(stmt))
 
 
 def change_due(now: datetime, max_attempts: int) -> list[ColumnElement[bool]]:

@@ -1,4 +1,4 @@
-"""Alerts at volume: a batch of events groups repeats with a read per group, not per event, and a
+"""Alerts at volume: a batch of events reads all its groups at once, not a read per group or event, and a
 burst of mail goes out over a few connections at once."""
 
 from __future__ import annotations
@@ -40,26 +40,36 @@ def outbox_statements(db: Database, verb: str) -> Iterator[list[str]]:
         event.remove(db.engine.sync_engine, "before_cursor_execute", note)
 
 
-async def test_repeats_in_one_batch_are_grouped_with_one_read_per_group(
+async def test_a_batch_reads_its_storm_control_groups_at_once_however_many_there_are(
     db: Database, personas: Personas, meta_app: MetaApp, waba: Waba
 ) -> None:
     ctx = ctx_of(personas.org, personas.admin)
     channel = (await email_channel(db, ctx, personas.admin.email)).channel
-    await rule(db, ctx, [channel], min_severity="critical", throttle_minutes=10)
-    repeats = [quality("DOWNGRADE", f"TIER_{i}", display=f"1555000{i:04d}") for i in range(13)]
+    await rule(db, ctx, [channel], throttle_minutes=10)
+    kinds = ["DOWNGRADE", "UPGRADE", "FLAGGED", "UNFLAGGED"]
+    burst = [quality(kind, "TIER_1K", display=f"1555000{n:04d}") for n in range(3) for kind in kinds]
 
     with outbox_statements(db, "SELECT") as reads:
-        await webhook(db, meta_app, *repeats, quality("FLAGGED"))  # one delivery, one batch
-
+        await webhook(db, meta_app, *burst)  # one delivery, one batch, four groups
+    # The last alert within each group's window, one query for all four (none had one, so no
+    # follow-up is looked for).
+    assert len(reads) == 1
     rows = await deliveries(db)
-    assert sorted((r.kind, r.group_count, r.group_key) for r in rows) == [
-        (DeliveryKind.ALERT, 0, f"{waba.waba_id}|phone_number_quality_update|downgrade"),
-        (DeliveryKind.ALERT, 0, f"{waba.waba_id}|phone_number_quality_update|flagged"),
-        (DeliveryKind.FOLLOWUP, 12, f"{waba.waba_id}|phone_number_quality_update|downgrade"),
-    ]
-    # Two groups: the last alert within the window is looked up once for each (no follow-up is
-    # looked for, as neither group had an alert yet).
+    key = f"{waba.waba_id}|phone_number_quality_update|"
+    assert sorted((r.kind, r.group_count, r.group_key) for r in rows) == sorted(
+        [(DeliveryKind.ALERT, 0, key + kind.lower()) for kind in kinds]
+        + [(DeliveryKind.FOLLOWUP, 2, key + kind.lower()) for kind in kinds]
+    )
+
+    with outbox_statements(db, "SELECT") as reads:
+        await webhook(db, meta_app, *[quality(kind, "TIER_1K", display="15550009999") for kind in kinds])
+    # Now every group has an alert within its window: one more query finds their follow-ups, which
+    # count the new repeats (no new row).
     assert len(reads) == 2
+    rows = await deliveries(db)
+    assert sorted((r.kind, r.group_count) for r in rows) == sorted(
+        [(DeliveryKind.ALERT, 0)] * 4 + [(DeliveryKind.FOLLOWUP, 3)] * 4
+    )
 
 
 async def test_the_alerts_of_a_batch_are_written_in_one_statement(
