@@ -202,7 +202,10 @@ class InProcessWorkers:
 
     async def _run(self, web_loop: asyncio.AbstractEventLoop) -> None:
         loop = self._loop = asyncio.get_running_loop()
-        engine = make_engine(self.settings.database_url, sqlite_synchronous=self.settings.sqlite_synchronous)
+        # This loop waits for nothing while a statement runs: SQLite is called on this thread.
+        engine = make_engine(
+            self.settings.database_url, sqlite_synchronous=self.settings.sqlite_synchronous, inline=True
+        )
         db = Database(engine, write_gate=self.web_db.write_gate)
         alerts = build_alert_worker(db, self.settings)
         worker = build_worker(

@@ -97,27 +97,33 @@ class AlertSender:
         return len(claimed)
 
     async def claim(self) -> list[Claimed]:
+        """Claims a batch (leased until ``lease`` from now) and reads what sending it needs. Only the
+        claim holds SQLite's write turn: whether anything is due is read before it (the sender is
+        woken after every processing batch, mostly to find nothing), what is claimed after it."""
         now = self.clock()
-        async with self.db.transaction() as session:
-            ids = await claims.claim(
-                session,
-                AlertDelivery.id,
-                AlertDelivery.attempts,
-                where=[
-                    or_(
-                        and_(AlertDelivery.status == DeliveryStatus.QUEUED, AlertDelivery.run_at <= now),
-                        and_(
-                            AlertDelivery.status == DeliveryStatus.SENDING, AlertDelivery.locked_until < now
-                        ),
-                    )
-                ],
-                limit=self.batch,
-                values={
-                    "status": DeliveryStatus.SENDING,
-                    "locked_until": now + self.lease,
-                    "last_attempt_at": now,
-                },
+        due = [
+            or_(
+                and_(AlertDelivery.status == DeliveryStatus.QUEUED, AlertDelivery.run_at <= now),
+                and_(AlertDelivery.status == DeliveryStatus.SENDING, AlertDelivery.locked_until < now),
             )
+        ]
+        async with self.db.read() as session:
+            if not await claims.any_due(session, AlertDelivery.id, where=due):
+                return []
+            async with self.db.writes_of(session):
+                ids = await claims.claim(
+                    session,
+                    AlertDelivery.id,
+                    AlertDelivery.attempts,
+                    where=due,
+                    limit=self.batch,
+                    values={
+                        "status": DeliveryStatus.SENDING,
+                        "locked_until": now + self.lease,
+                        "last_attempt_at": now,
+                    },
+                    probe=False,
+                )
             if not ids:
                 return []
             return await self._load(session, dict(ids))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from app.db.inline import inline_creator
 from app.db.types import set_keyring
 from app.db.url import async_url, ensure_sqlite_dir, is_sqlite
 from app.db.writes import WriteGate
@@ -28,10 +29,16 @@ def _sqlite_pragmas(synchronous: str) -> Any:
     return on_connect
 
 
-def make_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL", **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    database_url: str, *, sqlite_synchronous: str = "NORMAL", inline: bool = False, **kwargs: Any
+) -> AsyncEngine:
+    """``inline``: SQLite statements run on the calling thread (``app.db.inline``), for a loop that
+    has nothing to do while one runs (the in-process worker's); no effect on PostgreSQL."""
     url = async_url(database_url)
     if is_sqlite(url):
         ensure_sqlite_dir(url)
+        if inline and url.database:
+            kwargs["async_creator"] = inline_creator(url.database)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
         return engine

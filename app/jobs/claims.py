@@ -22,6 +22,13 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+async def any_due(
+    session: AsyncSession, id_column: InstrumentedAttribute[int], *, where: Sequence[ColumnElement[bool]]
+) -> bool:
+    """Whether a row matches ``where``: a read, which takes no lock."""
+    return await session.scalar(select(id_column).where(*where).limit(1)) is not None
+
+
 async def claim(
     session: AsyncSession,
     id_column: InstrumentedAttribute[int],
@@ -39,11 +46,7 @@ async def claim(
     ``probe=False``: the caller has just read rows that match, so the read that spares an idle pass
     the write lock would only cost a round trip."""
     table = id_column.class_
-    if (
-        probe
-        and dialect_name(session) == "sqlite"
-        and await session.scalar(select(id_column).where(*where).limit(1)) is None
-    ):
+    if probe and dialect_name(session) == "sqlite" and not await any_due(session, id_column, where=where):
         # Nothing due: a read, so that an idle pass does not take SQLite's one write lock (which the
         # receiver needs to commit the deliveries Meta is waiting on). The caller ends its
         # transaction without needing one.

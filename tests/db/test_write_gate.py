@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from app.alerts import outbox
 from app.alerts.sender import AlertSender, Outcome
@@ -189,3 +191,62 @@ async def test_writers_on_two_event_loops_share_one_queue() -> None:
 
     await asyncio.gather(writers(), asyncio.to_thread(asyncio.run, writers()))
     assert most == 1
+
+
+def tables_touched(db: Database) -> tuple[list[tuple[str, str]], list[tuple[str, str]], Any]:
+    """(verb, first table) of each statement, sorted by whether the running task held the write
+    turn when it was sent; and the listener (to remove)."""
+    before: list[tuple[str, str]] = []
+    inside: list[tuple[str, str]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        verb = statement.split(None, 1)[0].upper()
+        found = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", statement, re.I)
+        (inside if db.write_gate.holding() else before).append((verb, found.group(1) if found else ""))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+    return before, inside, note
+
+
+async def test_a_batch_reads_what_it_needs_before_its_turn_and_holds_the_turn_for_its_writes(
+    db: Database, personas: Personas, meta_app: MetaApp
+) -> None:
+    """What a split or processing batch reads (its rows, their WABAs, numbers, state, earlier events,
+    the org's alert rules) is read before it takes the write turn: intake batches queue behind its
+    writes only. Inside the turn it reads only what its own writes decide (repeats of a body,
+    routing, the events it made and their storm-control groups)."""
+    if not db.write_gate.enabled:
+        pytest.skip("PostgreSQL serialises no writers: there is no turn")
+    await register(db, personas.org, meta_app)
+    changes = [quality_change("DOWNGRADE", f"T{n}", display=f"1555{n:07d}") for n in range(200)]
+    for at in range(0, 200, 20):
+        await store_delivery(db, meta_app, body(entry(WABA_ID, changes[at : at + 20], time=at + 1)))
+    processor = Processor(db, deliveries_per_batch=10, changes_per_batch=200, batch_seconds=60)
+
+    before, inside, listener = tables_touched(db)
+    try:
+        assert await processor.split_pending() == 10
+        split_before, split_inside = list(before), list(inside)
+        before.clear()
+        inside.clear()
+        assert await processor.process_pending() == 200
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", listener)
+
+    assert ("SELECT", "webhook_deliveries") in split_before
+    assert {verb for verb, _ in split_before} == {"SELECT"}
+    assert {table for verb, table in split_inside if verb == "SELECT"} <= {"webhook_deliveries", "wabas"}
+    assert {verb for verb, _ in split_inside} >= {"UPDATE", "INSERT"}
+
+    read_first = {table for _, table in before}
+    assert {
+        "webhook_changes",
+        "wabas",
+        "events",
+        "phone_numbers",
+        "state_entries",
+        "alert_rules",
+    } <= read_first
+    assert {verb for verb, _ in before} == {"SELECT"}
+    assert {table for verb, table in inside if verb == "SELECT"} <= {"events", "alert_deliveries"}
+    assert len(await all_events(db)) == 200
