@@ -248,8 +248,8 @@ class Processor:
             if not deliveries:
                 return 0
             done = {delivery.id: split_delivery(delivery) for delivery in deliveries}
-            started = time.monotonic()
             async with self.db.writes_of(session):
+                started = time.monotonic()  # the turn's start: waiting for it is not the batch's pace
                 due = [*webhooks_queries.delivery_due(now), WebhookDelivery.id.in_(list(done))]
                 claimed = await claims.claim(
                     session,
@@ -369,8 +369,8 @@ class Processor:
             batch = await self._read(session, changes, lock=False)
             loaded = LoadedRows()
             await store.prepare_batch(session, batch.items(parsed), loaded=loaded)
-            started = time.monotonic()
             async with self.db.writes_of(session):
+                started = time.monotonic()  # the turn's start: waiting for it is not the batch's pace
                 due = [
                     *webhooks_queries.change_due(now, self.max_attempts),
                     WebhookChange.id.in_(list(parsed)),
@@ -386,7 +386,8 @@ class Processor:
                 report, created = await self.process_claimed(
                     session, claimed, now=now, parsed=parsed, read=(batch, loaded)
                 )
-        # Sized by the time the batch holds the write turn (the reading and parsing above do not).
+        # Sized by the time the batch held the write turn (not the reading and parsing above, nor the
+        # wait for the turn).
         self._change_batch.after(len(changes), time.monotonic() - started)
         return await self._processed(report, created)
 
