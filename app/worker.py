@@ -7,6 +7,7 @@ worker processes run side by side, claiming rows with SKIP LOCKED.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import signal
 import threading
@@ -16,7 +17,7 @@ from app.alerts.tasks import alert_passes
 from app.connections.silence import SilenceWatch
 from app.connections.sync import PeriodicSync
 from app.db.engine import Database, make_engine
-from app.events.hooks import EventsCommittedHook
+from app.events.hooks import EventsCommittedHook, events_committed
 from app.jobs.runner import Pass, Worker
 from app.live.publish import publisher
 from app.processing.processor import Processor
@@ -179,6 +180,7 @@ class InProcessWorkers:
         self._started = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._workers: list[Worker] = []
+        self._handed: set[concurrent.futures.Future[None]] = set()  # hooks running on the web loop
 
     def start(self, timeout: float = 30.0) -> None:
         web_loop = asyncio.get_running_loop()
@@ -192,11 +194,16 @@ class InProcessWorkers:
     def _web_hook(
         self, hook: EventsCommittedHook, web_loop: asyncio.AbstractEventLoop
     ) -> EventsCommittedHook:
+        """``hook`` run on the web app's loop. Handed over, not waited for: the next batch need not
+        wait until a loop busy answering webhooks gets to it (a failure is logged there)."""
+
         async def run(event_ids: Sequence[int]) -> None:
-            await hook(event_ids)
+            await events_committed([hook], event_ids)
 
         async def on_web_loop(event_ids: Sequence[int]) -> None:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(event_ids), web_loop))
+            handed = asyncio.run_coroutine_threadsafe(run(event_ids), web_loop)
+            self._handed.add(handed)  # held until done: the web loop keeps only weak references
+            handed.add_done_callback(self._handed.discard)
 
         return on_web_loop
 
