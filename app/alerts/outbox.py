@@ -9,7 +9,7 @@ digest row gathers once a day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,9 +126,16 @@ async def prepare(session: AsyncSession, *, org_id: int) -> None:
 
 
 async def enqueue_for_events(
-    session: AsyncSession, *, org_id: int, event_ids: Sequence[int], now: datetime | None = None
+    session: AsyncSession,
+    *,
+    org_id: int,
+    event_ids: Sequence[int],
+    now: datetime | None = None,
+    events: Mapping[int, Event] | None = None,
 ) -> int:
     """One outbox row per (new event, channel of a matching enabled rule); how many rows changed.
+    ``events``: the new events as the caller stored them, by id (a processing batch), instead of
+    reading them back.
 
     A few statements whatever the number of events: the events, storm control's groups (the last
     alert within each window and the follow-up waiting, two queries for all of them) and one insert."""
@@ -138,12 +145,13 @@ async def enqueue_for_events(
     if config is None:
         return 0
     now = now or utcnow()
-    events = await events_queries.new_events_of_org(session, org_id=org_id, event_pks=event_ids)
+    if events is None:
+        events = await events_queries.new_events_of_org(session, org_id=org_id, event_pks=event_ids)
     matched: list[_Match] = []
     planned: set[tuple[int, int]] = set()
     for event_id in event_ids:
         event = events.get(event_id)
-        if event is None or now - event.received_at > MAX_EVENT_AGE:
+        if event is None or event.org_id != org_id or now - event.received_at > MAX_EVENT_AGE:
             continue
         payload: dict[str, Any] | None = None
         for rule in config.rules:

@@ -79,7 +79,7 @@ async def store_batch(
     await loaded.insert_new_phones(session)  # new numbers get their ids (events and state name them)
     await session.flush()  # the identifiers filled in known numbers
     results = [StoredEvents() for _ in items]
-    ids = await _upsert_events(session, items, phones, results)
+    ids, made = await _upsert_events(session, items, phones, results)
     for item, item_phones, item_ids in zip(items, phones, ids, strict=True):
         for parsed, number, event_id in zip(item.parsed, item_phones, item_ids, strict=True):
             for update_ in parsed.state:
@@ -102,7 +102,7 @@ async def store_batch(
     for item, stored in zip(items, results, strict=True):
         by_org.setdefault(item.waba.org_id, []).extend(stored.created)
     for org_id, event_ids in by_org.items():
-        await alerts_outbox.enqueue_for_events(session, org_id=org_id, event_ids=event_ids)
+        await alerts_outbox.enqueue_for_events(session, org_id=org_id, event_ids=event_ids, events=made)
     await session.flush()
     return results
 
@@ -137,10 +137,11 @@ async def _upsert_events(
     items: Sequence[ChangeEvents],
     phones: Sequence[Sequence[_Phone]],
     results: list[StoredEvents],
-) -> list[list[int]]:
+) -> tuple[list[list[int]], dict[int, Event]]:
     """Each change's events, one per parsed item by seq: the new ones inserted with one statement
     (the ORM inserts rows one at a time on SQLite, which cannot return them in order), the ones a
-    retry or ``reprocess`` made before updated in place, extra old ones deleted. The ids, per item."""
+    retry or ``reprocess`` made before updated in place, extra old ones deleted. The ids, per item,
+    and the new events by id (as inserted; not in the session), for their alerts."""
     new_rows: list[dict[str, Any]] = []
     ids: list[list[int | None]] = []
     for item, item_phones, stored in zip(items, phones, results, strict=True):
@@ -178,10 +179,13 @@ async def _upsert_events(
                 stored.removed += 1
         ids.append(item_ids)
     made: dict[tuple[int, int], int] = {}
+    new_events: dict[int, Event] = {}
     if new_rows:
         connection = await session.connection()
-        for new_id, change_id, seq in (await connection.execute(_INSERT_EVENTS, new_rows)).all():
+        inserted = (await connection.execute(_INSERT_EVENTS, new_rows)).all()
+        for (new_id, change_id, seq), row in zip(inserted, new_rows, strict=True):
             made[(int(change_id or 0), int(seq))] = int(new_id)
+            new_events[int(new_id)] = Event(id=int(new_id), **row)
     found: list[list[int]] = []
     for item, item_ids, stored in zip(items, ids, results, strict=True):
         complete = []
@@ -191,7 +195,7 @@ async def _upsert_events(
                 stored.created.append(event_id)
             complete.append(event_id)
         found.append(complete)
-    return found
+    return found, new_events
 
 
 # One cached statement, sent as multi-row INSERTs (see app.wabas.service, _INSERT_PHONES).
