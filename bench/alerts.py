@@ -244,15 +244,18 @@ async def intake(port: int, rate: float, duration: float) -> tuple[int, int]:
 
     async def one(n: int) -> None:
         nonlocal ok
-        conn = idle.pop() if idle else Connection(port)
         body = status_body(n)
-        try:
-            status = await conn.post(path, body, signature(SECRET, body).encode())
-        except (OSError, asyncio.IncompleteReadError):
-            conn.close()
+        # A kept-alive connection the server has closed meanwhile fails at once: like any HTTP
+        # client, send again once on a new connection (Meta's own client retries a failed delivery).
+        for conn in ([idle.pop()] if idle else []) + [Connection(port)]:
+            try:
+                status = await conn.post(path, body, signature(SECRET, body).encode())
+            except (OSError, asyncio.IncompleteReadError):
+                conn.close()
+                continue
+            ok += status == 200
+            idle.append(conn)
             return
-        ok += status == 200
-        idle.append(conn)
 
     tasks = []
     begin = time.monotonic()

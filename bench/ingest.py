@@ -174,6 +174,7 @@ class Server:
         self.ready_path = ready_path
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.worker_pids: list[int] = []  # worker processes beside it (bench/pipeline.py), for their CPU
 
     @property
     def base(self) -> str:

@@ -20,6 +20,7 @@ from app.db.writes import WriteGate
 from app.events.parsed import ParsedEvent
 from app.events.parsing import parse_change
 from app.lib.timeutil import utcnow
+from app.live.publish import publisher
 from app.meta.models import MetaApp
 from app.processing import processor as processor_module
 from app.processing.processor import Processor
@@ -250,3 +251,29 @@ async def test_a_batch_reads_what_it_needs_before_its_turn_and_holds_the_turn_fo
     assert {verb for verb, _ in before} == {"SELECT"}
     assert {table for verb, table in inside if verb == "SELECT"} <= {"events", "alert_deliveries"}
     assert len(await all_events(db)) == 200
+
+
+async def test_what_only_reads_takes_no_write_turn(
+    db: Database, personas: Personas, meta_app: MetaApp
+) -> None:
+    """The alert sender, woken after every processing batch, finds nothing due by a read; the live
+    publisher reads the events' orgs: neither queues behind intake for the write turn."""
+    if not db.write_gate.enabled:
+        pytest.skip("PostgreSQL serialises no writers: there is no turn")
+    await register(db, personas.org, meta_app)
+    await pending_changes(db, meta_app, 5)
+    processor = Processor(db)
+    created: list[int] = []
+
+    async def collect(event_ids: Any) -> None:
+        created.extend(event_ids)
+
+    processor.hooks.append(collect)
+    assert await processor.process_pending() == 5
+    turns = db.write_gate.turns
+
+    assert await AlertSender(db, Registry({})).claim() == []
+    await publisher(db)(created)
+
+    assert len(created) == 5
+    assert db.write_gate.turns == turns
