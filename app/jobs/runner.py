@@ -53,6 +53,10 @@ class Worker:
             if self._stopping:
                 break
             done += await p.run()
+            # A pass whose statements never wait (SQLite on the loop's own thread, ``app.db.inline``)
+            # would otherwise run batch after batch without letting the loop's other work (the alert
+            # sender's network I/O) in: each pass gives it a turn.
+            await asyncio.sleep(0)
         return done
 
     async def run(self) -> None:
