@@ -11,12 +11,14 @@ import concurrent.futures
 import logging
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from app.alerts.tasks import alert_passes
 from app.connections.silence import SilenceWatch
 from app.connections.sync import PeriodicSync
 from app.db.engine import Database, make_engine
+from app.db.writes import WriteGate
 from app.events.hooks import EventsCommittedHook, events_committed
 from app.jobs.runner import Pass, Worker
 from app.live.publish import publisher
@@ -47,7 +49,7 @@ def build_worker(
     hooks: Sequence[EventsCommittedHook] | None = None,
     poll_interval: float = POLL_SECONDS,
     settings: Settings | None = None,
-    also_wake: Worker | None = None,
+    also_wake: Wakeable | None = None,
 ) -> Worker:
     """With ``settings``, the worker also runs the periodic passes that need them. ``also_wake``
     (the alert worker) is woken whenever new events commit."""
@@ -90,7 +92,18 @@ def build_alert_worker(db: Database, settings: Settings, *, poll_interval: float
     return Worker(alert_passes(db, settings), poll_interval=poll_interval)
 
 
-def wake_on_events(worker: Worker) -> EventsCommittedHook:
+class _Settable(Protocol):
+    def set(self) -> None: ...
+
+
+class Wakeable(Protocol):
+    """A worker whose ``wakeup`` can be set: a ``Worker`` on this loop, a ``ThreadWorker`` on another."""
+
+    @property
+    def wakeup(self) -> _Settable: ...
+
+
+def wake_on_events(worker: Wakeable) -> EventsCommittedHook:
     async def wake(event_ids: Sequence[int]) -> None:
         worker.wakeup.set()
 
@@ -158,16 +171,67 @@ class ThreadWorker:
         return self.worker.stopping
 
 
+class _LoopThread:
+    """One worker on a thread and event loop of its own, with database connections of its own whose
+    SQLite statements run on that thread (``app.db.inline``)."""
+
+    def __init__(
+        self, name: str, settings: Settings, gate: WriteGate, build: Callable[[Database], Worker]
+    ) -> None:
+        self.name, self.settings, self.gate, self.build = name, settings, gate, build
+        self.worker: ThreadWorker | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker: Worker | None = None
+
+    def start(self, timeout: float) -> ThreadWorker:
+        self._thread = threading.Thread(target=asyncio.run, args=(self._run(),), name=self.name)
+        self._thread.start()
+        if not self._started.wait(timeout) or self.worker is None:
+            raise RuntimeError(f"the {self.name} thread did not start")
+        return self.worker
+
+    async def _run(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        # This loop waits for nothing while a statement runs: SQLite is called on this thread.
+        engine = make_engine(
+            self.settings.database_url, sqlite_synchronous=self.settings.sqlite_synchronous, inline=True
+        )
+        db = Database(engine, write_gate=self.gate)
+        try:
+            self._worker = self.build(db)
+            self.worker = ThreadWorker(self._worker, loop)
+        finally:
+            self._started.set()
+        try:
+            await self._worker.run()
+        finally:
+            await db.dispose()
+
+    def stop(self) -> None:
+        """Thread-safe: lets the running pass commit, then the loop ends."""
+        if self._loop is not None and self._worker is not None:
+            self._loop.call_soon_threadsafe(self._worker.stop)
+
+    async def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, timeout)
+            if self._thread.is_alive():
+                log.warning("the %s thread did not stop within %.0f s", self.name, timeout)
+
+
 class InProcessWorkers:
-    """The worker of the one-command default (SQLite), inside the web process but on a thread of its
-    own, with its own event loop and database connections.
+    """The worker of the one-command default (SQLite), inside the web process: processing on a thread
+    and event loop of its own, alerts on another.
 
     On the web app's loop, each of the worker's many database round trips waited for a turn of a loop
     busy answering webhooks, so a processing batch held SQLite's write turn several times longer than
-    its work took, and intake waited behind it. On its own loop, a round trip costs only the hand-over
-    of the GIL. Both loops share the process's write gate (``app.db.writes``), so writes still take
-    turns fairly. After-commit hooks (live updates) run on the web app's loop, where the streams are;
-    the alert loop runs on the worker's thread beside processing.
+    its work took, and intake waited behind it. On its own loop, its statements run on its own thread
+    (``app.db.inline``) and never wait for a loop; but then nothing else on that loop runs while a
+    batch does, so the alert sender, whose work is mostly waiting on SMTP and Slack, has a loop of its
+    own too. All loops share the process's write gate (``app.db.writes``), so writes still take turns
+    fairly. After-commit hooks (live updates) run on the web app's loop, where the streams are.
     """
 
     def __init__(self, settings: Settings, web_db: Database, *, hooks: Sequence[EventsCommittedHook]) -> None:
@@ -176,20 +240,26 @@ class InProcessWorkers:
         self.hooks = list(hooks)
         self.worker: ThreadWorker | None = None
         self.alert_worker: ThreadWorker | None = None
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._workers: list[Worker] = []
+        self._threads: list[_LoopThread] = []
         self._handed: set[concurrent.futures.Future[None]] = set()  # hooks running on the web loop
 
     def start(self, timeout: float = 30.0) -> None:
         web_loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(
-            target=asyncio.run, args=(self._run(web_loop),), name="in-process-worker"
-        )
-        self._thread.start()
-        if not self._started.wait(timeout):
-            raise RuntimeError("the in-process worker did not start")
+        gate = self.web_db.write_gate
+        alerts = _LoopThread("in-process-alerts", self.settings, gate, self._build_alerts)
+        self._threads.append(alerts)
+        self.alert_worker = alert_worker = alerts.start(timeout)
+
+        def build_processing(db: Database) -> Worker:
+            hooks = [self._web_hook(hook, web_loop) for hook in self.hooks]
+            return build_worker(db, hooks=hooks, settings=self.settings, also_wake=alert_worker)
+
+        processing = _LoopThread("in-process-worker", self.settings, gate, build_processing)
+        self._threads.append(processing)
+        self.worker = processing.start(timeout)
+
+    def _build_alerts(self, db: Database) -> Worker:
+        return build_alert_worker(db, self.settings)
 
     def _web_hook(
         self, hook: EventsCommittedHook, web_loop: asyncio.AbstractEventLoop
@@ -207,39 +277,13 @@ class InProcessWorkers:
 
         return on_web_loop
 
-    async def _run(self, web_loop: asyncio.AbstractEventLoop) -> None:
-        loop = self._loop = asyncio.get_running_loop()
-        # This loop waits for nothing while a statement runs: SQLite is called on this thread.
-        engine = make_engine(
-            self.settings.database_url, sqlite_synchronous=self.settings.sqlite_synchronous, inline=True
-        )
-        db = Database(engine, write_gate=self.web_db.write_gate)
-        alerts = build_alert_worker(db, self.settings)
-        worker = build_worker(
-            db,
-            hooks=[self._web_hook(hook, web_loop) for hook in self.hooks],
-            settings=self.settings,
-            also_wake=alerts,
-        )
-        self._workers = [worker, alerts]
-        self.worker, self.alert_worker = ThreadWorker(worker, loop), ThreadWorker(alerts, loop)
-        self._started.set()
-        try:
-            await asyncio.gather(worker.run(), alerts.run())
-        finally:
-            await db.dispose()
-
     def wake(self) -> None:
         """New deliveries are committed (thread-safe)."""
         if self.worker is not None:
             self.worker.wakeup.set()
 
     async def close(self, timeout: float = 30.0) -> None:
-        """Lets the running passes commit, then ends the thread."""
-        if self._loop is not None:
-            for worker in self._workers:
-                self._loop.call_soon_threadsafe(worker.stop)
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, timeout)
-            if self._thread.is_alive():
-                log.warning("the in-process worker did not stop within %.0f s", timeout)
+        """Lets the running passes commit, then ends the threads."""
+        for thread in self._threads:
+            thread.stop()
+        await asyncio.gather(*(thread.join(timeout) for thread in self._threads))
