@@ -283,7 +283,8 @@ class InProcessWorkers:
             self.worker.wakeup.set()
 
     async def close(self, timeout: float = 30.0) -> None:
-        """Lets the running passes commit, then ends the threads."""
-        for thread in self._threads:
+        """Lets the running passes commit, then ends the threads: processing first (its last batch
+        may still wake the alert loop), then alerts."""
+        for thread in reversed(self._threads):
             thread.stop()
-        await asyncio.gather(*(thread.join(timeout) for thread in self._threads))
+            await thread.join(timeout)
