@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, SQLColumnExpression, func, or_, select
+from sqlalchemy import Select, SQLColumnExpression, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.wabas.models import PhoneNumber, StateEntry, Waba
@@ -45,6 +45,26 @@ async def wabas_for_routing(
         stmt = stmt.with_for_update()
     found = await session.scalars(stmt)
     return {(w.app_pk, w.waba_id): w for w in found if (w.app_pk, w.waba_id) in wanted}
+
+
+async def lock_free_wabas(session: AsyncSession, keys: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """PostgreSQL: of these (app_pk, WABA id), the ones this transaction now holds the row lock of,
+    taken without waiting (SKIP LOCKED: another worker holds the rest), and the ones no WABA is
+    registered for (nothing to lock: their changes are to be marked unrouted)."""
+    if not keys:
+        return set()
+    key = tuple_(Waba.app_pk, Waba.waba_id)
+    registered = {
+        (a, w)
+        for a, w in (await session.execute(select(Waba.app_pk, Waba.waba_id).where(key.in_(keys)))).all()
+    }
+    locked = await session.execute(
+        select(Waba.app_pk, Waba.waba_id)
+        .where(key.in_(keys))
+        .order_by(Waba.id)
+        .with_for_update(skip_locked=True)
+    )
+    return {(a, w) for a, w in locked.all()} | (keys - registered)
 
 
 async def routes_for(session: AsyncSession, *, app_pk: int, waba_ids: Iterable[str]) -> dict[str, int]:

@@ -231,6 +231,22 @@ async def due_changes(
     return list(await session.scalars(stmt))
 
 
+async def wabas_of_due_changes(
+    session: AsyncSession, *, now: datetime, max_attempts: int, window: int
+) -> set[tuple[int, str]]:
+    """(app_pk, WABA id) of the oldest ``window`` changes due (of every org): the WABAs a worker
+    looks to lock before it claims their changes."""
+    oldest = (
+        select(WebhookChange.app_pk, WebhookChange.waba_id)
+        .where(*change_due(now, max_attempts), WebhookChange.waba_id.is_not(None))
+        .order_by(WebhookChange.id)
+        .limit(window)
+        .subquery()
+    )
+    rows = await session.execute(select(oldest.c.app_pk, oldest.c.waba_id).distinct())
+    return {(int(app_pk), str(waba_id)) for app_pk, waba_id in rows.all()}
+
+
 async def changes_by_ids(session: AsyncSession, change_ids: list[int]) -> list[WebhookChange]:
     """Changes a worker has claimed (their ids come from its claim)."""
     return list(await session.scalars(select(WebhookChange).where(WebhookChange.id.in_(change_ids))))
