@@ -351,14 +351,15 @@ class Processor:
         in one transaction at a time). Claiming changes first and locking their WABAs after made a
         second worker wait for the first whenever their batches shared a WABA, which with a few busy
         WABAs was always: two workers drained hardly faster than one. So a worker first locks, without
-        waiting, the WABAs of the oldest due changes that no one holds (looking a few batches ahead,
-        so that it finds some while another worker holds the oldest), then claims only their changes.
+        waiting, the WABAs of the oldest due changes that no one holds, as many as one batch needs
+        (looking a few batches ahead, so that it finds some while another worker holds the oldest),
+        then claims only their changes.
         Each WABA's changes still go in id order, one worker at a time."""
         limit = self._change_batch.limit
-        keys = await webhooks_queries.wabas_of_due_changes(
+        wanted = await webhooks_queries.wabas_of_due_changes(
             session, now=now, max_attempts=self.max_attempts, window=limit * LOOK_AHEAD_BATCHES
         )
-        free = await wabas_queries.lock_free_wabas(session, keys)
+        free = await wabas_queries.lock_free_wabas(session, wanted, enough=limit)
         mine = or_(
             WebhookChange.waba_id.is_(None), tuple_(WebhookChange.app_pk, WebhookChange.waba_id).in_(free)
         )

@@ -47,24 +47,33 @@ async def wabas_for_routing(
     return {(w.app_pk, w.waba_id): w for w in found if (w.app_pk, w.waba_id) in wanted}
 
 
-async def lock_free_wabas(session: AsyncSession, keys: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    """PostgreSQL: of these (app_pk, WABA id), the ones this transaction now holds the row lock of,
-    taken without waiting (SKIP LOCKED: another worker holds the rest), and the ones no WABA is
-    registered for (nothing to lock: their changes are to be marked unrouted)."""
+async def lock_free_wabas(
+    session: AsyncSession, wanted: Sequence[tuple[tuple[int, str], int]], *, enough: int
+) -> set[tuple[int, str]]:
+    """PostgreSQL: takes, in the order given and without waiting (SKIP LOCKED: another worker holds
+    the others), the row locks of WABAs (app_pk, WABA id) until their counts reach ``enough``; the
+    ones it holds now, and the ones on the way no WABA is registered for (nothing to lock: their
+    changes are to be marked unrouted). One lock at a time, so a worker takes no more WABAs than
+    one batch needs and leaves the rest to the others."""
+    keys = [key for key, _ in wanted]
     if not keys:
         return set()
-    key = tuple_(Waba.app_pk, Waba.waba_id)
-    registered = {
-        (a, w)
-        for a, w in (await session.execute(select(Waba.app_pk, Waba.waba_id).where(key.in_(keys)))).all()
-    }
-    locked = await session.execute(
-        select(Waba.app_pk, Waba.waba_id)
-        .where(key.in_(keys))
-        .order_by(Waba.id)
-        .with_for_update(skip_locked=True)
-    )
-    return {(a, w) for a, w in locked.all()} | (keys - registered)
+    pair = tuple_(Waba.app_pk, Waba.waba_id)
+    rows = await session.execute(select(Waba.id, Waba.app_pk, Waba.waba_id).where(pair.in_(keys)))
+    registered = {(app_pk, waba_id): waba_pk for waba_pk, app_pk, waba_id in rows.all()}
+    held: set[tuple[int, str]] = set()
+    covered = 0
+    for key, count in wanted:
+        waba_pk = registered.get(key)
+        if waba_pk is not None:
+            lock = select(Waba.id).where(Waba.id == waba_pk).with_for_update(skip_locked=True)
+            if await session.scalar(lock) is None:
+                continue  # another worker's
+        held.add(key)
+        covered += count
+        if covered >= enough:
+            break
+    return held
 
 
 async def routes_for(session: AsyncSession, *, app_pk: int, waba_ids: Iterable[str]) -> dict[str, int]:

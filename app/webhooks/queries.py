@@ -233,18 +233,24 @@ async def due_changes(
 
 async def wabas_of_due_changes(
     session: AsyncSession, *, now: datetime, max_attempts: int, window: int
-) -> set[tuple[int, str]]:
-    """(app_pk, WABA id) of the oldest ``window`` changes due (of every org): the WABAs a worker
-    looks to lock before it claims their changes."""
+) -> list[tuple[tuple[int, str], int]]:
+    """The WABAs (app_pk, WABA id) of the oldest ``window`` changes due, of every org, each with how
+    many of those changes it has, the WABA of the oldest change first: the WABAs a worker looks to
+    lock before it claims their changes."""
     oldest = (
-        select(WebhookChange.app_pk, WebhookChange.waba_id)
+        select(WebhookChange.id, WebhookChange.app_pk, WebhookChange.waba_id)
         .where(*change_due(now, max_attempts), WebhookChange.waba_id.is_not(None))
         .order_by(WebhookChange.id)
         .limit(window)
         .subquery()
     )
-    rows = await session.execute(select(oldest.c.app_pk, oldest.c.waba_id).distinct())
-    return {(int(app_pk), str(waba_id)) for app_pk, waba_id in rows.all()}
+    first = func.min(oldest.c.id)
+    rows = await session.execute(
+        select(oldest.c.app_pk, oldest.c.waba_id, func.count())
+        .group_by(oldest.c.app_pk, oldest.c.waba_id)
+        .order_by(first)
+    )
+    return [((int(app_pk), str(waba_id)), int(n)) for app_pk, waba_id, n in rows.all()]
 
 
 async def changes_by_ids(session: AsyncSession, change_ids: list[int]) -> list[WebhookChange]:
