@@ -75,10 +75,3 @@ async def test_the_rows_are_in_the_file_for_other_connections(inline_db: Databas
     with sqlite3.connect(tmp_path / "inline.sqlite3") as conn:
         assert conn.execute("SELECT body FROM notes").fetchall() == [("seen",)]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-
-
-async def test_its_commits_leave_checkpoints_to_the_intakes_checkpointer(inline_db: Database) -> None:
-    """An automatic checkpoint would run inside a commit, in the worker's write turn."""
-    async with inline_db.read() as session:
-        assert await session.scalar(text("PRAGMA wal_autocheckpoint")) == 0
-    await inline_db.dispose()
