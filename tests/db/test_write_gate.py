@@ -277,3 +277,24 @@ async def test_what_only_reads_takes_no_write_turn(
 
     assert len(created) == 5
     assert db.write_gate.turns == turns
+
+
+async def test_waiting_for_the_turn_does_not_shrink_the_next_batch(
+    db: Database, personas: Personas, meta_app: MetaApp
+) -> None:
+    """A batch is sized by how long it held the turn: time spent queued behind intake is not its
+    pace, or a backlog would be worked in ever smaller batches just when it needs large ones."""
+    if not db.write_gate.enabled:
+        pytest.skip("PostgreSQL serialises no writers: there is no turn")
+    await register(db, personas.org, meta_app)
+    await pending_changes(db, meta_app, 30)
+    processor = Processor(db, changes_per_batch=10, batch_seconds=0.2)
+    async with db.write_gate.turn():  # another writer keeps the turn for a second
+        batch = asyncio.create_task(processor.process_pending())
+        for _ in range(1000):
+            if db.write_gate.waiting:
+                break
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(1.0)
+    assert await batch == 10
+    assert await processor.process_pending() == 20  # it doubled: the wait did not count as its pace
