@@ -85,7 +85,7 @@ async def process_changes(
     for change in changes:
         change.next_attempt_at = None
         change.last_error = None
-        waba = wabas.get((change.app_pk, change.waba_id)) if change.waba_id is not None else None
+        waba = routed_waba(change, wabas)
         if waba is None:
             change.org_id, change.status = None, ChangeStatus.UNROUTED
             results.append(ChangeResult(ChangeStatus.UNROUTED, []))
@@ -103,6 +103,11 @@ async def process_changes(
             done = next(stored)
             result.created, result.updated = done.created, done.updated
     return results
+
+
+def routed_waba(change: WebhookChange, wabas: Mapping[tuple[int, str], Waba]) -> Waba | None:
+    """The WABA registered for the change's app and WABA id, among ``wabas``; None: unrouted."""
+    return wabas.get((change.app_pk, change.waba_id)) if change.waba_id is not None else None
 
 
 def parse(change: WebhookChange) -> list[ParsedEvent]:
@@ -127,7 +132,7 @@ class _Claimed:
         """The routed changes with their events, as ``store.store_batch`` will get them."""
         found = []
         for change in self.changes:
-            waba = self.wabas.get((change.app_pk, change.waba_id)) if change.waba_id is not None else None
+            waba = routed_waba(change, self.wabas)
             if waba is not None:
                 found.append(ChangeEvents(change, waba, parsed[change.id], self.existing.get(change.id, ())))
         return found
