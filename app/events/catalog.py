@@ -18,10 +18,11 @@ from collections.abc import Iterable
 
 from app.events.parsing import HANDLERS
 from app.events.severity import known_kinds
+from app.meta.fields import ACCOUNT_FIELDS_SQL
+from app.meta.fields import MESSAGE_FIELDS as MESSAGE_FIELDS  # the pages read it here
 
-MESSAGE_FIELDS = frozenset({"messages", "smb_message_echoes", "history", "smb_app_state_sync"})
-# The same condition as SQL text with literal values (a bound list would hide it from the planner).
-ACCOUNT_EVENTS_SQL = "field NOT IN (" + ", ".join(f"'{f}'" for f in sorted(MESSAGE_FIELDS)) + ")"
+# Which fields are account events is Meta's distinction (``app.meta.fields``), also the worker's.
+ACCOUNT_EVENTS_SQL = ACCOUNT_FIELDS_SQL
 
 GENERIC_KINDS = ("malformed", "unknown")
 # Kinds the severity table leaves at its default (info), so they are not rows of it.
@@ -49,10 +50,6 @@ ACCOUNT_FIELDS: tuple[str, ...] = tuple(f for f in FIELDS if f not in MESSAGE_FI
 KINDS: tuple[str, ...] = tuple(
     sorted({kind for kinds in KINDS_BY_FIELD.values() for kind in kinds} | set(GENERIC_KINDS))
 )
-
-
-def is_account_field(field: str) -> bool:
-    return field not in MESSAGE_FIELDS
 
 
 def words(name: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnExpressionArgument, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -23,7 +23,10 @@ def dialect_name(session: AsyncSession) -> str:
 
 
 async def any_due(
-    session: AsyncSession, id_column: InstrumentedAttribute[int], *, where: Sequence[ColumnElement[bool]]
+    session: AsyncSession,
+    id_column: InstrumentedAttribute[int],
+    *,
+    where: Sequence[ColumnExpressionArgument[bool]],
 ) -> bool:
     """Whether a row matches ``where``: a read, which takes no lock."""
     return await session.scalar(select(id_column).where(*where).limit(1)) is not None
@@ -34,7 +37,7 @@ async def claim(
     id_column: InstrumentedAttribute[int],
     attempts_column: InstrumentedAttribute[int],
     *,
-    where: Sequence[ColumnElement[bool]],
+    where: Sequence[ColumnExpressionArgument[bool]],
     limit: int,
     values: Mapping[str, Any] | None = None,
     skip_locked: bool = True,

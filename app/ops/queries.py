@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.meta import queries as meta_queries
 from app.webhooks import queries as webhooks_queries
-from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookRejection
+from app.webhooks.models import DELIVERY_PENDING, WebhookDelivery, WebhookRejection
 
 
 async def oldest_unprocessed(session: AsyncSession) -> datetime | None:
     """When the oldest delivery or change still waiting for the worker arrived (None: none waits)."""
     delivery = await session.scalar(
-        select(func.min(WebhookDelivery.received_at)).where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        select(func.min(WebhookDelivery.received_at)).where(text(DELIVERY_PENDING))
     )
     change = await webhooks_queries.oldest_pending_change_at(session)
     found = [t for t in (delivery, change) if t is not None]
@@ -24,9 +24,7 @@ async def oldest_unprocessed(session: AsyncSession) -> datetime | None:
 
 async def pending_counts(session: AsyncSession) -> tuple[int, int]:
     deliveries = await session.scalar(
-        select(func.count())
-        .select_from(WebhookDelivery)
-        .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        select(func.count()).select_from(WebhookDelivery).where(text(DELIVERY_PENDING))
     )
     changes = await webhooks_queries.pending_change_count(session)
     return int(deliveries or 0), changes

@@ -359,22 +359,29 @@ class Processor:
         waiting, the WABAs of the oldest due changes that no one holds, as many as one batch needs
         (looking a few batches ahead, so that it finds some while another worker holds the oldest),
         then claims only their changes.
-        Each WABA's changes still go in id order, one worker at a time."""
-        limit = self._change_batch.limit
-        wanted = await webhooks_queries.wabas_of_due_changes(
-            session, now=now, max_attempts=self.max_attempts, window=limit * LOOK_AHEAD_BATCHES
-        )
-        free = await wabas_queries.lock_free_wabas(session, wanted, enough=limit)
-        mine = or_(
-            WebhookChange.waba_id.is_(None), tuple_(WebhookChange.app_pk, WebhookChange.waba_id).in_(free)
-        )
-        return await claims.claim(
-            session,
-            WebhookChange.id,
-            WebhookChange.attempts,
-            where=[*webhooks_queries.change_due(now, self.max_attempts), mine],
-            limit=limit,
-        )
+        One worker at a time processes a WABA's changes, account changes first, then message traffic
+        (``webhooks_queries.LANES``), each in id order: a lane at a time until the batch is full."""
+        claimed: list[tuple[int, int]] = []
+        for lane in webhooks_queries.LANES:
+            limit = self._change_batch.limit - len(claimed)
+            if limit <= 0:
+                break
+            wanted = await webhooks_queries.wabas_of_due_changes(
+                session, now=now, max_attempts=self.max_attempts, window=limit * LOOK_AHEAD_BATCHES, lane=lane
+            )
+            # A WABA this batch holds already is locked again at once (the lock is this transaction's).
+            free = await wabas_queries.lock_free_wabas(session, wanted, enough=limit)
+            mine = or_(
+                WebhookChange.waba_id.is_(None), tuple_(WebhookChange.app_pk, WebhookChange.waba_id).in_(free)
+            )
+            claimed += await claims.claim(
+                session,
+                WebhookChange.id,
+                WebhookChange.attempts,
+                where=[*webhooks_queries.change_due(now, self.max_attempts, lane), mine],
+                limit=limit,
+            )
+        return claimed
 
     async def _process_read_first(self, now: datetime) -> int:
         """SQLite: reads the changes the next claim would take, parses them and reads what storing

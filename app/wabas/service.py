@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import insert, or_, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -22,7 +22,7 @@ from app.meta.models import MetaApp
 from app.tenancy.models import Organization
 from app.wabas import queries
 from app.wabas.models import PhoneNumber, StateEntry, Waba
-from app.webhooks.models import ChangeStatus, WebhookChange
+from app.webhooks.models import CHANGE_UNROUTED, ChangeStatus, WebhookChange
 
 _WABA_ID = re.compile(r"^\d{1,64}$")
 
@@ -76,7 +76,7 @@ async def route_unrouted(session: AsyncSession, *, app_pk: int, waba_id: str, or
         .where(
             WebhookChange.app_pk == app_pk,
             WebhookChange.waba_id == waba_id,
-            WebhookChange.status == ChangeStatus.UNROUTED,
+            text(CHANGE_UNROUTED),
         )
         .values(org_id=org_id, status=ChangeStatus.PENDING, attempts=0, next_attempt_at=None, last_error=None)
         .execution_options(synchronize_session=False)
@@ -90,7 +90,7 @@ async def route_registered(session: AsyncSession) -> int:
     registered = queries.org_of_registered_waba(app_pk=WebhookChange.app_pk, waba_id=WebhookChange.waba_id)
     result = await session.execute(
         update(WebhookChange)
-        .where(WebhookChange.status == ChangeStatus.UNROUTED, registered.exists())
+        .where(text(CHANGE_UNROUTED), registered.exists())
         .values(
             org_id=registered.limit(1).scalar_subquery(),
             status=ChangeStatus.PENDING,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin
 from app.db.types import BigIntId, UTCDateTime
+from app.meta.fields import ACCOUNT_FIELDS_SQL, MESSAGE_FIELDS_SQL
 
 
 class DeliveryStatus:
@@ -29,6 +30,10 @@ class DeliveryStatus:
 
 # Which deliveries the one-per-(app, body) rule covers: all but those the worker has not yet seen.
 DEDUPLICATED = "status <> 'pending'"
+# The deliveries the worker has yet to split. Conditions of partial indexes are SQL text with literal
+# values, and the queries use the same text: a bound value would hide from the planner that the
+# index applies.
+DELIVERY_PENDING = "status = 'pending'"
 
 
 class WebhookDelivery(IdMixin, Base):
@@ -52,7 +57,14 @@ class WebhookDelivery(IdMixin, Base):
             sqlite_where=text(DEDUPLICATED),
             postgresql_where=text(DEDUPLICATED),
         ),
-        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+        # The worker's queue, oldest first: a walk of the pending rows only, however many deliveries
+        # are kept (an index on status made the planner sort the whole backlog for every batch).
+        Index(
+            "ix_webhook_deliveries_pending",
+            "id",
+            sqlite_where=text(DELIVERY_PENDING),
+            postgresql_where=text(DELIVERY_PENDING),
+        ),
         Index("ix_webhook_deliveries_app_received", "app_pk", "received_at"),
     )
 
@@ -78,14 +90,35 @@ class ChangeStatus:
     FAILED = "failed"  # processing raised; retried with backoff until max attempts
 
 
+# The changes the worker has yet to process (new, or failed with attempts left) and those waiting for
+# their WABA to be registered; SQL text with literal values, as DELIVERY_PENDING.
+CHANGE_WAITING = "status IN ('pending', 'failed')"
+CHANGE_PENDING = "status = 'pending'"
+CHANGE_UNROUTED = "status = 'unrouted'"
+# The worker's two queues, each oldest first: what happens to the accounts, then message traffic
+# (``app.meta.fields``). A partial index each, so that taking the oldest of either walks only the
+# rows waiting in it.
+ACCOUNT_CHANGES_WAITING = f"{CHANGE_WAITING} AND {ACCOUNT_FIELDS_SQL}"
+MESSAGE_CHANGES_WAITING = f"{CHANGE_WAITING} AND {MESSAGE_FIELDS_SQL}"
+
+
+def _partial(name: str, *columns: str, where: str) -> Index:
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
+
+
 class WebhookChange(IdMixin, Base):
     """One entry[].changes[] item. dedup_key makes the same change from any delivery count once."""
 
     __tablename__ = "webhook_changes"
     __table_args__ = (
         UniqueConstraint("app_pk", "dedup_key"),
-        Index("ix_webhook_changes_status_next", "status", "next_attempt_at"),
         Index("ix_webhook_changes_app_waba", "app_pk", "waba_id"),
+        _partial("ix_webhook_changes_waiting_account", "id", where=ACCOUNT_CHANGES_WAITING),
+        _partial("ix_webhook_changes_waiting_messages", "id", where=MESSAGE_CHANGES_WAITING),
+        # How many wait, and since when (/metrics, /readyz).
+        _partial("ix_webhook_changes_pending", "id", where=CHANGE_PENDING),
+        # Routing a WABA's unrouted changes once it is registered.
+        _partial("ix_webhook_changes_unrouted", "app_pk", "waba_id", where=CHANGE_UNROUTED),
     )
 
     delivery_id: Mapped[int] = mapped_column(

@@ -10,13 +10,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.cutoffs import older_than_cutoff
 from app.meta.models import MetaApp
 from app.webhooks.counters import SIGNATURE_REASONS
-from app.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery, WebhookRejection
+from app.webhooks.models import (
+    ACCOUNT_CHANGES_WAITING,
+    CHANGE_PENDING,
+    CHANGE_UNROUTED,
+    CHANGE_WAITING,
+    DELIVERY_PENDING,
+    MESSAGE_CHANGES_WAITING,
+    ChangeStatus,
+    WebhookChange,
+    WebhookDelivery,
+    WebhookRejection,
+)
 
 RECENT = 50
 
@@ -159,7 +170,7 @@ async def delivery_of_app(session: AsyncSession, app: MetaApp, delivery_id: int)
 async def unrouted_changes(session: AsyncSession, app: MetaApp) -> list[WebhookChange]:
     stmt = (
         select(WebhookChange)
-        .where(WebhookChange.app_pk == app.id, WebhookChange.status == ChangeStatus.UNROUTED)
+        .where(WebhookChange.app_pk == app.id, text(CHANGE_UNROUTED))
         .order_by(WebhookChange.id.desc())
         .limit(RECENT)
     )
@@ -198,10 +209,10 @@ async def change_and_delivery(
     return None if row is None else (row[0], row[1])
 
 
-def delivery_due(now: datetime) -> list[ColumnElement[bool]]:
+def delivery_due(now: datetime) -> list[ColumnExpressionArgument[bool]]:
     """A delivery the worker is to split now: pending, and its retry (if it failed before) due."""
     return [
-        WebhookDelivery.status == DeliveryStatus.PENDING,
+        text(DELIVERY_PENDING),
         or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now),
     ]
 
@@ -213,10 +224,21 @@ async def due_deliveries(session: AsyncSession, *, now: datetime, limit: int) ->
     return list(await session.scalars(stmt))
 
 
-def change_due(now: datetime, max_attempts: int) -> list[ColumnElement[bool]]:
-    """A change the worker is to process now: new, or failed with attempts left and its retry due."""
+# The worker's queues of changes, in the order it serves them: every waiting change about an account
+# goes before any message traffic (``app.meta.fields``). Under a backlog of delivery receipts a
+# quality downgrade, a ban or a review decision is processed, and its alert sent, within one batch.
+# Taking changes out of arrival order leaves state as it was: only account changes set state, each
+# entry only when newer (``app.wabas.service.apply_state``), and both queues keep their own order.
+LANES = (ACCOUNT_CHANGES_WAITING, MESSAGE_CHANGES_WAITING)
+
+
+def change_due(
+    now: datetime, max_attempts: int, lane: str = CHANGE_WAITING
+) -> list[ColumnExpressionArgument[bool]]:
+    """A change the worker is to process now: new, or failed with attempts left and its retry due;
+    with ``lane``, only those of that queue (one of ``LANES``)."""
     return [
-        WebhookChange.status.in_([ChangeStatus.PENDING, ChangeStatus.FAILED]),
+        text(lane),
         WebhookChange.attempts < max_attempts,
         or_(WebhookChange.next_attempt_at.is_(None), WebhookChange.next_attempt_at <= now),
     ]
@@ -225,21 +247,31 @@ def change_due(now: datetime, max_attempts: int) -> list[ColumnElement[bool]]:
 async def due_changes(
     session: AsyncSession, *, now: datetime, max_attempts: int, limit: int
 ) -> list[WebhookChange]:
-    """The changes, of every org, that a worker's next claim would take (oldest first): read before
-    the claim, to parse them outside the write."""
-    stmt = select(WebhookChange).where(*change_due(now, max_attempts)).order_by(WebhookChange.id).limit(limit)
-    return list(await session.scalars(stmt))
+    """The changes, of every org, that a worker's next claim would take (account changes first, then
+    message traffic, each oldest first): read before the claim, to parse them outside the write."""
+    found: list[WebhookChange] = []
+    for lane in LANES:
+        if len(found) >= limit:
+            break
+        stmt = (
+            select(WebhookChange)
+            .where(*change_due(now, max_attempts, lane))
+            .order_by(WebhookChange.id)
+            .limit(limit - len(found))
+        )
+        found.extend(await session.scalars(stmt))
+    return found
 
 
 async def wabas_of_due_changes(
-    session: AsyncSession, *, now: datetime, max_attempts: int, window: int
+    session: AsyncSession, *, now: datetime, max_attempts: int, window: int, lane: str
 ) -> list[tuple[tuple[int, str], int]]:
-    """The WABAs (app_pk, WABA id) of the oldest ``window`` changes due, of every org, each with how
-    many of those changes it has, the WABA of the oldest change first: the WABAs a worker looks to
-    lock before it claims their changes."""
+    """The WABAs (app_pk, WABA id) of the oldest ``window`` changes due in ``lane``, of every org,
+    each with how many of those changes it has, the WABA of the oldest change first: the WABAs a
+    worker looks to lock before it claims their changes."""
     oldest = (
         select(WebhookChange.id, WebhookChange.app_pk, WebhookChange.waba_id)
-        .where(*change_due(now, max_attempts), WebhookChange.waba_id.is_not(None))
+        .where(*change_due(now, max_attempts, lane), WebhookChange.waba_id.is_not(None))
         .order_by(WebhookChange.id)
         .limit(window)
         .subquery()
@@ -261,16 +293,14 @@ async def changes_by_ids(session: AsyncSession, change_ids: list[int]) -> list[W
 async def oldest_pending_change_at(session: AsyncSession) -> datetime | None:
     """When the oldest change still waiting for the worker arrived, of any org (None: none waits)."""
     found: datetime | None = await session.scalar(
-        select(func.min(WebhookChange.received_at)).where(WebhookChange.status == ChangeStatus.PENDING)
+        select(func.min(WebhookChange.received_at)).where(text(CHANGE_PENDING))
     )
     return found
 
 
 async def pending_change_count(session: AsyncSession) -> int:
     """How many changes, of every org, wait for the worker."""
-    found = await session.scalar(
-        select(func.count()).select_from(WebhookChange).where(WebhookChange.status == ChangeStatus.PENDING)
-    )
+    found = await session.scalar(select(func.count()).select_from(WebhookChange).where(text(CHANGE_PENDING)))
     return int(found or 0)
 
 
@@ -350,7 +380,7 @@ async def unrouted_wabas(
         select(WebhookChange.app_pk, WebhookChange.waba_id, func.count(), last)
         .where(
             WebhookChange.app_pk.in_(sorted(set(app_pks))),
-            WebhookChange.status == ChangeStatus.UNROUTED,
+            text(CHANGE_UNROUTED),
             WebhookChange.waba_id.is_not(None),
         )
         .group_by(WebhookChange.app_pk, WebhookChange.waba_id)

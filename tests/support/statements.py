@@ -1,4 +1,4 @@
-"""Counting the statements a piece of code sends to the database."""
+"""Counting the statements a piece of code sends to the database, and keeping those that read a table."""
 
 from __future__ import annotations
 
@@ -25,3 +25,21 @@ def statements(db: Database) -> Iterator[Counter[str]]:
         yield seen
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+@contextmanager
+def captured(db: Database, *, table: str) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECTs that read ``table`` and the UPDATEs of it sent to the database, each with its
+    parameters as the driver got them (to ask the database for the plan of exactly what ran)."""
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        words = statement.lstrip()
+        if (words.startswith("SELECT") and f"FROM {table}" in words) or words.startswith(f"UPDATE {table} "):
+            seen.append((statement, parameters))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", keep)
