@@ -1,6 +1,7 @@
 """Claiming rows of a table used as a queue.
 
-One statement: ``UPDATE … WHERE id IN (SELECT id … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING``.
+One statement: ``WITH picked AS [MATERIALIZED] (SELECT id … LIMIT n [FOR UPDATE SKIP LOCKED])
+UPDATE … WHERE id IN (SELECT id FROM picked) RETURNING``.
 On PostgreSQL the claimed rows stay locked until the caller's transaction ends, so concurrent
 workers skip them and a crashed worker's claim simply rolls back. On SQLite there is one writer at a
 time and the statement is atomic; because it writes, it also makes the driver open the transaction,
@@ -57,9 +58,15 @@ async def claim(
     pick = select(id_column).where(*where).order_by(id_column).limit(limit)
     if skip_locked and dialect_name(session) == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
+    # The pick runs once, before the update, and what it picked is kept: as a plain ``IN (SELECT …)``
+    # PostgreSQL may run it again for each row the update visits, and each run would skip the rows
+    # the statement has just updated and lock the next ones, claiming every due row.
+    picked = pick.cte("picked")
+    if dialect_name(session) == "postgresql":
+        picked = picked.prefix_with("MATERIALIZED")
     stmt = (
         update(table)
-        .where(id_column.in_(pick.scalar_subquery()))
+        .where(id_column.in_(select(picked.c[id_column.key])))
         .values({attempts_column: attempts_column + 1, **(values or {})})
         .returning(id_column, attempts_column)
     )

@@ -6,9 +6,17 @@ import asyncio
 import sqlite3
 
 import pytest
+from sqlalchemy import text
 
 from app.db.engine import Database
+from app.jobs import claims
+from app.lib.timeutil import utcnow
+from app.meta.models import MetaApp
 from app.processing.processor import Processor
+from app.webhooks import queries as webhooks_queries
+from app.webhooks.models import WebhookDelivery
+from tests.support.payloads import body_for
+from tests.support.rows import all_deliveries, store_delivery
 
 
 async def test_an_idle_pass_on_sqlite_does_not_wait_for_the_write_lock(
@@ -29,3 +37,32 @@ async def test_an_idle_pass_on_sqlite_does_not_wait_for_the_write_lock(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+async def test_a_claim_takes_at_most_its_limit_whatever_plan_the_database_picks(
+    db: Database, meta_app: MetaApp
+) -> None:
+    """On PostgreSQL ``id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`` may be run again for each
+    row the update visits (a nested loop); each run skips the rows the statement has just updated
+    and locks the next ones, so the claim took every due row. Seen when the planner had statistics
+    that made the nested loop cheapest; here it is made the only plan it may pick."""
+    stored = [await store_delivery(db, meta_app, body_for(n)) for n in range(10)]
+    async with db.transaction() as session:
+        if not db.is_sqlite:
+            for setting in (
+                "enable_hashagg",
+                "enable_sort",
+                "enable_hashjoin",
+                "enable_mergejoin",
+                "enable_material",
+            ):
+                await session.execute(text(f"SET LOCAL {setting} = off"))
+        claimed = await claims.claim(
+            session,
+            WebhookDelivery.id,
+            WebhookDelivery.attempts,
+            where=webhooks_queries.delivery_due(utcnow()),
+            limit=2,
+        )
+    assert [delivery_id for delivery_id, _ in claimed] == stored[:2]
+    assert sorted(d.attempts for d in await all_deliveries(db)) == [0] * 8 + [1] * 2

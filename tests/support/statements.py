@@ -29,13 +29,14 @@ def statements(db: Database) -> Iterator[Counter[str]]:
 
 @contextmanager
 def captured(db: Database, *, table: str) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECTs that read ``table`` and the UPDATEs of it sent to the database, each with its
+    """The SELECTs that read ``table`` and the UPDATEs of it (with their WITH clauses) sent to the database, each with its
     parameters as the driver got them (to ask the database for the plan of exactly what ran)."""
     seen: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
         words = statement.lstrip()
-        if (words.startswith("SELECT") and f"FROM {table}" in words) or words.startswith(f"UPDATE {table} "):
+        reads = words.startswith(("SELECT", "WITH")) and f"FROM {table}" in words
+        if reads or f"UPDATE {table} " in words:
             seen.append((statement, parameters))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", keep)
